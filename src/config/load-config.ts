@@ -1,0 +1,139 @@
+// Builds the running configuration: default.json, a user file merged over it, validation
+// that names the offending key, then secrets generated once into dataDir and paths resolved.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type RawConfig, type UntradexConfig } from './schema.js';
+
+/** The repository root, found from this module's location (works from src/ and dist/src/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new ConfigError('(package)', 'cannot find the Untradex package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+export function defaultConfigPath(): string {
+  return join(packageRoot(), 'config', 'default.json');
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isPlainObject(value: unknown): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else in `over` replaces what `base` had. */
+export function mergeConfig(base: Json, over: Json): Json {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const out: Record<string, Json> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = key in base ? mergeConfig(base[key] as Json, value) : value;
+  }
+  return out;
+}
+
+function readJsonFile(path: string, what: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(what, `cannot read ${path}: ${(cause as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Json;
+  } catch (cause) {
+    throw new ConfigError(what, `${path} is not valid JSON: ${(cause as Error).message}`);
+  }
+}
+
+function firstIssueAsError(issues: z.core.$ZodIssue[]): ConfigError {
+  const issue = issues[0];
+  if (issue === undefined) return new ConfigError('(root)', 'invalid configuration');
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = [path, issue.keys[0]].filter((part) => part !== '' && part !== undefined).join('.');
+    return new ConfigError(key, 'unknown key; check its spelling against config/default.json');
+  }
+  return new ConfigError(path === '' ? '(root)' : path, issue.message);
+}
+
+/** Validates a merged configuration object; throws ConfigError naming the first bad key. */
+export function validateConfig(candidate: unknown): RawConfig {
+  const parsed = configSchema.safeParse(candidate);
+  if (!parsed.success) throw firstIssueAsError(parsed.error.issues);
+  const config = parsed.data;
+  if (!config.redis.embedded && config.redis.url === null) {
+    throw new ConfigError('redis.url', 'is required when redis.embedded is false');
+  }
+  if (config.export.retry.maxDelayMs < config.export.retry.baseDelayMs) {
+    throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');
+  }
+  return config;
+}
+
+export interface LoadConfigOptions {
+  /** A JSON file merged over the defaults (`--config` or UNTRADEX_CONFIG). */
+  path?: string | undefined;
+  /** An object merged last, over the file (tests and embedding use it). */
+  overrides?: Record<string, unknown> | undefined;
+  /** Directory relative paths are resolved against; the process's cwd by default. */
+  cwd?: string | undefined;
+}
+
+interface GeneratedSecrets {
+  adminToken: string;
+  authSecret: string;
+}
+
+/** Secrets are made once per dataDir and kept there (mode 0600) so restarts keep tokens valid. */
+function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; created: boolean } {
+  const file = join(dataDir, 'secrets.json');
+  if (existsSync(file)) {
+    const stored = readJsonFile(file, 'dataDir') as Partial<GeneratedSecrets>;
+    if (typeof stored.adminToken === 'string' && typeof stored.authSecret === 'string') {
+      return { secrets: { adminToken: stored.adminToken, authSecret: stored.authSecret }, created: false };
+    }
+    throw new ConfigError('dataDir', `${file} is damaged; delete it to generate new secrets (issued tokens stop working)`);
+  }
+  const secrets = { adminToken: randomBytes(24).toString('base64url'), authSecret: randomBytes(32).toString('base64url') };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  return { secrets, created: true };
+}
+
+export interface LoadedConfig {
+  config: UntradexConfig;
+  /** True when this start generated the admin token (the CLI prints it then). */
+  adminTokenGenerated: boolean;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  let merged = readJsonFile(defaultConfigPath(), '(defaults)');
+  if (options.path !== undefined) merged = mergeConfig(merged, readJsonFile(resolve(cwd, options.path), '--config'));
+  if (options.overrides !== undefined) merged = mergeConfig(merged, options.overrides as Json);
+  const raw = validateConfig(merged);
+
+  const dataDir = isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const needsSecrets = raw.control.adminToken === null || raw.auth.secret === null;
+  const generated = needsSecrets ? loadOrCreateSecrets(dataDir) : null;
+  const sqlitePath = raw.export.sqlite.path ?? join(dataDir, 'results.sqlite');
+
+  const config: UntradexConfig = {
+    ...raw,
+    dataDir,
+    control: { ...raw.control, adminToken: raw.control.adminToken ?? generated!.secrets.adminToken },
+    auth: { secret: raw.auth.secret ?? generated!.secrets.authSecret },
+    export: { ...raw.export, sqlite: { path: isAbsolute(sqlitePath) ? sqlitePath : resolve(cwd, sqlitePath) } },
+  };
+  return { config, adminTokenGenerated: raw.control.adminToken === null && generated !== null };
+}

@@ -1,0 +1,118 @@
+// The shape of every configuration key, with its bounds: PROTOCOL.md section 6 plus tuning.
+// Defaults live in config/default.json; this schema only validates (strict: unknown keys fail).
+
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().min(1);
+const host = z.string().min(1);
+
+const rateLimitSchema = z.strictObject({
+  /** Sustained events per second one connection may send before `err rate_limited`. */
+  eventsPerSecond: positiveInt,
+  /** Bucket size: a burst above the sustained rate that is still accepted. */
+  burst: positiveInt,
+  /** Rate-limited events in a row (without an accepted one between) that close with 4429. */
+  abuseStrikes: positiveInt,
+});
+
+const gatewaySchema = z.strictObject({
+  host,
+  port,
+  /** Connection actor threads sharing the gateway port. */
+  connectionActors: z.number().int().min(1).max(64),
+  helloTimeoutMs: z.number().int().min(100).max(600_000),
+  maxFrameBytes: z.number().int().min(256).max(1_048_576),
+  maxValueBytes: z.number().int().min(1).max(1_048_576),
+  /** Total sockets this gateway process accepts; more are refused at the upgrade with 503. */
+  maxConnections: positiveInt,
+  /** Sockets per source address; 0 means no per-address cap. */
+  maxConnectionsPerAddress: z.number().int().min(0),
+  pingIntervalMs: z.number().int().min(1000),
+  /** Bytes of each event ring (one per connection actor and writer pair). */
+  ringBytes: z.number().int().min(4096).max(1 << 30),
+  /** Bytes of each ack ring (one per writer and connection actor pair). */
+  ackRingBytes: z.number().int().min(4096).max(1 << 30),
+  rateLimit: rateLimitSchema,
+});
+
+const writersSchema = z.strictObject({
+  /** Redis writer actor threads. */
+  count: z.number().int().min(1).max(64),
+  /** Most events one writer takes from its rings per batch. */
+  batchMaxEvents: z.number().int().min(1).max(100_000),
+  /** How long a writer waits for more events before sending a small batch. */
+  lingerMs: z.number().min(0).max(1000),
+  /** Batches one writer may have waiting on Redis at once. */
+  maxInFlightBatches: z.number().int().min(1).max(64),
+});
+
+const redisSchema = z.strictObject({
+  embedded: z.boolean(),
+  port,
+  url: z.string().min(1).nullable(),
+  appendfsync: z.enum(['always', 'everysec']),
+  /** Buckets per exam: the unit of Redis keys, of writer routing and of export parallelism. */
+  buckets: z.number().int().min(1).max(16384),
+  /** The redis-server binary embedded mode runs. */
+  serverPath: z.string().min(1),
+});
+
+const controlSchema = z.strictObject({
+  host,
+  port,
+  adminToken: z.string().min(16).nullable(),
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken: z.string().min(1).nullable(),
+});
+
+const exportSchema = z.strictObject({
+  exporters: z.number().int().min(1).max(64),
+  sink: z.enum(['sqlite', 'postgres', 'oracle']),
+  tablePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,20}$/, 'a letter, then up to 20 letters, digits or _'),
+  /** Rows read from Redis and written to the sink per chunk. */
+  chunkSize: z.number().int().min(1).max(1_000_000),
+  /** Seconds exported data stays in Redis before it expires; null keeps it until purged. */
+  retainSeconds: z.number().int().min(1).nullable(),
+  retry: z.strictObject({
+    attempts: z.number().int().min(1).max(100),
+    baseDelayMs: z.number().int().min(0),
+    maxDelayMs: z.number().int().min(0),
+  }),
+  sqlite: z.strictObject({ path: z.string().min(1).nullable() }),
+  postgres: z.strictObject({ url: z.string().min(1).nullable() }),
+  oracle: z.strictObject({
+    user: z.string().min(1).nullable(),
+    password: z.string().nullable(),
+    connectString: z.string().min(1).nullable(),
+    batchSize: z.number().int().min(1).max(100_000),
+    poolMax: z.number().int().min(1).max(64),
+  }),
+});
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  gateway: gatewaySchema,
+  writers: writersSchema,
+  redis: redisSchema,
+  control: controlSchema,
+  auth: z.strictObject({ secret: z.string().min(16).nullable() }),
+  export: exportSchema,
+  supervision: z.strictObject({
+    /** Restarts allowed per child within periodSeconds before the supervisor gives up. */
+    intensity: z.number().int().min(0),
+    periodSeconds: z.number().min(0.1),
+  }),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+});
+
+/** The configuration as validated, before secrets and derived paths are filled in. */
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** The configuration every part of Untradex receives: secrets present, paths absolute. */
+export type UntradexConfig = Omit<RawConfig, 'control' | 'auth' | 'export'> & {
+  control: Omit<RawConfig['control'], 'adminToken'> & { adminToken: string };
+  auth: { secret: string };
+  export: Omit<RawConfig['export'], 'sqlite'> & { sqlite: { path: string } };
+};
