@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   UX_ERR_EXPORT: 'an export job failed',
   UX_ERR_CONTROL: 'a control API request was refused',
   UX_ERR_SHUTDOWN: 'the operation was refused because Untradex is shutting down',
+  UX_ERR_CLIENT: 'the student client library was used out of order or has stopped',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -144,6 +145,15 @@ export class ExportError extends UntradexError {
 export class ShutdownError extends UntradexError {
   constructor(message = 'Untradex is shutting down') {
     super('UX_ERR_SHUTDOWN', message);
+  }
+}
+
+export class StudentClientError extends UntradexError {
+  /** Why: used before the first welcome, or stopped (closed by the caller, bad token, replaced). */
+  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'connect_failed';
+  constructor(reason: StudentClientError['reason'], message: string, options?: { cause?: unknown }) {
+    super('UX_ERR_CLIENT', message, options);
+    this.reason = reason;
   }
 }
 
