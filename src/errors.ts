@@ -149,8 +149,8 @@ export class ShutdownError extends UntradexError {
 }
 
 export class StudentClientError extends UntradexError {
-  /** Why: used before the first welcome, or stopped (closed by the caller, bad token, replaced). */
-  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'connect_failed';
+  /** Why: used before the first welcome, or stopped (closed by the caller, bad token, replaced, connection lost with reconnect off). */
+  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'disconnected';
   constructor(reason: StudentClientError['reason'], message: string, options?: { cause?: unknown }) {
     super('UX_ERR_CLIENT', message, options);
     this.reason = reason;
