@@ -1,0 +1,186 @@
+// The PostgreSQL result sink (pg + pg-copy-streams): each bucket is one transaction that COPYs
+// its chunks into TEMP staging tables and, at commit, upserts them into the final tables.
+
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { SinkError } from '../errors.js';
+import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
+import { BucketWriteBase } from './bucket-write-base.js';
+import { copyTextPieces, type CopyField } from './pg-copy-text.js';
+import {
+  answerFields,
+  copySql,
+  createStageSql,
+  createTableSql,
+  eventFields,
+  mergeSql,
+  PG_TABLES,
+  submissionFields,
+  type PgTable,
+} from './postgres-sql.js';
+import type { BucketWrite, ResultSink } from './result-sink.js';
+import { toSinkError } from './sink-errors.js';
+import { tableNames, type TableNames } from './table-names.js';
+
+export interface PostgresSinkOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  tablePrefix: string;
+  /** Connections this sink may hold: one per bucket written at once. Default 4. */
+  poolMax?: number;
+  /** How long to wait for a connection before failing transiently. Default 10000. */
+  connectTimeoutMs?: number;
+  /**
+   * Told when an idle pooled connection dies (the pool already discarded it, so nothing else
+   * needs doing); without a listener pg would crash the process on that event.
+   */
+  onIdleError?: (error: SinkError) => void;
+}
+
+const DEFAULTS = { poolMax: 4, connectTimeoutMs: 10_000 } as const;
+
+/** Serializes concurrent ensureTables() calls from any process: CREATE IF NOT EXISTS races on the catalog. */
+const DDL_LOCK_KEY = 'untradex:ensure-tables';
+
+export class PostgresSink implements ResultSink {
+  readonly kind = 'postgres' as const;
+  private readonly names: TableNames;
+  private readonly pool: pg.Pool;
+  private closed = false;
+  private readonly open = new Set<BucketWriteBase>();
+
+  constructor(private readonly options: PostgresSinkOptions) {
+    this.names = tableNames(options.tablePrefix, 'lower');
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? DEFAULTS.poolMax,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    });
+    this.pool.on('error', (err) => options.onIdleError?.(toSinkError('postgres', err, 'keeping an idle connection')));
+  }
+
+  async ensureTables(): Promise<void> {
+    const client = await this.connect('creating tables');
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK_KEY]);
+      for (const table of PG_TABLES) await client.query(createTableSql(table, this.names));
+      await client.query('COMMIT');
+    } catch (err) {
+      const error = toSinkError('postgres', err, 'creating tables');
+      broken = error.transient;
+      // A failed ROLLBACK means the session is unusable: destroy it rather than pool it.
+      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async beginBucket(exam: string, bucket: number): Promise<BucketWrite> {
+    const label = `exam ${exam} bucket ${bucket}`;
+    const client = await this.connect(`beginning ${label}`);
+    const write = new PostgresBucketWrite(client, this.names, label, (w) => this.open.delete(w));
+    this.open.add(write);
+    await write.start();
+    return write;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const failures: unknown[] = [];
+    for (const write of [...this.open]) await write.rollback().catch((err: unknown) => failures.push(err));
+    await this.pool.end().catch((err: unknown) => failures.push(err));
+    if (failures.length > 0) throw toSinkError('postgres', failures[0], 'closing');
+  }
+
+  private async connect(doing: string): Promise<pg.PoolClient> {
+    if (this.closed) throw new SinkError(false, `postgres sink: ${doing} refused: the sink is closed`);
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw toSinkError('postgres', err, `connecting for ${doing}`);
+    }
+  }
+}
+
+class PostgresBucketWrite extends BucketWriteBase {
+  /** A connection error that arrived while no query ran; the next step reports it. */
+  private connectionError: Error | undefined;
+  private readonly onClientError = (err: Error): void => {
+    this.connectionError = err;
+  };
+  private released = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly names: TableNames,
+    label: string,
+    onFinished: (write: BucketWriteBase) => void,
+  ) {
+    super('postgres', label, onFinished);
+    // A checked-out client has no pool listener; an unheard 'error' would crash the process.
+    client.on('error', this.onClientError);
+  }
+
+  /** BEGIN and the staging tables, in one round trip (the simple-query protocol runs them in order). */
+  start(): Promise<void> {
+    return this.runStep('staging', () => this.client.query(['BEGIN', ...PG_TABLES.map(createStageSql)].join('; ')).then(() => undefined));
+  }
+
+  protected writeEvents(rows: readonly EventRow[]): Promise<void> {
+    return this.copy('events', rows, eventFields);
+  }
+
+  protected writeAnswers(rows: readonly AnswerRow[]): Promise<void> {
+    return this.copy('answers', rows, answerFields);
+  }
+
+  protected writeSubmissions(rows: readonly SubmissionRow[]): Promise<void> {
+    return this.copy('submissions', rows, submissionFields);
+  }
+
+  protected async commitStaged(): Promise<void> {
+    this.throwIfBroken();
+    for (const table of PG_TABLES) await this.client.query(mergeSql(table, this.names));
+    await this.client.query('COMMIT');
+    this.release(false);
+  }
+
+  protected async discard(broken: boolean): Promise<void> {
+    if (this.released) return;
+    if (broken || this.connectionError !== undefined) {
+      // The session is gone or suspect: destroying it ends the transaction server-side too.
+      this.release(true);
+      return;
+    }
+    try {
+      await this.client.query('ROLLBACK');
+    } catch (err) {
+      this.release(true);
+      throw err;
+    }
+    this.release(false);
+  }
+
+  private async copy<R>(table: PgTable, rows: readonly R[], fields: (row: R) => CopyField[]): Promise<void> {
+    this.throwIfBroken();
+    const ingest = this.client.query(copyFrom(copySql(table)));
+    await pipeline(Readable.from(copyTextPieces(rows, fields)), ingest);
+  }
+
+  private throwIfBroken(): void {
+    if (this.connectionError !== undefined) throw this.connectionError;
+  }
+
+  private release(destroy: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.client.off('error', this.onClientError);
+    this.client.release(destroy);
+  }
+}
