@@ -1,0 +1,21 @@
+// WebSocket close codes of the student protocol (PROTOCOL.md section 3, rule 7).
+// Server and client both key on these names; the numbers are the public contract.
+
+export const CloseCode = {
+  /** A text frame that is not valid UTF-8. */
+  InvalidUtf8: 1007,
+  /** A frame larger than `gateway.maxFrameBytes`. */
+  MessageTooBig: 1009,
+  /** Binary frame, bad JSON, not an object, unknown `t`, frame before hello, second hello, invalid seq. */
+  ProtocolViolation: 4400,
+  /** The hello's token was malformed, forged or expired. */
+  BadToken: 4401,
+  /** No hello within `gateway.helloTimeoutMs`. */
+  HelloTimeout: 4408,
+  /** A newer hello for the same student took over this session. */
+  Replaced: 4409,
+  /** Sustained rate abuse. */
+  RateAbuse: 4429,
+} as const;
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
