@@ -1,0 +1,102 @@
+// Connection actor (worker thread): holds a group of student WebSockets on its share of the
+// gateway port, puts their events into the rings and answers them from the ack rings.
+
+import { hostActor } from '../src/actor-runtime/actor-host.js';
+import { BucketStore } from '../src/redis/bucket-store.js';
+import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { AckDispatcher } from './connection/ack-dispatcher.js';
+import { EventForwarder } from './connection/event-forwarder.js';
+import { GatewayListener } from './connection/gateway-listener.js';
+import type { ConnectionActorApi, ConnectionActorInit } from './connection/protocol.js';
+import { SessionRegistry } from './connection/session-registry.js';
+import { SessionWatch } from './connection/session-watch.js';
+import { SlotTable } from './connection/slot-table.js';
+import { StudentGateway } from './connection/student-gateway.js';
+import type { StudentSession } from './connection/student-session.js';
+
+const FINISH_POLL_MS = 5;
+const CLOSE_GOING_AWAY = 1001;
+
+hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
+  const log = createLogger(init.actorId, init.logLevel);
+  const redis = createRedisClient(init.redis, init.actorId);
+  await waitForRedis(redis, 15_000);
+  const slots = new SlotTable<StudentSession>();
+  const registry = new SessionRegistry();
+  const forwarder = new EventForwarder(init.eventRings, init.writerDoorbells);
+  let listener: GatewayListener | null = null;
+  const gateway = new StudentGateway({
+    incarnation: init.incarnation,
+    buckets: init.buckets,
+    writers: init.eventRings.length,
+    authSecret: init.authSecret,
+    limits: init.limits,
+    store: new BucketStore(redis, init.buckets),
+    forwarder,
+    registry,
+    slots,
+    log,
+    released: (session) => listener?.release(session.remoteAddress),
+  });
+  const acks = new AckDispatcher(init.ackRings, init.doorbell, init.incarnation, slots, {
+    replaced: (session) => gateway.replace(session),
+    afterDispatch: () => forwarder.retryBlocked(),
+  });
+  const watch = new SessionWatch(init.redis, init.actorId, {
+    sessionClaimed: (exam, student, epoch) => gateway.sessionClaimed(exam, student, epoch),
+    examClosed: (exam) => gateway.examClosed(exam),
+  }, log);
+  await watch.start();
+  acks.start();
+  gateway.start();
+  listener = new GatewayListener(init.limits, init.connectionCount, { accepted: (ws, address) => gateway.accept(ws, address) });
+  await listener.listen(init.listen);
+  log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
+
+  const shutdown = async () => {
+    gateway.stop();
+    await acks.stop();
+    await watch.stop();
+    await redis.quit().catch(() => redis.disconnect());
+  };
+
+  return {
+    async status() {
+      let live = 0;
+      for (const session of slots.values()) if (session.phase === 'live') live += 1;
+      return {
+        actorId: init.actorId,
+        connections: slots.size,
+        live,
+        blocked: forwarder.blockedCount,
+        eventsForwarded: forwarder.forwarded,
+        acksSent: acks.acksSent,
+        nacksSent: acks.nacksSent,
+        rejectedUpgrades: listener?.rejectedUpgrades ?? 0,
+      };
+    },
+    async quiesce() {
+      gateway.quiesce();
+      await listener?.stopAccepting();
+      // Held events still go into the rings as writers make room; nothing read is dropped.
+      while (forwarder.holdsEvents) {
+        forwarder.retryBlocked();
+        await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
+      }
+      forwarder.flush();
+    },
+    async finish(timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (gateway.inFlight() > 0 && Date.now() < deadline) {
+        acks.dispatch();
+        await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
+      }
+      acks.dispatch();
+      gateway.closeAll(CLOSE_GOING_AWAY, 'server shutting down; reconnect later');
+    },
+    async stop() {
+      await shutdown();
+    },
+  };
+});

@@ -1,0 +1,102 @@
+// Reads the writers' answers from the ack rings and turns them into what students see:
+// coalesced cumulative acks, nacks, and `replaced` for events that came through a stale session.
+
+import { WriteOutcome } from '../../src/events/answer-event.js';
+import { decodeAckRecord, type AckEnvelope } from '../../src/ring/ack-record.js';
+import { Doorbell } from '../../src/ring/doorbell.js';
+import { RingConsumer } from '../../src/ring/ring-consumer.js';
+import type { SlotTable } from './slot-table.js';
+import type { StudentSession } from './student-session.js';
+
+const IDLE_WAIT_MS = 50;
+const READ_LIMIT = 8192;
+
+export interface AckDispatcherHooks {
+  /** The session was replaced by a newer hello somewhere; close it with 4409. */
+  replaced(session: StudentSession): void;
+  /** Ack rings had room freed: held events may now fit in the event rings too. */
+  afterDispatch(): void;
+}
+
+export class AckDispatcher {
+  private readonly consumers: RingConsumer[];
+  private readonly doorbell: Doorbell;
+  private readonly touched = new Set<StudentSession>();
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  acksSent = 0;
+  nacksSent = 0;
+
+  constructor(
+    ackRings: SharedArrayBuffer[],
+    doorbell: SharedArrayBuffer,
+    private readonly incarnation: number,
+    private readonly slots: SlotTable<StudentSession>,
+    private readonly hooks: AckDispatcherHooks,
+  ) {
+    this.consumers = ackRings.map((sab) => new RingConsumer(sab));
+    this.doorbell = new Doorbell(doorbell);
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.doorbell.ring();
+    await this.loop;
+  }
+
+  /** Handles every answer now in the rings; returns how many there were. */
+  dispatch(): number {
+    let handled = 0;
+    for (const consumer of this.consumers) {
+      handled += consumer.read((record) => this.route(decodeAckRecord(record)), READ_LIMIT);
+      consumer.release(consumer.position());
+    }
+    for (const session of this.touched) if (session.flushAck()) this.acksSent += 1;
+    this.touched.clear();
+    if (handled > 0) this.hooks.afterDispatch();
+    return handled;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const seen = this.doorbell.snapshot();
+      if (this.dispatch() === 0) await this.doorbell.wait(seen, IDLE_WAIT_MS);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private route(ack: AckEnvelope): void {
+    // Answers for a previous incarnation of this actor address sockets that died with it.
+    if (ack.incarnation !== this.incarnation) return;
+    const session = this.slots.get(ack.slot, ack.generation);
+    if (session === undefined) return;
+    session.inFlight -= 1;
+    switch (ack.outcome) {
+      case WriteOutcome.Stored:
+      case WriteOutcome.Duplicate:
+        if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
+        this.touched.add(session);
+        return;
+      case WriteOutcome.ExamClosed:
+        session.nack(ack.seq, 'exam_closed');
+        this.nacksSent += 1;
+        return;
+      case WriteOutcome.Submitted:
+        session.nack(ack.seq, 'submitted');
+        this.nacksSent += 1;
+        return;
+      case WriteOutcome.StaleSession:
+        this.hooks.replaced(session);
+        return;
+      default: {
+        const unreachable: never = ack.outcome;
+        throw new Error(`unknown write outcome ${String(unreachable)}`);
+      }
+    }
+  }
+}

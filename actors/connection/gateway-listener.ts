@@ -1,0 +1,97 @@
+// The HTTP side of a connection actor: listens on its share of the gateway port, refuses
+// upgrades past the connection caps with 503, and hands accepted sockets to the gateway.
+
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ConnectionLimits, ListenSpec } from './protocol.js';
+
+export interface GatewayListenerHooks {
+  accepted(ws: WebSocket, remoteAddress: string): void;
+}
+
+export class GatewayListener {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly processCount: Int32Array;
+  private readonly perAddress = new Map<string, number>();
+  private accepting = true;
+  rejectedUpgrades = 0;
+
+  constructor(
+    private readonly limits: ConnectionLimits,
+    connectionCount: SharedArrayBuffer,
+    private readonly hooks: GatewayListenerHooks,
+  ) {
+    this.processCount = new Int32Array(connectionCount);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      skipUTF8Validation: false,
+    });
+    this.server = createServer((_request, response) => {
+      response.writeHead(426, { 'content-type': 'text/plain' }).end('Untradex students connect with a WebSocket upgrade on /ws\n');
+    });
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  listen(spec: ListenSpec): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = () => {
+        this.server.off('error', reject);
+        resolve();
+      };
+      if (spec.kind === 'fd') this.server.listen({ fd: spec.fd }, done);
+      else this.server.listen({ host: spec.host, port: spec.port, reusePort: true } as Parameters<Server['listen']>[0], done);
+    });
+  }
+
+  /** Stops accepting: closes this actor's listening handle (its own duplicate of the port). */
+  stopAccepting(): Promise<void> {
+    this.accepting = false;
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Gives back the counts a closed socket held. */
+  release(remoteAddress: string): void {
+    Atomics.sub(this.processCount, 0, 1);
+    const count = (this.perAddress.get(remoteAddress) ?? 1) - 1;
+    if (count <= 0) this.perAddress.delete(remoteAddress);
+    else this.perAddress.set(remoteAddress, count);
+  }
+
+  private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/ws') return refuse(socket, 404, 'Not Found');
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const perAddress = this.perAddress.get(address) ?? 0;
+    // Per-address counts are kept per connection actor: with C actors an address may hold up to
+    // C times the cap in the worst case. The process-wide cap below is exact.
+    const capPerAddress = this.limits.maxConnectionsPerAddress;
+    // The process-wide count is shared by every connection actor through one Int32 in shared memory.
+    if (Atomics.add(this.processCount, 0, 1) >= this.limits.maxConnections || (capPerAddress > 0 && perAddress >= capPerAddress)) {
+      Atomics.sub(this.processCount, 0, 1);
+      this.rejectedUpgrades += 1;
+      return refuse(socket, 503, 'Service Unavailable');
+    }
+    this.perAddress.set(address, perAddress + 1);
+    // ws answers a malformed handshake itself and never calls back: give the counts back then.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) this.release(address);
+    });
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      upgraded = true;
+      this.hooks.accepted(ws, address);
+    });
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,62 @@
+// The connection actor's messages: its init (listener, rings, limits) and its control API.
+// Student traffic never passes through this API; it is the control plane only.
+
+import type { RedisTarget } from '../../src/redis/redis-client.js';
+
+/** How the actor gets its share of the one gateway port. */
+export type ListenSpec =
+  /** Node >= 22.12: every actor binds the port itself with SO_REUSEPORT. */
+  | { kind: 'reusePort'; host: string; port: number }
+  /** Node 20: a duplicate of the root's listening socket, owned by this actor alone. */
+  | { kind: 'fd'; fd: number };
+
+export interface ConnectionLimits {
+  helloTimeoutMs: number;
+  maxFrameBytes: number;
+  maxValueBytes: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  pingIntervalMs: number;
+  rateLimit: { eventsPerSecond: number; burst: number; abuseStrikes: number };
+}
+
+export interface ConnectionActorInit {
+  actorId: string;
+  actorIndex: number;
+  /** Grows with every restart; acks addressed to an older incarnation are dropped. */
+  incarnation: number;
+  listen: ListenSpec;
+  /** eventRings[w]: this actor's ring to writer w. */
+  eventRings: SharedArrayBuffer[];
+  /** ackRings[w]: writer w's ring back to this actor. */
+  ackRings: SharedArrayBuffer[];
+  writerDoorbells: SharedArrayBuffer[];
+  doorbell: SharedArrayBuffer;
+  connectionCount: SharedArrayBuffer;
+  redis: RedisTarget;
+  buckets: number;
+  authSecret: string;
+  limits: ConnectionLimits;
+  logLevel: string;
+}
+
+export interface ConnectionStatus {
+  actorId: string;
+  connections: number;
+  live: number;
+  /** Sockets paused because a ring to a writer was full. */
+  blocked: number;
+  eventsForwarded: number;
+  acksSent: number;
+  nacksSent: number;
+  rejectedUpgrades: number;
+}
+
+export interface ConnectionActorApi {
+  status(): Promise<ConnectionStatus>;
+  /** Stops accepting sockets and stops reading from the open ones; held events go into the rings. */
+  quiesce(): Promise<void>;
+  /** Waits until every forwarded event was answered, sends the last acks, closes every socket. */
+  finish(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,237 @@
+// The student protocol inside one connection actor (PROTOCOL.md section 3): hello and welcome,
+// events into the rings, nacks for bad events, rate limits, replacement, and liveness pings.
+
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { TokenError } from '../../src/errors.js';
+import { verifyStudentToken } from '../../src/auth/student-token.js';
+import { decodeClientFrame } from '../../src/protocol/client-frame.js';
+import { CloseCode } from '../../src/protocol/close-codes.js';
+import { encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
+import { bucketOf } from '../../src/redis/bucket-keys.js';
+import type { BucketStore } from '../../src/redis/bucket-store.js';
+import type { EventForwarder } from './event-forwarder.js';
+import type { ConnectionLimits } from './protocol.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { SlotTable } from './slot-table.js';
+import { StudentSession } from './student-session.js';
+
+/** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export interface StudentGatewayDeps {
+  incarnation: number;
+  buckets: number;
+  writers: number;
+  authSecret: string;
+  limits: ConnectionLimits;
+  store: BucketStore;
+  forwarder: EventForwarder;
+  registry: SessionRegistry;
+  slots: SlotTable<StudentSession>;
+  log: Logger;
+  /** Called once per socket when it is gone, so the listener can release its connection counts. */
+  released(session: StudentSession): void;
+}
+
+export class StudentGateway {
+  private pingTimer: NodeJS.Timeout | null = null;
+  private accepting = true;
+
+  constructor(private readonly deps: StudentGatewayDeps) {}
+
+  start(): void {
+    this.pingTimer = setInterval(() => this.ping(), this.deps.limits.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  stop(): void {
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+  }
+
+  /** Stops reading from every socket: used by a graceful shutdown before the last acks. */
+  quiesce(): void {
+    this.accepting = false;
+    for (const session of this.deps.slots.values()) session.ws.pause();
+  }
+
+  /** Sessions that still wait for a writer's answer. */
+  inFlight(): number {
+    let total = 0;
+    for (const session of this.deps.slots.values()) total += session.inFlight;
+    return total;
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const session of this.deps.slots.values()) session.close(code, reason);
+  }
+
+  accept(ws: WebSocket, remoteAddress: string): void {
+    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit);
+    const { slot, generation } = this.deps.slots.add(session);
+    session.slot = slot;
+    session.generation = generation;
+    session.helloTimer = setTimeout(() => session.close(CloseCode.HelloTimeout, 'no hello in time'), this.deps.limits.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => this.onMessage(session, data, isBinary));
+    ws.on('pong', () => {
+      session.alive = true;
+    });
+    ws.on('error', (error) => this.deps.log.debug({ err: error, student: session.student }, 'socket error'));
+    ws.once('close', () => this.onClose(session));
+  }
+
+  /** A newer session of the same student exists somewhere: this one is told and closed. */
+  replace(session: StudentSession): void {
+    if (session.phase === 'closing') return;
+    this.deps.registry.remove(session);
+    session.fail('replaced', 'a newer connection of this student took over', CloseCode.Replaced);
+  }
+
+  sessionClaimed(exam: string, student: string, epoch: number): void {
+    const stale = this.deps.registry.supersededBy(exam, student, epoch);
+    if (stale !== undefined) this.replace(stale);
+  }
+
+  examClosed(exam: string): void {
+    const frame = encodeClosed();
+    for (const session of this.deps.registry.ofExam(exam)) session.send(frame);
+  }
+
+  private onMessage(session: StudentSession, data: RawData, isBinary: boolean): void {
+    if (session.phase === 'closing') return;
+    if (isBinary) {
+      session.close(CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');
+      return;
+    }
+    const text = data.toString();
+    if (session.phase === 'claiming') {
+      session.early.push(text);
+      return;
+    }
+    this.handleText(session, text);
+  }
+
+  private handleText(session: StudentSession, text: string): void {
+    const frame = decodeClientFrame(text, { maxValueBytes: this.deps.limits.maxValueBytes });
+    switch (frame.type) {
+      case 'violation':
+        session.close(CloseCode.ProtocolViolation, frame.reason);
+        return;
+      case 'hello':
+        if (session.phase !== 'hello') session.close(CloseCode.ProtocolViolation, 'second hello on a live connection');
+        else void this.handleHello(session, frame.token);
+        return;
+      case 'bad_event':
+      case 'event':
+        if (session.phase !== 'live') {
+          session.close(CloseCode.ProtocolViolation, 'the first frame must be hello');
+          return;
+        }
+        if (frame.type === 'bad_event') session.nack(frame.seq, 'bad_event');
+        else this.handleEvent(session, frame);
+        return;
+      default: {
+        const unreachable: never = frame;
+        throw new Error(`unhandled frame ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private async handleHello(session: StudentSession, token: string): Promise<void> {
+    if (session.helloTimer !== null) clearTimeout(session.helloTimer);
+    session.helloTimer = null;
+    let claims;
+    try {
+      claims = verifyStudentToken(this.deps.authSecret, token);
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      session.fail('unauthorized', `token refused (${error.reason}); ask for a new one`, CloseCode.BadToken);
+      return;
+    }
+    session.phase = 'claiming';
+    session.exam = claims.exam;
+    session.student = claims.student;
+    session.bucket = bucketOf(claims.exam, claims.student, this.deps.buckets);
+    session.writer = session.bucket % this.deps.writers;
+    session.ws.pause();
+    let claim;
+    try {
+      claim = await this.deps.store.claimSession(claims.exam, claims.student);
+    } catch (error) {
+      this.deps.log.warn({ err: error, exam: claims.exam }, 'session claim failed');
+      session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CLOSE_TRY_AGAIN_LATER);
+      return;
+    }
+    if (session.phase !== 'claiming') return; // the socket closed while Redis answered
+    session.epoch = claim.epoch;
+    const previous = this.deps.registry.claim(session);
+    if (previous !== undefined) this.replace(previous);
+    session.phase = 'live';
+    session.send(
+      encodeWelcome({
+        exam: claims.exam,
+        student: claims.student,
+        lastSeq: claim.lastSeq,
+        state: claim.closed ? 'closed' : 'open',
+        serverTime: Date.now(),
+      }),
+    );
+    for (const text of session.early.splice(0)) {
+      if (session.phase !== 'live') break;
+      this.handleText(session, text);
+    }
+    if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+  }
+
+  private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {
+    if (!session.limiter.tryTake()) {
+      if (session.limiter.strikes >= this.deps.limits.rateLimit.abuseStrikes) {
+        session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
+      } else {
+        session.fail('rate_limited', `event ${frame.seq} was not stored; slow down and resend it`);
+      }
+      return;
+    }
+    this.deps.forwarder.forward(session, {
+      slot: session.slot,
+      generation: session.generation,
+      incarnation: this.deps.incarnation,
+      epoch: session.epoch,
+      bucket: session.bucket,
+      event: {
+        exam: session.exam,
+        student: session.student,
+        seq: frame.seq,
+        kind: frame.kind,
+        question: frame.question,
+        value: frame.value,
+        clientTs: frame.clientTs,
+        serverTs: Date.now(),
+      },
+    });
+  }
+
+  private onClose(session: StudentSession): void {
+    if (session.helloTimer !== null) clearTimeout(session.helloTimer);
+    session.phase = 'closing';
+    this.deps.registry.remove(session);
+    this.deps.forwarder.forget(session);
+    this.deps.slots.remove(session.slot, session.generation);
+    this.deps.released(session);
+  }
+
+  private ping(): void {
+    for (const session of this.deps.slots.values()) {
+      if (!session.alive) {
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+}

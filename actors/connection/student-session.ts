@@ -1,0 +1,79 @@
+// One student's socket inside a connection actor: its phase, identity, session epoch, the events
+// waiting for ring space, and the ack bookkeeping. Sending goes through here so closing is uniform.
+
+import type { WebSocket } from 'ws';
+import type { EventEnvelope } from '../../src/ring/event-record.js';
+import { encodeAck, encodeErr, encodeNack, type ErrCode, type NackCode } from '../../src/protocol/server-frame.js';
+import { EventRateLimiter } from './rate-limiter.js';
+
+/** hello: waiting for the hello frame; claiming: Redis is granting the session; live; closing. */
+export type SessionPhase = 'hello' | 'claiming' | 'live' | 'closing';
+
+export class StudentSession {
+  phase: SessionPhase = 'hello';
+  slot = 0;
+  generation = 0;
+  exam = '';
+  student = '';
+  epoch = 0;
+  bucket = 0;
+  writer = 0;
+  /** Events decoded but not yet in a ring because it was full; kept in seq order. */
+  readonly held: EventEnvelope[] = [];
+  /** Frames that arrived while the session was being claimed; handled right after welcome. */
+  readonly early: string[] = [];
+  /** Highest seq answered stored/duplicate and not yet acked on the wire. */
+  pendingAck = 0;
+  sentAck = 0;
+  /** Events put into a ring and not yet answered by a writer. */
+  inFlight = 0;
+  alive = true;
+  helloTimer: NodeJS.Timeout | null = null;
+  readonly limiter: EventRateLimiter;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    rate: { eventsPerSecond: number; burst: number },
+  ) {
+    this.limiter = new EventRateLimiter(rate.eventsPerSecond, rate.burst);
+  }
+
+  get key(): string {
+    return sessionKey(this.exam, this.student);
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  /** Sends the coalesced cumulative ack, if anything new was answered. */
+  flushAck(): boolean {
+    if (this.pendingAck <= this.sentAck) return false;
+    this.sentAck = this.pendingAck;
+    this.send(encodeAck(this.sentAck));
+    return true;
+  }
+
+  nack(seq: number, code: NackCode): void {
+    this.send(encodeNack(seq, code));
+  }
+
+  /** Sends an `err` frame and, when a close code is given, closes the socket after it. */
+  fail(code: ErrCode, message: string, closeCode?: number): void {
+    this.send(encodeErr(code, message));
+    if (closeCode !== undefined) this.close(closeCode, message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.phase === 'closing') return;
+    this.phase = 'closing';
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    // Close reasons are capped at 123 bytes by RFC 6455.
+    this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
+  }
+}
+
+export function sessionKey(exam: string, student: string): string {
+  return `${exam}\n${student}`;
+}

@@ -1,0 +1,38 @@
+// Redis writer actor (worker thread): drains its event rings into Redis in batches and posts
+// the per-event outcomes back through the ack rings. Supervised by supervisors/writer-supervisor.
+
+import { hostActor } from '../src/actor-runtime/actor-host.js';
+import { BucketStore } from '../src/redis/bucket-store.js';
+import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import type { RedisWriterApi, RedisWriterInit } from './redis-writer/protocol.js';
+import { WriterLoop } from './redis-writer/writer-loop.js';
+
+const DRAIN_POLL_MS = 5;
+
+hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
+  const log = createLogger(init.actorId, init.logLevel);
+  const redis = createRedisClient(init.redis, init.actorId);
+  await waitForRedis(redis, 15_000);
+  const loop = new WriterLoop(init, new BucketStore(redis, init.buckets), log);
+  loop.start();
+  log.debug({ rings: init.eventRings.length }, 'writer ready');
+
+  return {
+    async status() {
+      return { actorId: init.actorId, redis: redis.status, ...loop.status() };
+    },
+    async drain(timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (!loop.isIdle()) {
+        if (Date.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      }
+      return true;
+    },
+    async stop() {
+      await loop.stop();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+});

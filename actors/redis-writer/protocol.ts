@@ -1,0 +1,41 @@
+// The Redis writer actor's messages: its init (rings, Redis, batching) and its control API.
+// Events arrive through rings, not through this API; the API is only the control plane.
+
+import type { RedisTarget } from '../../src/redis/redis-client.js';
+
+export interface RedisWriterInit {
+  actorId: string;
+  writerIndex: number;
+  /** eventRings[c]: the ring from connection actor c to this writer. */
+  eventRings: SharedArrayBuffer[];
+  /** ackRings[c]: the ring from this writer back to connection actor c. */
+  ackRings: SharedArrayBuffer[];
+  doorbell: SharedArrayBuffer;
+  connectionDoorbells: SharedArrayBuffer[];
+  redis: RedisTarget;
+  buckets: number;
+  batchMaxEvents: number;
+  lingerMs: number;
+  logLevel: string;
+}
+
+export interface RedisWriterStatus {
+  actorId: string;
+  batches: number;
+  eventsStored: number;
+  duplicates: number;
+  refused: number;
+  failedBatches: number;
+  lastBatchEvents: number;
+  lastBatchMs: number;
+  /** Bytes waiting in each incoming ring. */
+  ringUsedBytes: number[];
+  redis: string;
+}
+
+export interface RedisWriterApi {
+  status(): Promise<RedisWriterStatus>;
+  /** Resolves true once every incoming ring is empty and nothing is in flight, false on timeout. */
+  drain(timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}

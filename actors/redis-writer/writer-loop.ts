@@ -1,0 +1,212 @@
+// The engine of one Redis writer: take what the rings hold (up to a batch, after a short linger),
+// one FCALL per bucket pipelined on one connection, acks back, and only then free the ring space.
+
+import type { Logger } from 'pino';
+import { WriteOutcome } from '../../src/events/answer-event.js';
+import type { BucketStore, EventToWrite } from '../../src/redis/bucket-store.js';
+import { ACK_RECORD_BYTES, encodeAckRecord } from '../../src/ring/ack-record.js';
+import { Doorbell } from '../../src/ring/doorbell.js';
+import { decodeEventRecord, type EventEnvelope } from '../../src/ring/event-record.js';
+import { RingConsumer } from '../../src/ring/ring-consumer.js';
+import { RingProducer } from '../../src/ring/ring-producer.js';
+import type { RedisWriterStatus } from './protocol.js';
+
+interface BatchEntry {
+  ring: number;
+  envelope: EventEnvelope;
+}
+
+interface BucketGroup {
+  exam: string;
+  bucket: number;
+  events: EventToWrite[];
+  entries: BatchEntry[];
+}
+
+export interface WriterLoopOptions {
+  actorId: string;
+  eventRings: SharedArrayBuffer[];
+  ackRings: SharedArrayBuffer[];
+  doorbell: SharedArrayBuffer;
+  connectionDoorbells: SharedArrayBuffer[];
+  batchMaxEvents: number;
+  lingerMs: number;
+}
+
+const IDLE_WAIT_MS = 100;
+const ACK_RING_FULL_WAIT_MS = 1;
+const RETRY_DELAYS_MS = [10, 50, 200, 1000];
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class WriterLoop {
+  private readonly consumers: RingConsumer[];
+  private readonly ackProducers: RingProducer[];
+  private readonly doorbell: Doorbell;
+  private readonly connectionDoorbells: Doorbell[];
+  private running = false;
+  private stopped: Promise<void> = Promise.resolve();
+  private inFlight = false;
+  private nextRing = 0;
+  private consecutiveFailures = 0;
+  private readonly counters = { batches: 0, eventsStored: 0, duplicates: 0, refused: 0, failedBatches: 0, lastBatchEvents: 0, lastBatchMs: 0 };
+
+  constructor(
+    private readonly options: WriterLoopOptions,
+    private readonly store: BucketStore,
+    private readonly log: Logger,
+  ) {
+    // A restarted writer builds fresh views on the same rings: the consumer resumes at the shared
+    // read index, so a batch the dead writer had in flight is read (and deduped) again.
+    this.consumers = options.eventRings.map((sab) => new RingConsumer(sab));
+    this.ackProducers = options.ackRings.map((sab) => new RingProducer(sab));
+    this.doorbell = new Doorbell(options.doorbell);
+    this.connectionDoorbells = options.connectionDoorbells.map((sab) => new Doorbell(sab));
+  }
+
+  start(): void {
+    this.running = true;
+    this.stopped = this.run().catch((error: unknown) => {
+      // The loop itself failing is a bug: crash the thread so the supervisor restarts it.
+      this.log.fatal({ err: error }, 'writer loop failed');
+      setImmediate(() => {
+        throw error;
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.doorbell.ring();
+    await this.stopped;
+  }
+
+  /** True when no ring holds unread or unreleased events and no batch is in flight. */
+  isIdle(): boolean {
+    return !this.inFlight && this.consumers.every((consumer) => consumer.usedBytes() === 0);
+  }
+
+  status(): Omit<RedisWriterStatus, 'actorId' | 'redis'> {
+    return { ...this.counters, ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()) };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const seen = this.doorbell.snapshot();
+      let batch = this.collect([]);
+      if (batch.length === 0) {
+        await this.doorbell.wait(seen, IDLE_WAIT_MS);
+        continue;
+      }
+      if (batch.length < this.options.batchMaxEvents && this.options.lingerMs > 0) {
+        // A short linger lets a burst join one batch: one fsync then covers many students.
+        await sleep(this.options.lingerMs);
+        batch = this.collect(batch);
+      }
+      await this.writeBatch(batch);
+    }
+  }
+
+  /** Reads up to the batch limit, round-robin over rings so no connection actor starves. */
+  private collect(batch: BatchEntry[]): BatchEntry[] {
+    const rings = this.consumers.length;
+    for (let step = 0; step < rings && batch.length < this.options.batchMaxEvents; step += 1) {
+      const ring = (this.nextRing + step) % rings;
+      const consumer = this.consumers[ring]!;
+      consumer.read((record) => {
+        batch.push({ ring, envelope: decodeEventRecord(record) });
+      }, this.options.batchMaxEvents - batch.length);
+    }
+    this.nextRing = (this.nextRing + 1) % rings;
+    return batch;
+  }
+
+  private async writeBatch(batch: BatchEntry[]): Promise<void> {
+    this.inFlight = true;
+    const started = performance.now();
+    const positions = this.consumers.map((consumer) => consumer.position());
+    try {
+      const groups = groupByBucket(batch);
+      const outcomes = await Promise.all(groups.map((group) => this.store.writeBatch(group.exam, group.bucket, group.events)));
+      const touched = new Set<number>();
+      groups.forEach((group, index) => {
+        const results = outcomes[index]!;
+        group.entries.forEach((entry, position) => {
+          this.count(results[position]!);
+          touched.add(entry.ring);
+        });
+      });
+      // Acks go back in the order the events came, per ring, so cumulative acks stay truthful.
+      await this.postAcks(batch, groups, outcomes);
+      // Only now is the ring space freed: a crash before this line re-reads the batch, and the
+      // write function answers those events as duplicates.
+      this.consumers.forEach((consumer, ring) => consumer.release(positions[ring]!));
+      for (const ring of touched) this.connectionDoorbells[ring]!.ring();
+      this.counters.batches += 1;
+      this.counters.lastBatchEvents = batch.length;
+      this.counters.lastBatchMs = performance.now() - started;
+      this.consecutiveFailures = 0;
+    } catch (error) {
+      this.counters.failedBatches += 1;
+      const delay = RETRY_DELAYS_MS[Math.min(this.consecutiveFailures, RETRY_DELAYS_MS.length - 1)]!;
+      this.consecutiveFailures += 1;
+      this.log.error({ err: error, events: batch.length, retryInMs: delay }, 'batch failed; it stays in the rings and will be written again');
+      for (const consumer of this.consumers) consumer.rewind();
+      await sleep(delay);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private count(outcome: WriteOutcome): void {
+    if (outcome === WriteOutcome.Stored) this.counters.eventsStored += 1;
+    else if (outcome === WriteOutcome.Duplicate) this.counters.duplicates += 1;
+    else this.counters.refused += 1;
+  }
+
+  private async postAcks(batch: BatchEntry[], groups: BucketGroup[], outcomes: WriteOutcome[][]): Promise<void> {
+    const outcomeOf = new Map<BatchEntry, WriteOutcome>();
+    groups.forEach((group, index) => group.entries.forEach((entry, position) => outcomeOf.set(entry, outcomes[index]![position]!)));
+    const dirty = new Set<number>();
+    for (const entry of batch) {
+      const producer = this.ackProducers[entry.ring]!;
+      let view = producer.tryReserve(ACK_RECORD_BYTES);
+      while (view === null) {
+        // The connection actor drains acks quickly; publish what we have and give it a moment.
+        producer.publish();
+        this.connectionDoorbells[entry.ring]!.ring();
+        await sleep(ACK_RING_FULL_WAIT_MS);
+        view = producer.tryReserve(ACK_RECORD_BYTES);
+      }
+      const { slot, generation, incarnation, event } = entry.envelope;
+      encodeAckRecord({ slot, generation, incarnation, seq: event.seq, outcome: outcomeOf.get(entry)! }, view);
+      dirty.add(entry.ring);
+    }
+    for (const ring of dirty) this.ackProducers[ring]!.publish();
+  }
+}
+
+function groupByBucket(batch: readonly BatchEntry[]): BucketGroup[] {
+  const groups = new Map<string, BucketGroup>();
+  for (const entry of batch) {
+    const { event, epoch, bucket } = entry.envelope;
+    const key = `${bucket}\u0000${event.exam}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { exam: event.exam, bucket, events: [], entries: [] };
+      groups.set(key, group);
+    }
+    group.events.push({
+      student: event.student,
+      epoch,
+      seq: event.seq,
+      kind: event.kind,
+      question: event.question,
+      value: event.value,
+      clientTs: event.clientTs,
+      serverTs: event.serverTs,
+    });
+    group.entries.push(entry);
+  }
+  return [...groups.values()];
+}

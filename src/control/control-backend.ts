@@ -1,0 +1,57 @@
+// What the control API needs from the running system, as an interface: the HTTP layer stays
+// free of actor and supervisor details, and tests can drive it against a real root.
+
+export interface ActorReport {
+  id: string;
+  status: string;
+  incarnation: number;
+  restarts: number;
+  lastError: string | null;
+}
+
+export interface SystemStatus {
+  state: string;
+  uptimeSeconds: number;
+  connections: { total: number; live: number; blocked: number; rejectedUpgrades: number };
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
+  acks: { sent: number; nacks: number };
+  rings: { usedBytes: number; capacityBytes: number; fill: number };
+  actors: ActorReport[];
+  redis: { status: string; target: string; embedded: boolean; appendfsync: string };
+}
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+export interface ExamExportProgress {
+  bucketsDone: number;
+  bucketsTotal: number;
+  rows: number;
+  percent: number;
+  rowsPerSecond: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
+
+export interface ExamReport {
+  exam: string;
+  state: ExamState;
+  students: number;
+  events: number;
+  export: ExamExportProgress;
+}
+
+export interface ControlBackend {
+  status(): Promise<SystemStatus>;
+  readiness(): Promise<Readiness>;
+  exam(exam: string): Promise<ExamReport>;
+  /** Starts (or rejoins, or resumes) the finalize job; resolves with the state after the call. */
+  finalize(exam: string): Promise<ExamReport>;
+  /** Deletes an exam's data from Redis once it is exported. */
+  purge(exam: string): Promise<{ deletedKeys: number }>;
+}

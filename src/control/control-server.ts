@@ -1,0 +1,156 @@
+// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, exam
+// state, finalize. Binds to 127.0.0.1 by default; every /api/* call needs the admin bearer token.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { mintStudentToken } from '../auth/student-token.js';
+import { isValidId } from '../events/answer-event.js';
+import type { ControlBackend } from './control-backend.js';
+import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
+import { renderMetrics } from './prometheus-text.js';
+
+export interface ControlServerOptions {
+  host: string;
+  port: number;
+  adminToken: string;
+  metricsToken: string | null;
+  authSecret: string;
+  maxBodyBytes: number;
+}
+
+const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+const DEFAULT_TOKEN_TTL_SECONDS = 14_400;
+const MAX_STUDENTS_PER_CALL = 100_000;
+
+export class ControlServer {
+  private readonly server: Server;
+
+  constructor(
+    private readonly options: ControlServerOptions,
+    private readonly backend: ControlBackend,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer((request, response) => {
+      this.route(request, response).catch((error: unknown) => this.fail(response, error));
+    });
+    this.server.requestTimeout = 30_000;
+    this.server.headersTimeout = 10_000;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.options.host, port: this.options.port }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://control');
+    const method = request.method ?? 'GET';
+    const path = url.pathname;
+
+    if (path === '/healthz') return sendJson(response, 200, { ok: true });
+    if (path === '/readyz') {
+      const readiness = await this.backend.readiness();
+      return sendJson(response, readiness.ready ? 200 : 503, { ok: readiness.ready, reasons: readiness.reasons });
+    }
+    if (path === '/metrics') {
+      if (this.options.metricsToken !== null && !bearerMatches(request, this.options.metricsToken)) {
+        throw new ControlHttpError(401, 'unauthorized', 'GET /metrics needs Authorization: Bearer <control.metricsToken>');
+      }
+      const text = renderMetrics(await this.backend.status());
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      response.end(text);
+      return;
+    }
+    if (!path.startsWith('/api/')) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
+    if (!bearerMatches(request, this.options.adminToken)) {
+      throw new ControlHttpError(401, 'unauthorized', 'send Authorization: Bearer <control.adminToken> (printed at first start, kept in <dataDir>/secrets.json)');
+    }
+    return this.routeApi(method, path, url, request, response);
+  }
+
+  private async routeApi(method: string, path: string, url: URL, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (path === '/api/status') {
+      requireMethod(method, 'GET');
+      return sendJson(response, 200, await this.backend.status());
+    }
+    if (path === '/api/finalizarexamen') {
+      return sendJson(response, 202, await this.finalize(url.searchParams.get('exam')));
+    }
+    const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge))?$/.exec(path);
+    if (match === null) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
+    const exam = decodeURIComponent(match[1]!);
+    if (!isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'exam ids are 1 to 64 characters of A-Z a-z 0-9 _ . -');
+    switch (match[2]) {
+      case undefined:
+        requireMethod(method, 'GET');
+        return sendJson(response, 200, await this.backend.exam(exam));
+      case 'tokens':
+        requireMethod(method, 'POST');
+        return sendJson(response, 200, await this.mintTokens(exam, await readJsonBody(request, this.options.maxBodyBytes)));
+      case 'finalize':
+        requireMethod(method, 'POST');
+        return sendJson(response, 202, await this.finalize(exam));
+      case 'purge':
+        requireMethod(method, 'POST');
+        return sendJson(response, 200, await this.backend.purge(exam));
+      default:
+        throw new ControlHttpError(404, 'not_found', `no route ${path}`);
+    }
+  }
+
+  private async finalize(exam: string | null): Promise<{ exam: string; state: string }> {
+    if (exam === null || !isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'give a valid exam id (?exam=E1 on the alias)');
+    const report = await this.backend.finalize(exam);
+    return { exam: report.exam, state: report.state };
+  }
+
+  private async mintTokens(exam: string, body: unknown): Promise<{ tokens: Record<string, string> }> {
+    const { students, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS } = (body ?? {}) as { students?: unknown; ttlSeconds?: unknown };
+    if (!Array.isArray(students) || students.length === 0 || students.length > MAX_STUDENTS_PER_CALL) {
+      throw new ControlHttpError(400, 'bad_request', `"students" must be a list of 1 to ${MAX_STUDENTS_PER_CALL} student ids`);
+    }
+    const bad = students.find((student) => !isValidId(student));
+    if (bad !== undefined) throw new ControlHttpError(400, 'bad_request', `student id ${JSON.stringify(bad)} breaks the id rules (1-64 of A-Z a-z 0-9 _ . -)`);
+    if (typeof ttlSeconds !== 'number' || !Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TOKEN_TTL_SECONDS) {
+      throw new ControlHttpError(400, 'bad_request', `"ttlSeconds" must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS}`);
+    }
+    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const tokens: Record<string, string> = {};
+    for (const student of students as string[]) tokens[student] = mintStudentToken(this.options.authSecret, { exam, student, expiresAt });
+    return { tokens };
+  }
+
+  private fail(response: ServerResponse, error: unknown): void {
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    if (error instanceof ControlHttpError) return sendError(response, error);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'UX_ERR_CONTROL') return sendError(response, new ControlHttpError(409, 'conflict', (error as Error).message));
+    if (code === 'UX_ERR_REDIS_UNAVAILABLE' || code === 'UX_ERR_SHUTDOWN') {
+      return sendError(response, new ControlHttpError(503, 'unavailable', (error as Error).message));
+    }
+    this.log.error({ err: error }, 'control request failed');
+    sendError(response, new ControlHttpError(500, 'internal', 'internal error; see the server log'));
+  }
+}
+
+function requireMethod(actual: string, expected: string): void {
+  if (actual !== expected) throw new ControlHttpError(405, 'method_not_allowed', `use ${expected}`);
+}

@@ -1,0 +1,97 @@
+// One exam's export: the buckets not yet done are shared among the exporters, each bucket retried
+// with capped backoff on transient failures, and recorded as done only after its rows committed.
+
+import type { Logger } from 'pino';
+import { ExportError } from '../errors.js';
+import type { ExamMetaStore } from './exam-meta.js';
+
+export interface BucketTask {
+  exam: string;
+  bucket: number;
+}
+
+/** What an exporter answers for one bucket; errors travel as plain data across the thread. */
+export type BucketTaskResult = { ok: true; rows: number } | { ok: false; code: string; message: string; transient: boolean };
+
+/** Runs one bucket's export somewhere (a piscina pool in production). May reject if the worker died. */
+export interface BucketTaskRunner {
+  run(task: BucketTask): Promise<BucketTaskResult>;
+}
+
+/** Attempt number (1-based) in, delay in ms out; null gives up. */
+export type ExportBackoff = (attempt: number) => number | null;
+
+export function cappedExponentialBackoff(options: { attempts: number; baseDelayMs: number; maxDelayMs: number }): ExportBackoff {
+  return (attempt) => {
+    if (attempt >= options.attempts) return null;
+    const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
+    // Full jitter: exporters retrying against one recovering database should not retry in step.
+    return Math.round(Math.random() * ceiling);
+  };
+}
+
+export interface ExportProgress {
+  rows: number;
+  bucketsDone: number;
+  rowsPerSecond: number;
+}
+
+export class ExportJob {
+  private rowsThisRun = 0;
+  private readonly startedAt = Date.now();
+  private failure: ExportError | null = null;
+
+  constructor(
+    private readonly exam: string,
+    private readonly pending: readonly number[],
+    private readonly concurrency: number,
+    private readonly runner: BucketTaskRunner,
+    private readonly meta: ExamMetaStore,
+    private readonly backoff: ExportBackoff,
+    private readonly log: Logger,
+  ) {}
+
+  /** Rows committed by this run (earlier runs' rows are in meta) and the rate since it started. */
+  progress(): { rowsThisRun: number; rowsPerSecond: number } {
+    const seconds = (Date.now() - this.startedAt) / 1000;
+    return { rowsThisRun: this.rowsThisRun, rowsPerSecond: seconds > 0 ? Math.round(this.rowsThisRun / seconds) : 0 };
+  }
+
+  /** Resolves when every pending bucket is done; rejects with ExportError on a permanent failure. */
+  async run(): Promise<void> {
+    const queue = [...this.pending];
+    const lanes = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
+      for (let bucket = queue.shift(); bucket !== undefined && this.failure === null; bucket = queue.shift()) {
+        await this.exportBucket(bucket);
+      }
+    });
+    await Promise.all(lanes);
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private async exportBucket(bucket: number): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      let result: BucketTaskResult;
+      try {
+        result = await this.runner.run({ exam: this.exam, bucket });
+      } catch (error) {
+        // The exporter thread died (or the pool refused): the bucket's transaction never committed.
+        result = { ok: false, code: 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: true };
+      }
+      if (result.ok) {
+        await this.meta.markBucketDone(this.exam, bucket, result.rows);
+        this.rowsThisRun += result.rows;
+        return;
+      }
+      const delay = result.transient ? this.backoff(attempt) : null;
+      if (delay === null) {
+        const why = result.transient ? `still failing after ${attempt} attempts` : 'a permanent error';
+        this.failure ??= new ExportError(`bucket ${bucket} of exam ${this.exam}: ${why}: ${result.code}: ${result.message}`);
+        return;
+      }
+      this.log.warn({ exam: this.exam, bucket, attempt, delayMs: delay, code: result.code, message: result.message }, 'bucket export failed; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.failure !== null) return;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// The export subtree: a piscina pool of `export.exporters` exporter actors, made on the first
+// finalize. A crashed exporter fails only its task; the job retries that bucket on a new thread.
+
+import { Piscina } from 'piscina';
+import type { UntradexConfig } from '../src/config/schema.js';
+import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/export/export-job.js';
+import type { RedisTarget } from '../src/redis/redis-client.js';
+import type { SinkOptions } from '../src/sinks/create-sink.js';
+import type { ExporterInit } from '../actors/exporter-actor.js';
+
+export function sinkOptionsFrom(config: UntradexConfig): SinkOptions {
+  const { export: exportConfig } = config;
+  switch (exportConfig.sink) {
+    case 'sqlite':
+      return { kind: 'sqlite', path: exportConfig.sqlite.path, tablePrefix: exportConfig.tablePrefix };
+    case 'postgres':
+      return { kind: 'postgres', url: exportConfig.postgres.url, tablePrefix: exportConfig.tablePrefix };
+    case 'oracle':
+      return { kind: 'oracle', tablePrefix: exportConfig.tablePrefix, ...exportConfig.oracle };
+  }
+}
+
+export class ExportSupervisor implements BucketTaskRunner {
+  private pool: Piscina<BucketTask, BucketTaskResult> | null = null;
+
+  constructor(
+    private readonly config: UntradexConfig,
+    private readonly redis: RedisTarget,
+  ) {}
+
+  run(task: BucketTask): Promise<BucketTaskResult> {
+    return this.ensurePool().run(task);
+  }
+
+  /** For fault tests: the exporter threads now alive. */
+  get threads(): readonly { terminate(): Promise<number> }[] {
+    return (this.pool?.threads ?? []) as readonly { terminate(): Promise<number> }[];
+  }
+
+  async stop(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+
+  private ensurePool(): Piscina<BucketTask, BucketTaskResult> {
+    if (this.pool === null) {
+      const init: ExporterInit = { redis: this.redis, sink: sinkOptionsFrom(this.config), chunkSize: this.config.export.chunkSize };
+      this.pool = new Piscina<BucketTask, BucketTaskResult>({
+        filename: new URL('../actors/exporter-actor.js', import.meta.url).href,
+        minThreads: this.config.export.exporters,
+        maxThreads: this.config.export.exporters,
+        // Idle exporters hold database connections and sockets: they must keep their event loops
+        // running between tasks, which the default synchronous Atomics.wait would freeze.
+        atomics: 'disabled',
+        idleTimeout: 60_000,
+        workerData: init,
+      });
+    }
+    return this.pool;
+  }
+}

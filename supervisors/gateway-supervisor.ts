@@ -1,0 +1,60 @@
+// The gateway subtree: C connection actors sharing the one student port. A restarted actor gets
+// a fresh share of the port and its same rings; its students reconnect and resend.
+
+import type { Logger } from 'pino';
+import type { UntradexConfig } from '../src/config/schema.js';
+import type { RedisTarget } from '../src/redis/redis-client.js';
+import type { ConnectionActorApi, ConnectionActorInit } from '../actors/connection/protocol.js';
+import { ActorThread } from './actor-thread.js';
+import type { ListenSocket } from './listen-socket.js';
+import type { RingTopology } from './ring-topology.js';
+import { Supervisor } from './supervisor.js';
+
+export type ConnectionActor = ActorThread<ConnectionActorApi>;
+
+export function createGatewaySupervisor(
+  config: UntradexConfig,
+  topology: RingTopology,
+  listenSocket: ListenSocket,
+  redis: RedisTarget,
+  log: Logger,
+): Supervisor<ConnectionActor> {
+  const { gateway } = config;
+  const specs = Array.from({ length: topology.connectionActors }, (_, index) => {
+    const id = `connection-${index}`;
+    return {
+      id,
+      restart: 'permanent' as const,
+      shutdownMs: 15_000,
+      start: async (incarnation: number) => {
+        const init: ConnectionActorInit = {
+          actorId: id,
+          actorIndex: index,
+          incarnation,
+          listen: await listenSocket.specForActor(),
+          eventRings: topology.eventRings[index]!,
+          ackRings: topology.ackRings.map((row) => row[index]!),
+          writerDoorbells: topology.writerDoorbells,
+          doorbell: topology.connectionDoorbells[index]!,
+          connectionCount: topology.connectionCount,
+          redis,
+          buckets: config.redis.buckets,
+          authSecret: config.auth.secret,
+          limits: {
+            helloTimeoutMs: gateway.helloTimeoutMs,
+            maxFrameBytes: gateway.maxFrameBytes,
+            maxValueBytes: gateway.maxValueBytes,
+            maxConnections: gateway.maxConnections,
+            maxConnectionsPerAddress: gateway.maxConnectionsPerAddress,
+            pingIntervalMs: gateway.pingIntervalMs,
+            rateLimit: gateway.rateLimit,
+          },
+          logLevel: config.log.level,
+        };
+        return ActorThread.start<ConnectionActorInit, ConnectionActorApi>({ id, entry: new URL('../actors/connection-actor.js', import.meta.url), init, log });
+      },
+    };
+  });
+  const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
+  return new Supervisor<ConnectionActor>('gateway', flags, specs, log);
+}

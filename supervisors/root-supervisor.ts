@@ -1,0 +1,198 @@
+// The root of the actor tree (main thread): Redis (embedded or external), the writer and gateway
+// subtrees, the control server; owns the rings; orders start, graceful drain and stop.
+
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { UntradexConfig } from '../src/config/schema.js';
+import { RedisUnavailableError, type RestartIntensityError, type UntradexError } from '../src/errors.js';
+import { BucketStore } from '../src/redis/bucket-store.js';
+import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
+import { loadFunctionLibrary } from '../src/redis/function-library.js';
+import { createRedisClient, waitForRedis, type RedisTarget } from '../src/redis/redis-client.js';
+import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
+import { openListenSocket, type ListenSocket } from './listen-socket.js';
+import { createRingTopology, type RingTopology } from './ring-topology.js';
+import type { ChildHandle, ChildReport } from './supervisor-spec.js';
+import { Supervisor } from './supervisor.js';
+import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
+
+export type RootState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface RootEvents {
+  /** A subtree gave up past its restart intensity: the process should exit non-zero. */
+  fatal: [error: RestartIntensityError];
+}
+
+const DRAIN_TIMEOUT_MS = 20_000;
+
+/** Embedded redis-server as a supervised child: an exit nobody asked for is a crash. */
+class EmbeddedRedisChild implements ChildHandle {
+  constructor(readonly server: EmbeddedRedis) {}
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+  onCrash(listener: (error: UntradexError) => void): void {
+    this.server.once('exit', (code: number | null, signal: string | null) =>
+      listener(new RedisUnavailableError(`embedded redis-server exited (code ${code}, signal ${signal}); restarting it from its AOF`)),
+    );
+  }
+}
+
+export class RootSupervisor extends EventEmitter<RootEvents> {
+  state: RootState = 'starting';
+  readonly topology: RingTopology;
+  private redisSupervisor: Supervisor<EmbeddedRedisChild> | null = null;
+  private writers: Supervisor<WriterActor> | null = null;
+  private gateway: Supervisor<ConnectionActor> | null = null;
+  private listenSocket: ListenSocket | null = null;
+  private adminRedis: Redis | null = null;
+  private storeInstance: BucketStore | null = null;
+  readonly redisTarget: RedisTarget;
+
+  constructor(
+    readonly config: UntradexConfig,
+    private readonly log: Logger,
+  ) {
+    super();
+    const { gateway, writers, redis } = config;
+    this.topology = createRingTopology(gateway.connectionActors, writers.count, gateway.ringBytes, gateway.ackRingBytes);
+    this.redisTarget = redis.embedded ? { host: '127.0.0.1', port: redis.port } : { url: redis.url! };
+  }
+
+  /** The main thread's own Redis access (control API, readiness). */
+  get store(): BucketStore {
+    if (this.storeInstance === null) throw new RedisUnavailableError('Untradex has not started yet');
+    return this.storeInstance;
+  }
+
+  get redis(): Redis {
+    if (this.adminRedis === null) throw new RedisUnavailableError('Untradex has not started yet');
+    return this.adminRedis;
+  }
+
+  /** The student port actually bound (useful when gateway.port is 0). */
+  get gatewayPort(): number {
+    return this.listenSocket?.port ?? this.config.gateway.port;
+  }
+
+  /** For fault tests and status: the live actor handles. */
+  get connectionActors(): ConnectionActor[] {
+    return this.gateway?.handles() ?? [];
+  }
+
+  get writerActors(): WriterActor[] {
+    return this.writers?.handles() ?? [];
+  }
+
+  get embeddedRedis(): EmbeddedRedis | null {
+    return this.redisSupervisor?.handles()[0]?.server ?? null;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    try {
+      if (config.redis.embedded) {
+        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
+        this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
+          {
+            id: 'redis-server',
+            restart: 'permanent',
+            shutdownMs: 15_000,
+            start: async () => {
+              const server = new EmbeddedRedis({
+                serverPath: config.redis.serverPath,
+                port: config.redis.port,
+                dataDir: config.dataDir,
+                appendfsync: config.redis.appendfsync,
+              });
+              await server.start();
+              return new EmbeddedRedisChild(server);
+            },
+          },
+        ], log);
+        this.watch(this.redisSupervisor);
+        this.redisSupervisor.on('started', (_id, _handle, incarnation) => {
+          // Functions are kept in the AOF, but loading them again after a restart costs nothing
+          // and covers a server whose files were lost.
+          if (incarnation > 1 && this.adminRedis !== null) {
+            loadFunctionLibrary(this.adminRedis).catch((error: unknown) => this.log.error({ err: error }, 'reloading the function library failed'));
+          }
+        });
+        await this.redisSupervisor.start();
+      }
+      this.adminRedis = createRedisClient(this.redisTarget, 'untradex:root');
+      await waitForRedis(this.adminRedis, 15_000);
+      await loadFunctionLibrary(this.adminRedis);
+      this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets);
+
+      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log);
+      this.watch(this.writers);
+      await this.writers.start();
+
+      this.listenSocket = await openListenSocket(config.gateway.host, config.gateway.port);
+      this.gateway = createGatewaySupervisor(config, this.topology, this.listenSocket, this.redisTarget, log);
+      this.watch(this.gateway);
+      await this.gateway.start();
+      this.state = 'running';
+      log.info(
+        { gatewayPort: this.gatewayPort, connectionActors: config.gateway.connectionActors, writers: config.writers.count },
+        'untradex is running',
+      );
+    } catch (error) {
+      this.state = 'failed';
+      await this.stopTrees();
+      throw error;
+    }
+  }
+
+  /**
+   * Graceful stop (SIGTERM): stop accepting and reading, let the writers put everything in the
+   * rings into Redis, send the last acks, then stop the actors and Redis in reverse order.
+   */
+  async shutdown(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'draining') return;
+    this.state = 'draining';
+    const connections = this.connectionActors;
+    try {
+      await Promise.all(connections.map((actor) => actor.api.quiesce()));
+      const drained = await Promise.all(this.writerActors.map((writer) => writer.api.drain(DRAIN_TIMEOUT_MS)));
+      if (drained.includes(false)) this.log.warn('writers did not drain every ring in time; unacked events will be resent by clients');
+      await Promise.all(connections.map((actor) => actor.api.finish(DRAIN_TIMEOUT_MS)));
+    } catch (error) {
+      this.log.error({ err: error }, 'graceful drain failed; stopping anyway');
+    }
+    await this.stopTrees();
+    this.state = 'stopped';
+  }
+
+  /** Everything the control API's status and readiness need, from every actor. */
+  async report(): Promise<{ children: ChildReport[]; writers: WriterActor[]; connections: ConnectionActor[] }> {
+    const children = [
+      ...(this.redisSupervisor?.report() ?? []),
+      ...(this.writers?.report() ?? []),
+      ...(this.gateway?.report() ?? []),
+    ];
+    return { children, writers: this.writerActors, connections: this.connectionActors };
+  }
+
+  allActorsRunning(): boolean {
+    return [this.redisSupervisor, this.writers, this.gateway].every((tree) => tree === null || tree.allRunning());
+  }
+
+  private watch(tree: Supervisor<ChildHandle>): void {
+    tree.on('escalate', (error) => {
+      this.state = 'failed';
+      this.log.fatal({ code: error.code, actor: error.actorId, err: error }, error.message);
+      this.emit('fatal', error);
+    });
+  }
+
+  private async stopTrees(): Promise<void> {
+    await this.gateway?.stop();
+    await this.writers?.stop();
+    await this.listenSocket?.close();
+    if (this.adminRedis !== null) await this.adminRedis.quit().catch(() => this.adminRedis?.disconnect());
+    await this.redisSupervisor?.stop();
+  }
+}

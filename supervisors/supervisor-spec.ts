@@ -1,0 +1,42 @@
+// Supervisors are data (Erlang/OTP): flags plus an ordered list of child specs.
+// A child is anything that can be started, stopped, and can report a crash.
+
+import type { UntradexError } from '../src/errors.js';
+
+/** `permanent`: always restarted; `transient`: restarted only after a crash; `temporary`: never. */
+export type RestartPolicy = 'permanent' | 'transient' | 'temporary';
+
+export interface SupervisorFlags {
+  strategy: 'one_for_one';
+  /** Restarts allowed within `periodSeconds` before the supervisor gives up and escalates. */
+  intensity: number;
+  periodSeconds: number;
+}
+
+/** A running child as its supervisor sees it. */
+export interface ChildHandle {
+  /** Asks the child to stop; resolves once it has. Must not report a crash. */
+  stop(): Promise<void>;
+  /** Registers the one listener told when the child dies unasked. */
+  onCrash(listener: (error: UntradexError) => void): void;
+}
+
+export interface ChildSpec<H extends ChildHandle = ChildHandle> {
+  id: string;
+  /** Starts the child. `incarnation` is 1 at first start and grows with every restart. */
+  start(incarnation: number): Promise<H>;
+  restart: RestartPolicy;
+  /** How long stop() may take before the supervisor moves on. */
+  shutdownMs: number;
+}
+
+/** Lifecycle of one child, changed only through the supervisor's setStatus. */
+export type ChildStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+
+export interface ChildReport {
+  id: string;
+  status: ChildStatus;
+  incarnation: number;
+  restarts: number;
+  lastError: string | null;
+}
