@@ -1,0 +1,81 @@
+// The Redis key layout of ARCHITECTURE.md and the routing hash that picks a student's bucket.
+// Every key of one bucket shares the hash tag `{<exam>:<bucket>}`, so one FCALL may touch them all on Cluster.
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const NEWLINE = 0x0a;
+
+function mix(hash: number, byte: number): number {
+  return Math.imul(hash ^ byte, FNV_PRIME) >>> 0;
+}
+
+/** Feeds the UTF-8 bytes of `text` into the hash without allocating an encoded copy (hot path). */
+function mixUtf8(hash: number, text: string): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp < 0x80) {
+      h = mix(h, cp);
+      continue;
+    }
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    // A lone surrogate encodes as U+FFFD, exactly as Buffer.from(text) and TextEncoder do.
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x800) {
+      h = mix(h, 0xc0 | (cp >> 6));
+    } else if (cp < 0x10000) {
+      h = mix(h, 0xe0 | (cp >> 12));
+      h = mix(h, 0x80 | ((cp >> 6) & 0x3f));
+    } else {
+      h = mix(h, 0xf0 | (cp >> 18));
+      h = mix(h, 0x80 | ((cp >> 12) & 0x3f));
+      h = mix(h, 0x80 | ((cp >> 6) & 0x3f));
+    }
+    h = mix(h, 0x80 | (cp & 0x3f));
+  }
+  return h;
+}
+
+/** FNV-1a, 32 bits, over the UTF-8 of `text`. */
+export function fnv1a32(text: string): number {
+  return mixUtf8(FNV_OFFSET, text);
+}
+
+/**
+ * The bucket of one student of one exam: FNV-1a 32 over the UTF-8 of `${exam}\n${student}`,
+ * mod `buckets`. Every process and thread must agree on it, so it depends on nothing else.
+ */
+export function bucketOf(exam: string, student: string, buckets: number): number {
+  const h = mixUtf8(mix(mixUtf8(FNV_OFFSET, exam), NEWLINE), student);
+  return h % buckets;
+}
+
+export const bucketKeys = {
+  /** Stream: every stored event of the bucket, the audit log. */
+  log(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:log`;
+  },
+  /** Hash: `<student>|<question>` to the last answer. */
+  ans(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:ans`;
+  },
+  /** Hash: `<student>` to the session and progress state, plus the `!`-prefixed bucket counters. */
+  seq(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:seq`;
+  },
+  /** Hash: exam state and export checkpoints. */
+  meta(exam: string): string {
+    return `ux:{${exam}}:meta`;
+  },
+} as const;
+
+/** ux_hello publishes `${exam}\n${student}\n${epoch}` here so older sessions everywhere step down. */
+export const CHANNEL_SESSIONS = 'ux:sessions';
+/** ux_close publishes the exam id here when it closes a bucket. */
+export const CHANNEL_CLOSED = 'ux:closed';

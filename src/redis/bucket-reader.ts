@@ -1,0 +1,128 @@
+// Reads one bucket of a closed exam back as result rows, in chunks of at most chunkSize rows:
+// XRANGE over the log stream, HSCAN over the answer and state hashes. Never one giant read.
+
+import type { Redis } from 'ioredis';
+import { RedisScriptError } from '../errors.js';
+import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
+import { bucketKeys } from './bucket-keys.js';
+
+const KIND_NAME: Record<string, EventRow['kind']> = { o: 'open', a: 'answer', s: 'submit' };
+const STATE_PATTERN = /^(\d+),(\d+),(\d+),(\d*)$/;
+
+export class BucketReader {
+  private readonly redis: Redis;
+  private readonly exam: string;
+  private readonly bucket: number;
+  private readonly chunkSize: number;
+
+  constructor(redis: Redis, exam: string, bucket: number, chunkSize: number) {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    this.redis = redis;
+    this.exam = exam;
+    this.bucket = bucket;
+    this.chunkSize = chunkSize;
+  }
+
+  /** Every stored event, in the order it was stored (which is seq order per student). */
+  async *events(): AsyncIterable<EventRow[]> {
+    const key = bucketKeys.log(this.exam, this.bucket);
+    let start = '-';
+    for (;;) {
+      const entries = await this.redis.xrange(key, start, '+', 'COUNT', this.chunkSize);
+      if (entries.length === 0) return;
+      yield entries.map(([id, fields]) => this.eventRow(id, fields));
+      if (entries.length < this.chunkSize) return;
+      // An exclusive start ("(" + id) resumes right after the last entry read.
+      start = `(${(entries[entries.length - 1] as [string, string[]])[0]}`;
+    }
+  }
+
+  /** The last answer of every student to every question of the bucket. */
+  answers(): AsyncIterable<AnswerRow[]> {
+    return this.scan(bucketKeys.ans(this.exam, this.bucket), (field, value) => this.answerRow(field, value));
+  }
+
+  /** One row per student whose submit is stored. */
+  submissions(): AsyncIterable<SubmissionRow[]> {
+    return this.scan(bucketKeys.seq(this.exam, this.bucket), (field, value) => this.submissionRow(field, value));
+  }
+
+  /**
+   * HSCAN in steps of about chunkSize, re-cut into chunks of exactly chunkSize (the last one
+   * shorter). HSCAN may return a field twice (when the hash is resized mid-scan), so fields
+   * already seen are skipped: the rows of one bucket never hold a key twice.
+   */
+  private async *scan<Row>(key: string, toRow: (field: string, value: string) => Row | null): AsyncIterable<Row[]> {
+    const seen = new Set<string>();
+    let pending: Row[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', this.chunkSize);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i] as string;
+        if (seen.has(field)) continue;
+        seen.add(field);
+        const row = toRow(field, flat[i + 1] as string);
+        if (row !== null) pending.push(row);
+      }
+      while (pending.length >= this.chunkSize) {
+        yield pending.slice(0, this.chunkSize);
+        pending = pending.slice(this.chunkSize);
+      }
+    } while (cursor !== '0');
+    if (pending.length > 0) yield pending;
+  }
+
+  private eventRow(id: string, fields: string[]): EventRow {
+    const f: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+    const kind = KIND_NAME[f.k ?? ''];
+    if (kind === undefined || f.s === undefined || f.seq === undefined || f.sts === undefined || f.cts === undefined) {
+      throw this.corrupt('log entry', id);
+    }
+    const isAnswer = kind === 'answer';
+    return {
+      examId: this.exam,
+      studentId: f.s,
+      seq: Number(f.seq),
+      kind,
+      questionId: isAnswer ? (f.q ?? '') : null,
+      value: isAnswer ? (f.v ?? '') : null,
+      clientTs: f.cts === '' ? null : Number(f.cts),
+      serverTs: Number(f.sts),
+    };
+  }
+
+  /** `<student>|<question>` -> `<seq>,<clientTs>,<serverTs>,<value>` (value last, may hold anything). */
+  private answerRow(field: string, packed: string): AnswerRow {
+    const bar = field.indexOf('|');
+    const c1 = packed.indexOf(',');
+    const c2 = packed.indexOf(',', c1 + 1);
+    const c3 = packed.indexOf(',', c2 + 1);
+    if (bar < 1 || c1 < 1 || c2 < 0 || c3 < 0) throw this.corrupt('answer', field);
+    const clientTs = packed.slice(c1 + 1, c2);
+    return {
+      examId: this.exam,
+      studentId: field.slice(0, bar),
+      questionId: field.slice(bar + 1),
+      value: packed.slice(c3 + 1),
+      seq: Number(packed.slice(0, c1)),
+      answeredAt: clientTs === '' ? null : Number(clientTs),
+      receivedAt: Number(packed.slice(c2 + 1, c3)),
+    };
+  }
+
+  /** `<student>` -> `<epoch>,<lastSeq>,<submitSeq>,<submitServerTs>`; `!` fields are bucket counters. */
+  private submissionRow(field: string, packed: string): SubmissionRow | null {
+    if (field.startsWith('!')) return null;
+    const m = STATE_PATTERN.exec(packed);
+    if (m === null) throw this.corrupt('student state', field);
+    if (m[3] === '0') return null;
+    return { examId: this.exam, studentId: field, submittedAt: Number(m[4]), lastSeq: Number(m[3]) };
+  }
+
+  private corrupt(what: string, where: string): RedisScriptError {
+    return new RedisScriptError(`malformed ${what} ${JSON.stringify(where)} in bucket ${this.bucket} of exam ${this.exam}`);
+  }
+}

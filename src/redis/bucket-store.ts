@@ -1,0 +1,165 @@
+// The typed facade over the untradex function library: claim a session, write a batch of events
+// into one bucket, close an exam, count it. Each call is one FCALL, or one per bucket, pipelined.
+
+import type { Redis } from 'ioredis';
+import { RedisScriptError, RedisUnavailableError } from '../errors.js';
+import { isWriteOutcome, type EventKind, type WriteOutcome } from '../events/answer-event.js';
+import { bucketKeys, bucketOf } from './bucket-keys.js';
+
+export interface SessionClaim {
+  /** The new session's epoch: events written with an older one come back StaleSession. */
+  epoch: number;
+  /** Highest durably stored seq of the student, 0 if none. */
+  lastSeq: number;
+  submitted: boolean;
+  /** The student's bucket is closed: the exam is being finalized. */
+  closed: boolean;
+}
+
+export interface EventToWrite {
+  student: string;
+  epoch: number;
+  seq: number;
+  kind: EventKind;
+  question: string | null;
+  value: string | null;
+  clientTs: number | null;
+  serverTs: number;
+}
+
+export interface ExamCounts {
+  /** Students with at least one stored event. */
+  students: number;
+  /** Stored events. */
+  events: number;
+  closedBuckets: number;
+}
+
+const KIND_CODE: Record<EventKind, string> = { open: 'o', answer: 'a', submit: 's' };
+const FIELDS_PER_EVENT = 8;
+
+export class BucketStore {
+  private readonly redis: Redis;
+  private readonly buckets: number;
+
+  constructor(redis: Redis, buckets: number) {
+    if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
+    this.redis = redis;
+    this.buckets = buckets;
+  }
+
+  async claimSession(exam: string, student: string): Promise<SessionClaim> {
+    const key = bucketKeys.seq(exam, bucketOf(exam, student, this.buckets));
+    const reply = await this.call('ux_hello', () => this.redis.fcall('ux_hello', 1, key, exam, student));
+    return parseClaim(reply);
+  }
+
+  /**
+   * Writes `events` (all of `bucket`) in one FCALL and returns one outcome per event, in order.
+   * Calls are not awaited one by one: concurrent calls on one connection go out pipelined.
+   */
+  async writeBatch(exam: string, bucket: number, events: readonly EventToWrite[]): Promise<WriteOutcome[]> {
+    const n = events.length;
+    if (n === 0) return [];
+    const args: string[] = new Array<string>(2 + n * FIELDS_PER_EVENT);
+    args[0] = exam;
+    args[1] = String(n);
+    let a = 2;
+    for (let i = 0; i < n; i++) {
+      const e = events[i] as EventToWrite;
+      args[a++] = e.student;
+      args[a++] = String(e.epoch);
+      args[a++] = String(e.seq);
+      args[a++] = KIND_CODE[e.kind];
+      args[a++] = e.question ?? '';
+      args[a++] = e.value ?? '';
+      args[a++] = e.clientTs === null ? '' : String(e.clientTs);
+      args[a++] = String(e.serverTs);
+    }
+    const reply = await this.call('ux_write', () =>
+      this.redis.fcall(
+        'ux_write',
+        3,
+        bucketKeys.log(exam, bucket),
+        bucketKeys.ans(exam, bucket),
+        bucketKeys.seq(exam, bucket),
+        ...args,
+      ),
+    );
+    if (!Array.isArray(reply) || reply.length !== n) {
+      throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
+    }
+    for (let i = 0; i < n; i++) {
+      if (!isWriteOutcome(reply[i])) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
+    }
+    return reply as WriteOutcome[];
+  }
+
+  /** Closes every bucket of the exam; idempotent. Resolves once all of them are closed. */
+  async closeExam(exam: string): Promise<void> {
+    const calls: Promise<unknown>[] = [];
+    for (let b = 0; b < this.buckets; b++) {
+      calls.push(this.call('ux_close', () => this.redis.fcall('ux_close', 1, bucketKeys.seq(exam, b), exam)));
+    }
+    const replies = await Promise.all(calls);
+    replies.forEach((reply, b) => {
+      if (reply !== 0 && reply !== 1) throw new RedisScriptError(`ux_close returned ${describe(reply)} for bucket ${b}`);
+    });
+  }
+
+  async examCounts(exam: string): Promise<ExamCounts> {
+    const calls: Promise<unknown>[] = [];
+    for (let b = 0; b < this.buckets; b++) {
+      calls.push(this.call('ux_counts', () => this.redis.fcall_ro('ux_counts', 1, bucketKeys.seq(exam, b))));
+    }
+    const counts: ExamCounts = { students: 0, events: 0, closedBuckets: 0 };
+    for (const reply of await Promise.all(calls)) {
+      const [students, events, closed] = expectIntegers<[number, number, number]>('ux_counts', reply, 3);
+      counts.students += students;
+      counts.events += events;
+      counts.closedBuckets += closed;
+    }
+    return counts;
+  }
+
+  /**
+   * Runs one FCALL. An error reply (a Lua error, a missing library, OOM) becomes RedisScriptError;
+   * anything else (the connection was closed for good) becomes RedisUnavailableError.
+   */
+  private async call(fn: string, run: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await run();
+    } catch (error) {
+      const message = `FCALL ${fn} failed: ${error instanceof Error ? error.message : String(error)}`;
+      if (error instanceof Error && error.name === 'ReplyError') throw new RedisScriptError(message, { cause: error });
+      throw new RedisUnavailableError(message, { cause: error });
+    }
+  }
+}
+
+/** ux_hello's reply: [epoch, "lastSeq", submitted 0|1, closed 0|1]; lastSeq is a string (see ux_hello). */
+function parseClaim(reply: unknown): SessionClaim {
+  if (Array.isArray(reply) && reply.length === 4) {
+    const [epoch, lastSeqText, submitted, closed] = reply as unknown[];
+    const lastSeq = typeof lastSeqText === 'string' && /^\d{1,16}$/.test(lastSeqText) ? Number(lastSeqText) : Number.NaN;
+    if (
+      Number.isSafeInteger(epoch) && (epoch as number) >= 1 && Number.isSafeInteger(lastSeq) &&
+      (submitted === 0 || submitted === 1) && (closed === 0 || closed === 1)
+    ) {
+      return { epoch: epoch as number, lastSeq, submitted: submitted === 1, closed: closed === 1 };
+    }
+  }
+  throw new RedisScriptError(`ux_hello returned ${describe(reply)}; expected [epoch, "lastSeq", 0|1, 0|1]`);
+}
+
+function expectIntegers<T extends number[]>(fn: string, reply: unknown, length: T['length']): T {
+  if (!Array.isArray(reply) || reply.length !== length || !reply.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)) {
+    throw new RedisScriptError(`${fn} returned ${describe(reply)}; expected ${length} non-negative integers`);
+  }
+  return reply as T;
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+}

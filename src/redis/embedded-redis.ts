@@ -1,0 +1,273 @@
+// Runs a private redis-server for embedded mode: AOF on, data under dataDir, bound to localhost.
+// It only starts and stops the process; restarting it after a crash is the root supervisor's job.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdir, open } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { RedisNotInstalledError, RedisStartError } from '../errors.js';
+
+export interface EmbeddedRedisOptions {
+  /** The redis-server binary: a name looked up on PATH, or a path. */
+  serverPath: string;
+  port: number;
+  /** Redis keeps its AOF and log in `<dataDir>/redis`. */
+  dataDir: string;
+  appendfsync: 'always' | 'everysec';
+  /** Address to bind; default 127.0.0.1 (embedded Redis has no password, so never expose it). */
+  host?: string;
+  /** How long start() waits for the server to answer, AOF load included; default 30000. */
+  startTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL; default 10000. */
+  stopTimeoutMs?: number;
+}
+
+const MIN_MAJOR_VERSION = 7;
+const POLL_MS = 50;
+const LOG_TAIL_BYTES = 4096;
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+  stopping: boolean;
+}
+
+/** Emits 'exit' (code: number | null, signal: string | null) when the server exits without stop(). */
+export class EmbeddedRedis extends EventEmitter {
+  readonly port: number;
+  readonly url: string;
+  private readonly options: EmbeddedRedisOptions;
+  private readonly host: string;
+  private readonly redisDir: string;
+  private running: Running | undefined;
+  private stopPromise: Promise<void> | undefined;
+
+  constructor(options: EmbeddedRedisOptions) {
+    super();
+    this.options = options;
+    this.port = options.port;
+    this.host = options.host ?? '127.0.0.1';
+    this.url = `redis://${this.host}:${this.port}`;
+    this.redisDir = join(options.dataDir, 'redis');
+  }
+
+  get pid(): number | undefined {
+    return this.running?.child.pid;
+  }
+
+  get logPath(): string {
+    return join(this.redisDir, 'redis.log');
+  }
+
+  /** Starts the server and resolves once it answers and has loaded its AOF. */
+  async start(): Promise<void> {
+    if (this.running !== undefined) throw new RedisStartError(`embedded Redis on port ${this.port} is already running`);
+    await checkVersion(this.options.serverPath);
+    await mkdir(this.redisDir, { recursive: true });
+    await assertPortFree(this.host, this.port);
+
+    const child = spawn(this.options.serverPath, this.serverArgs(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-LOG_TAIL_BYTES);
+    });
+    let exitInfo: { code: number | null; signal: string | null; error?: Error } | undefined;
+    const running: Running = {
+      child,
+      stopping: false,
+      exited: new Promise<void>((resolve) => {
+        child.once('error', (error) => {
+          exitInfo = { code: null, signal: null, error };
+          resolve();
+        });
+        child.once('exit', (code, signal) => {
+          exitInfo = { code, signal };
+          resolve();
+        });
+      }),
+    };
+    this.running = running;
+    // If this Node process exits (even on an uncaught exception) the server must not outlive it
+    // and keep the port and the AOF busy. kill() is synchronous, as an 'exit' handler needs.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    void running.exited.then(() => {
+      process.removeListener('exit', killOnExit);
+      if (this.running === running) this.running = undefined;
+      if (!running.stopping && exitInfo?.error === undefined) {
+        this.emit('exit', exitInfo?.code ?? null, exitInfo?.signal ?? null);
+      }
+    });
+
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
+    for (;;) {
+      if (exitInfo !== undefined) {
+        running.stopping = true;
+        throw await this.startFailure(exitInfo, stderr);
+      }
+      if (await this.answers(child.pid)) return;
+      if (Date.now() > deadline) {
+        running.stopping = true;
+        child.kill('SIGKILL');
+        await running.exited;
+        const tail = await this.logTail(stderr);
+        throw new RedisStartError(`embedded redis-server on port ${this.port} did not answer in time. Log tail:\n${tail}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** SIGTERM (Redis flushes the AOF and exits), SIGKILL if it hangs. Safe to call at any time. */
+  stop(): Promise<void> {
+    const running = this.running;
+    if (running === undefined) return this.stopPromise ?? Promise.resolve();
+    if (running.stopping && this.stopPromise !== undefined) return this.stopPromise;
+    running.stopping = true;
+    this.stopPromise = (async () => {
+      running.child.kill('SIGTERM');
+      const timer = setTimeout(() => running.child.kill('SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
+      try {
+        await running.exited;
+      } finally {
+        clearTimeout(timer);
+        this.stopPromise = undefined;
+      }
+    })();
+    return this.stopPromise;
+  }
+
+  /** For fault tests: signals the server directly (SIGKILL by default); it then emits 'exit'. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.running?.child.kill(signal);
+  }
+
+  private serverArgs(): string[] {
+    return [
+      '--port', String(this.port),
+      '--bind', this.host,
+      '--dir', this.redisDir,
+      '--appendonly', 'yes',
+      '--appendfsync', this.options.appendfsync,
+      // AOF only: an RDB snapshot would fork a copy of the whole dataset mid-exam for nothing.
+      '--save', '',
+      // Refuse writes when full instead of evicting acknowledged answers.
+      '--maxmemory-policy', 'noeviction',
+      '--daemonize', 'no',
+      '--logfile', this.logPath,
+    ];
+  }
+
+  /** True once a server answers on our port and reports our child's pid (not a stranger's). */
+  private async answers(pid: number | undefined): Promise<boolean> {
+    const probe = new Redis({
+      host: this.host,
+      port: this.port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+      connectionName: 'untradex-embedded-probe',
+    });
+    probe.on('error', () => undefined); // a refused connection is the expected answer while starting
+    try {
+      await probe.connect();
+      const info = await probe.info('server');
+      const match = /process_id:(\d+)/.exec(info);
+      return match !== null && Number(match[1]) === pid;
+    } catch {
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  private async startFailure(
+    exit: { code: number | null; signal: string | null; error?: Error },
+    stderr: string,
+  ): Promise<Error> {
+    if (exit.error !== undefined) {
+      if ((exit.error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return new RedisNotInstalledError(this.options.serverPath, { cause: exit.error });
+      }
+      return new RedisStartError(`could not run "${this.options.serverPath}": ${exit.error.message}`, { cause: exit.error });
+    }
+    const tail = await this.logTail(stderr);
+    if (/Address already in use/i.test(tail)) return portInUse(this.host, this.port);
+    return new RedisStartError(
+      `embedded redis-server on port ${this.port} exited during start ` +
+        `(code ${String(exit.code)}, signal ${String(exit.signal)}). Log tail:\n${tail}`,
+    );
+  }
+
+  private async logTail(stderr: string): Promise<string> {
+    let log = '';
+    try {
+      const file = await open(this.logPath, 'r');
+      try {
+        const { size } = await file.stat();
+        const length = Math.min(size, LOG_TAIL_BYTES);
+        const buffer = Buffer.alloc(length);
+        await file.read(buffer, 0, length, size - length);
+        log = buffer.toString('utf8');
+      } finally {
+        await file.close();
+      }
+    } catch {
+      log = `(no log at ${this.logPath})`;
+    }
+    return stderr.trim() === '' ? log : `${log}\n${stderr}`;
+  }
+}
+
+function portInUse(host: string, port: number): RedisStartError {
+  return new RedisStartError(
+    `port ${port} on ${host} is already in use, so the embedded Redis cannot listen there. ` +
+      'Stop whatever holds it, or choose another port with the config key redis.port.',
+  );
+}
+
+/** Fails fast with a clear error instead of letting redis-server die on bind (or a stranger answer). */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(portInUse(host, port));
+      else reject(new RedisStartError(`cannot check port ${port} on ${host}: ${error.message}`, { cause: error }));
+    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+/** Runs `redis-server --version` and refuses anything older than 7 (Functions are needed). */
+async function checkVersion(serverPath: string): Promise<void> {
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(serverPath, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (text += chunk));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') reject(new RedisNotInstalledError(serverPath, { cause: error }));
+      else reject(new RedisStartError(`could not run "${serverPath} --version": ${error.message}`, { cause: error }));
+    });
+    child.once('close', (code) => {
+      if (code === 0) resolve(text);
+      else reject(new RedisStartError(`"${serverPath} --version" exited with code ${String(code)}`));
+    });
+  });
+  const match = /v=(\d+)\.(\d+)\.(\d+)/.exec(output);
+  if (match === null) throw new RedisStartError(`cannot read the version of "${serverPath}": ${output.trim()}`);
+  const major = Number(match[1]);
+  if (major < MIN_MAJOR_VERSION) {
+    throw new RedisStartError(
+      `"${serverPath}" is Redis ${match[1]}.${match[2]}.${match[3]}; Untradex needs Redis ${MIN_MAJOR_VERSION} or newer (for Redis Functions)`,
+    );
+  }
+}

@@ -1,0 +1,263 @@
+// The `untradex` Redis Function library: session claims, the batched event write, the exam close.
+// Loaded with FUNCTION LOAD REPLACE at start by every process; ux_version tells a stale library apart.
+
+import type { Redis } from 'ioredis';
+import { RedisScriptError } from '../errors.js';
+import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
+
+/** Bump on any change to the functions' keys, arguments, replies or stored formats. */
+export const LIBRARY_VERSION = 1;
+
+/*
+ * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
+ *
+ * seq hash, field `<student>`: `<epoch>,<lastSeq>,<submitSeq>,<submitServerTs>`
+ *   epoch      the newest session claimed by ux_hello (0 before any hello)
+ *   lastSeq    the highest stored seq (0 if none)
+ *   submitSeq  the stored submit's seq, 0 if the student has not submitted
+ *   submitServerTs  the server time of that submit, empty when submitSeq is 0
+ * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`, `!closed`.
+ * ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
+ *   when null; the value comes last, so it may contain any byte, `,` and `|` included.
+ * log stream entry: s student, q question, k kind (o|a|s), v value, seq, cts clientTs, sts serverTs.
+ *   q and v are empty for o and s; cts is empty when null. Every entry has the same seven fields,
+ *   which lets the stream's listpacks store the field names once.
+ *
+ * Numbers never pass through Lua's tostring (it prints 14 significant digits, and seqs go up to
+ * 2^53-1): the strings of ARGV are stored as given after a canonical-form check, and compared as
+ * numbers, which doubles hold exactly up to 2^53.
+ *
+ * ux_write checks every event of a call before it writes any, so a malformed field rejects the
+ * whole call with an error and stores nothing of it.
+ */
+const LUA = String.raw`#!lua name=untradex
+
+local VERSION = ${LIBRARY_VERSION}
+-- Upper bounds as decimal strings: a canonical integer shorter than its bound is below it, so
+-- only a number of the bound's length needs tonumber (which costs more than a pattern match).
+local MAX_SEQ = '9007199254740991'
+local MAX_TS = '253402300799999'
+local CHANNEL_SESSIONS = '${CHANNEL_SESSIONS}'
+local CHANNEL_CLOSED = '${CHANNEL_CLOSED}'
+local FIELDS_PER_EVENT = 8
+local MAX_EVENTS_PER_CALL = 100000
+
+local STORED, DUPLICATE, EXAM_CLOSED, SUBMITTED, STALE_SESSION = 0, 1, 2, 3, 4
+
+-- Globals such as string and redis.call do not exist while FUNCTION LOAD runs the library body,
+-- so they are looked up inside the functions, at call time.
+
+local function bad(what, i, value)
+  local where = i > 0 and ('event ' .. i .. ' ') or ''
+  return error({ err = 'UXBAD ' .. where .. what .. ': ' .. string.format('%q', tostring(value)):sub(1, 80) })
+end
+
+local function is_id(s)
+  local len = #s
+  return len >= 1 and len <= 64 and string.find(s, '^[A-Za-z0-9_%.%-]+$') ~= nil
+end
+
+-- A canonical decimal integer (digits, no sign, no leading zero) from 1 (0 if zero_ok) to max.
+local function is_uint(s, max, zero_ok)
+  local len, max_len = #s, #max
+  if len == 0 or len > max_len then return false end
+  if s == '0' then return zero_ok end
+  if not string.find(s, '^[1-9]%d*$') then return false end
+  return len < max_len or tonumber(s) <= tonumber(max)
+end
+
+-- Reads a student's state; missing means no session claimed and nothing stored.
+local function read_state(seq_key, student)
+  local packed = redis.call('HGET', seq_key, student)
+  if not packed then return '0', '0', '0', '' end
+  local e, l, s, t = string.match(packed, '^(%d+),(%d+),(%d+),(%d*)$')
+  if not e then return error({ err = 'UXCORRUPT student state of ' .. student .. ': ' .. packed }) end
+  return e, l, s, t
+end
+
+local function pack_state(e, l, s, t)
+  return e .. ',' .. l .. ',' .. s .. ',' .. t
+end
+
+-- KEYS: seq. ARGV: exam, student. Claims a new session for the student.
+-- Returns { epoch, lastSeq (a decimal string), submitted (0/1), closed (0/1) }.
+local function ux_hello(keys, args)
+  local seq_key, exam, student = keys[1], args[1], args[2]
+  if not is_id(exam) then bad('exam', 0, exam) end
+  if not is_id(student) then bad('student', 0, student) end
+  local e, l, s, t = read_state(seq_key, student)
+  local epoch = string.format('%d', tonumber(e) + 1)
+  redis.call('HSET', seq_key, student, pack_state(epoch, l, s, t))
+  local closed = redis.call('HEXISTS', seq_key, '!closed')
+  redis.call('PUBLISH', CHANNEL_SESSIONS, exam .. '\n' .. student .. '\n' .. epoch)
+  -- lastSeq goes back as a string: it may be up to 2^53-1, and ioredis 6 decodes integer replies
+  -- that close to 2^53 inexactly (its decoder computes number * 10 + byte - 48).
+  return { tonumber(epoch), l, s ~= '0' and 1 or 0, closed }
+end
+
+-- Checks every event before anything is written. A batch holds few students, questions, epochs
+-- and server times but many events, so a string already found valid in this call is looked up,
+-- not matched again (one cache per kind of field: a valid id is not a valid number).
+local function check_events(args, n)
+  local ok_id, ok_epoch, ok_ts = {}, {}, {}
+  for i = 1, n do
+    local b = 2 + (i - 1) * FIELDS_PER_EVENT
+    local student, epoch, kind, question, value, cts, sts =
+      args[b + 1], args[b + 2], args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
+    if not ok_id[student] then
+      if not is_id(student) then bad('student', i, student) end
+      ok_id[student] = true
+    end
+    if not ok_epoch[epoch] then
+      if not is_uint(epoch, MAX_SEQ, false) then bad('epoch', i, epoch) end
+      ok_epoch[epoch] = true
+    end
+    if not is_uint(args[b + 3], MAX_SEQ, false) then bad('seq', i, args[b + 3]) end
+    if kind == 'a' then
+      if not ok_id[question] then
+        if not is_id(question) then bad('question', i, question) end
+        ok_id[question] = true
+      end
+      if string.find(value, '\0', 1, true) then bad('value', i, 'contains NUL') end
+    elseif kind == 'o' or kind == 's' then
+      if question ~= '' or value ~= '' then bad('question/value of kind ' .. kind, i, question .. value) end
+    else
+      bad('kind', i, kind)
+    end
+    if cts ~= '' and not ok_ts[cts] then
+      if not is_uint(cts, MAX_TS, true) then bad('clientTs', i, cts) end
+      ok_ts[cts] = true
+    end
+    if not ok_ts[sts] then
+      if not is_uint(sts, MAX_TS, true) then bad('serverTs', i, sts) end
+      ok_ts[sts] = true
+    end
+  end
+end
+
+-- KEYS: log, ans, seq. ARGV: exam, n, then n events of 8 fields:
+-- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
+-- Returns one outcome per event, in order.
+local function ux_write(keys, args)
+  local log_key, ans_key, seq_key = keys[1], keys[2], keys[3]
+  if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
+  local n_s = args[2] or ''
+  if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
+  local n = tonumber(n_s)
+  if #args ~= 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
+  check_events(args, n)
+
+  local closed = redis.call('HEXISTS', seq_key, '!closed') == 1
+  -- Per-student state, loaded once per call and written back once: parallel tables keyed by
+  -- student instead of a table per student or per event.
+  local ep_s, ep, last_s, last, sub_s, sub_ts, dirty = {}, {}, {}, {}, {}, {}, {}
+  local out = {}
+  local stored, new_students = 0, 0
+
+  for i = 1, n do
+    local b = 2 + (i - 1) * FIELDS_PER_EVENT
+    local student = args[b + 1]
+    if ep_s[student] == nil then
+      local e, l, s, t = read_state(seq_key, student)
+      ep_s[student], ep[student], last_s[student], last[student] = e, tonumber(e), l, tonumber(l)
+      sub_s[student], sub_ts[student] = s, t
+    end
+    local seq_s, epoch_s = args[b + 3], args[b + 2]
+    local seq = tonumber(seq_s)
+    local outcome
+    if seq <= last[student] then
+      outcome = DUPLICATE
+    elseif epoch_s ~= ep_s[student] and tonumber(epoch_s) < ep[student] then
+      outcome = STALE_SESSION
+    elseif closed then
+      outcome = EXAM_CLOSED
+    elseif sub_s[student] ~= '0' then
+      outcome = SUBMITTED
+    else
+      local kind, question, value, cts, sts = args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
+      redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
+        'seq', seq_s, 'cts', cts, 'sts', sts)
+      if kind == 'a' then
+        redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value)
+      elseif kind == 's' then
+        sub_s[student], sub_ts[student] = seq_s, sts
+      end
+      if last[student] == 0 then new_students = new_students + 1 end
+      last[student], last_s[student] = seq, seq_s
+      -- An epoch above the stored one only happens after Redis lost the hello (no AOF); adopt
+      -- it so the next hello still supersedes this session.
+      if epoch_s ~= ep_s[student] then ep[student], ep_s[student] = tonumber(epoch_s), epoch_s end
+      dirty[student] = true
+      stored = stored + 1
+      outcome = STORED
+    end
+    out[i] = outcome
+  end
+
+  for student in pairs(dirty) do
+    redis.call('HSET', seq_key, student, pack_state(ep_s[student], last_s[student], sub_s[student], sub_ts[student]))
+  end
+  if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
+  if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end
+  return out
+end
+
+-- KEYS: seq. ARGV: exam. Closes the bucket; returns 1 if this call closed it, 0 if it already was.
+-- Publishes only on the change, so closing N buckets twice sends N messages, not 2N.
+local function ux_close(keys, args)
+  if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
+  local changed = redis.call('HSETNX', keys[1], '!closed', '1')
+  if changed == 1 then redis.call('PUBLISH', CHANNEL_CLOSED, args[1]) end
+  return changed
+end
+
+-- KEYS: seq. Returns { students, events, closed (0/1) }.
+local function ux_counts(keys, args)
+  local v = redis.call('HMGET', keys[1], '!students', '!events', '!closed')
+  return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), v[3] and 1 or 0 }
+end
+
+local function ux_version(keys, args)
+  return VERSION
+end
+
+redis.register_function('ux_hello', ux_hello)
+redis.register_function('ux_write', ux_write)
+redis.register_function('ux_close', ux_close)
+redis.register_function{ function_name = 'ux_counts', callback = ux_counts, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'ux_version', callback = ux_version, flags = { 'no-writes' } }
+`;
+
+export const LIBRARY_SOURCE: string = LUA;
+
+/**
+ * Loads (or replaces) the library and checks that the server now runs this version. Safe to
+ * call from every process at start: REPLACE makes it idempotent.
+ */
+export async function loadFunctionLibrary(redis: Redis): Promise<void> {
+  try {
+    await redis.function('LOAD', 'REPLACE', LIBRARY_SOURCE);
+  } catch (error) {
+    throw new RedisScriptError('FUNCTION LOAD of the untradex library failed (Redis 7 or newer is required)', {
+      cause: error,
+    });
+  }
+  const running = await fetchLibraryVersion(redis);
+  if (running !== LIBRARY_VERSION) {
+    throw new RedisScriptError(
+      `the untradex function library reports version ${String(running)} after loading version ${LIBRARY_VERSION}; ` +
+        'another Untradex build is replacing it: run one version against a Redis at a time',
+    );
+  }
+}
+
+/** The version of the library the server runs now, or null when none is loaded. */
+export async function fetchLibraryVersion(redis: Redis): Promise<number | null> {
+  try {
+    const reply = await redis.fcall_ro('ux_version', 0);
+    return typeof reply === 'number' ? reply : Number.NaN;
+  } catch (error) {
+    if (error instanceof Error && /function not found/i.test(error.message)) return null;
+    throw new RedisScriptError('FCALL ux_version failed', { cause: error });
+  }
+}

@@ -1,0 +1,79 @@
+// BucketReader reads a bucket in chunks no larger than chunkSize, and every row exactly once,
+// for small hashes (listpack encoded, returned whole by HSCAN) and large ones (real cursors).
+import t from 'tap';
+import { WriteOutcome } from '../../../src/events/answer-event.js';
+import { BucketReader } from '../../../src/redis/bucket-reader.js';
+import type { EventToWrite } from '../../../src/redis/bucket-store.js';
+import { answer, ev, storeFixture } from './store-fixture.js';
+
+async function chunksOf<T>(iterable: AsyncIterable<T[]>): Promise<T[][]> {
+  const chunks: T[][] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+type Asserts = Pick<typeof t, 'equal' | 'ok'>;
+
+function checkSizes(t: Asserts, chunks: unknown[][], chunkSize: number, total: number, what: string): void {
+  t.equal(chunks.flat().length, total, `${what}: every row`);
+  t.ok(chunks.every((c) => c.length > 0 && c.length <= chunkSize), `${what}: no chunk empty or above ${chunkSize}`);
+  t.ok(chunks.slice(0, -1).every((c) => c.length === chunkSize), `${what}: only the last chunk is short`);
+}
+
+for (const [label, students, questions] of [
+  ['small bucket', 6, 5],
+  ['large bucket (hashtable-encoded hashes)', 60, 10],
+] as const) {
+  t.test(`${label}: chunked reads return every row once`, async (t) => {
+    const { store, redis } = await storeFixture(t, 1);
+    const chunkSize = 7;
+    const events: EventToWrite[] = [];
+    let submitted = 0;
+    for (let s = 0; s < students; s++) {
+      const student = `S${s}`;
+      await store.claimSession('E1', student);
+      events.push(ev(student, 1, 1, 'open'));
+      for (let q = 0; q < questions; q++) events.push(answer(student, 1, q + 2, `Q${q}`, `${student}-${q}`));
+      if (s % 3 === 0) {
+        events.push(ev(student, 1, questions + 2, 'submit'));
+        submitted++;
+      }
+    }
+    const outcomes = await store.writeBatch('E1', 0, events);
+    t.ok(outcomes.every((o) => o === WriteOutcome.Stored));
+    const reader = new BucketReader(redis, 'E1', 0, chunkSize);
+
+    const eventChunks = await chunksOf(reader.events());
+    checkSizes(t, eventChunks, chunkSize, events.length, 'events');
+    t.same(
+      eventChunks.flat().map((r) => `${r.studentId}:${r.seq}`),
+      events.map((e) => `${e.student}:${e.seq}`),
+      'events in stored order',
+    );
+
+    const answerChunks = await chunksOf(reader.answers());
+    checkSizes(t, answerChunks, chunkSize, students * questions, 'answers');
+    const keys = answerChunks.flat().map((r) => `${r.studentId}|${r.questionId}`);
+    t.equal(new Set(keys).size, keys.length, 'no answer twice');
+    t.ok(answerChunks.flat().every((r) => r.value === `${r.studentId}-${r.questionId.slice(1)}`));
+
+    const submissionChunks = await chunksOf(reader.submissions());
+    checkSizes(t, submissionChunks, chunkSize, submitted, 'submissions');
+    t.ok(submissionChunks.flat().every((r) => Number(r.studentId.slice(1)) % 3 === 0 && r.lastSeq === questions + 2));
+  });
+}
+
+t.test('an empty or unknown bucket yields no chunks', async (t) => {
+  const { redis } = await storeFixture(t, 1);
+  const reader = new BucketReader(redis, 'NOPE', 0, 10);
+  t.same(await chunksOf(reader.events()), []);
+  t.same(await chunksOf(reader.answers()), []);
+  t.same(await chunksOf(reader.submissions()), []);
+});
+
+t.test('exactly chunkSize events end without an empty chunk', async (t) => {
+  const { store, redis } = await storeFixture(t, 1);
+  await store.writeBatch('E1', 0, [1, 2, 3, 4].map((s) => answer('S1', 1, s, 'Q1', 'v')));
+  t.same((await chunksOf(new BucketReader(redis, 'E1', 0, 4).events())).map((c) => c.length), [4]);
+  t.same((await chunksOf(new BucketReader(redis, 'E1', 0, 2).events())).map((c) => c.length), [2, 2]);
+});
