@@ -42,7 +42,7 @@ const ID_ABSENT = 0xffff;
 const VALUE_ABSENT = 0xffffffff;
 /** Longest id the u16 length field holds (ids are 64 chars; this only bounds garbage). */
 const MAX_ID_BYTES = 0xfffe;
-/** Below this length the JS loop beats a call into TextEncoder for ASCII strings. */
+/** Up to this length a JS loop beats a call into TextEncoder/TextDecoder for ASCII strings. */
 const ASCII_LOOP_MAX = 64;
 
 const KIND_CODES: Readonly<Record<EventKind, number>> = { open: 0, answer: 1, submit: 2 };
@@ -165,6 +165,18 @@ function writeString(text: string, target: Uint8Array, pos: number): number {
 
 function readString(view: Uint8Array, pos: number, length: number): string {
   if (length === 0) return '';
+  if (length <= ASCII_LOOP_MAX) {
+    // Ids are ASCII by contract, and short strings build faster here than through TextDecoder.
+    let text = '';
+    let i = pos;
+    const end = pos + length;
+    for (; i < end; i++) {
+      const byte = view[i]!;
+      if (byte >= 0x80) break;
+      text += String.fromCharCode(byte);
+    }
+    if (i === end) return text;
+  }
   try {
     return decoder.decode(view.subarray(pos, pos + length));
   } catch {
