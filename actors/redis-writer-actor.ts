@@ -12,9 +12,10 @@ const DRAIN_POLL_MS = 5;
 
 hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);
-  const redis = createRedisClient(init.redis, init.actorId);
-  await waitForRedis(redis, 15_000);
-  const loop = new WriterLoop(init, new BucketStore(redis, init.buckets), log);
+  const connections = Array.from({ length: init.redisConnections }, (_, index) => createRedisClient(init.redis, `${init.actorId}:${index}`));
+  await Promise.all(connections.map((redis) => waitForRedis(redis, 15_000)));
+  const redis = connections[0]!;
+  const loop = new WriterLoop(init, connections.map((connection) => new BucketStore(connection, init.buckets)), log);
   loop.start();
   log.debug({ rings: init.eventRings.length }, 'writer ready');
 
@@ -32,7 +33,7 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
     },
     async stop() {
       await loop.stop();
-      await redis.quit().catch(() => redis.disconnect());
+      await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     },
   };
 });

@@ -20,6 +20,14 @@ export interface ActorThreadOptions<Init> {
   stopTimeoutMs?: number;
 }
 
+/**
+ * Actors run plain compiled JavaScript: they take no loader hooks from the parent (a test runner's
+ * --import hooks cost about a second per thread start), only source maps for readable stacks.
+ */
+export function actorExecArgv(): string[] {
+  return process.execArgv.filter((arg) => arg === '--enable-source-maps');
+}
+
 export class ActorThread<Api extends ActorApi> implements ChildHandle {
   readonly api: Remote<Api>;
   private stopping = false;
@@ -40,7 +48,7 @@ export class ActorThread<Api extends ActorApi> implements ChildHandle {
   static async start<Init, Api extends ActorApi>(options: ActorThreadOptions<Init>): Promise<ActorThread<Api>> {
     const channel = new MessageChannel();
     const workerData: ActorWorkerData<Init> = { init: options.init, control: channel.port2 };
-    const worker = new Worker(options.entry, { workerData, transferList: [channel.port2], name: options.id, stdout: false, stderr: false });
+    const worker = new Worker(options.entry, { workerData, transferList: [channel.port2], name: options.id, execArgv: actorExecArgv() });
     const actor = new ActorThread<Api>(options.id, worker, channel.port1, options.log, options.stopTimeoutMs ?? 10_000);
     await actor.waitReady(options.readyTimeoutMs ?? 15_000);
     actor.watch();

@@ -7,6 +7,7 @@ import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/expo
 import type { RedisTarget } from '../src/redis/redis-client.js';
 import type { SinkOptions } from '../src/sinks/create-sink.js';
 import type { ExporterInit } from '../actors/exporter-actor.js';
+import { actorExecArgv } from './actor-thread.js';
 
 export function sinkOptionsFrom(config: UntradexConfig): SinkOptions {
   const { export: exportConfig } = config;
@@ -54,6 +55,7 @@ export class ExportSupervisor implements BucketTaskRunner {
         // running between tasks, which the default synchronous Atomics.wait would freeze.
         atomics: 'disabled',
         idleTimeout: 60_000,
+        execArgv: actorExecArgv(),
         workerData: init,
       });
     }

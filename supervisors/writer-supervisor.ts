@@ -25,6 +25,7 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
       buckets: config.redis.buckets,
       batchMaxEvents: config.writers.batchMaxEvents,
       lingerMs: config.writers.lingerMs,
+      redisConnections: config.writers.redisConnections,
       logLevel: config.log.level,
     };
     return {

@@ -16,6 +16,7 @@ export interface RedisWriterInit {
   buckets: number;
   batchMaxEvents: number;
   lingerMs: number;
+  redisConnections: number;
   logLevel: string;
 }
 

@@ -1,5 +1,7 @@
 // The engine of one Redis writer: take what the rings hold (up to a batch, after a short linger),
-// one FCALL per bucket pipelined on one connection, acks back, and only then free the ring space.
+// one FCALL per bucket pipelined over its connections, acks back, and only then free ring space.
+// One batch is in flight at a time: were a batch to fail while a later one succeeded, a student's
+// earlier events would then look like duplicates of the later ones and be acked without being stored.
 
 import type { Logger } from 'pino';
 import { WriteOutcome } from '../../src/events/answer-event.js';
@@ -51,9 +53,13 @@ export class WriterLoop {
   private consecutiveFailures = 0;
   private readonly counters = { batches: 0, eventsStored: 0, duplicates: 0, refused: 0, failedBatches: 0, lastBatchEvents: 0, lastBatchMs: 0 };
 
+  /**
+   * @param stores one per Redis connection; a bucket always goes through `stores[bucket % n]`, so
+   *   a student's calls reach Redis in order while one fsync covers the calls of every connection.
+   */
   constructor(
     private readonly options: WriterLoopOptions,
-    private readonly store: BucketStore,
+    private readonly stores: readonly BucketStore[],
     private readonly log: Logger,
   ) {
     // A restarted writer builds fresh views on the same rings: the consumer resumes at the shared
@@ -127,7 +133,9 @@ export class WriterLoop {
     const positions = this.consumers.map((consumer) => consumer.position());
     try {
       const groups = groupByBucket(batch);
-      const outcomes = await Promise.all(groups.map((group) => this.store.writeBatch(group.exam, group.bucket, group.events)));
+      const outcomes = await Promise.all(
+        groups.map((group) => this.stores[group.bucket % this.stores.length]!.writeBatch(group.exam, group.bucket, group.events)),
+      );
       const touched = new Set<number>();
       groups.forEach((group, index) => {
         const results = outcomes[index]!;

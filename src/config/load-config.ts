@@ -73,6 +73,12 @@ export function validateConfig(candidate: unknown): RawConfig {
   if (!config.redis.embedded && config.redis.url === null) {
     throw new ConfigError('redis.url', 'is required when redis.embedded is false');
   }
+  // A ring takes records of at most half its size; the largest event record is a 56-byte head,
+  // three 64-byte ids and the value (see src/ring/event-record.ts), plus its 8-byte frame.
+  const largestEvent = 56 + 3 * 64 + config.gateway.maxValueBytes + 8;
+  if (config.gateway.ringBytes < 2 * largestEvent) {
+    throw new ConfigError('gateway.ringBytes', `must be at least ${2 * largestEvent} (twice the largest event record for gateway.maxValueBytes=${config.gateway.maxValueBytes})`);
+  }
   if (config.export.retry.maxDelayMs < config.export.retry.baseDelayMs) {
     throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');
   }

@@ -43,8 +43,12 @@ const writersSchema = z.strictObject({
   batchMaxEvents: z.number().int().min(1).max(100_000),
   /** How long a writer waits for more events before sending a small batch. */
   lingerMs: z.number().min(0).max(1000),
-  /** Batches one writer may have waiting on Redis at once. */
-  maxInFlightBatches: z.number().int().min(1).max(64),
+  /**
+   * Redis connections per writer; a batch's per-bucket calls are spread over them (by bucket, so a
+   * student's events stay in order). Redis reads at most 16 KiB per connection per event-loop pass
+   * and fsyncs once per pass, so more connections put more events under one fsync.
+   */
+  redisConnections: z.number().int().min(1).max(64),
 });
 
 const redisSchema = z.strictObject({

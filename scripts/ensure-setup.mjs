@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Runs before `npm start` and `npm test`: installs the npm dependencies when they are missing,
+// makes sure redis-server (7 or newer) is there, installing it with apt-get when it can, and builds.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const forTests = process.argv.includes('--for-tests');
+
+function say(message) {
+  process.stderr.write(`[untradex setup] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  return result.status === 0;
+}
+
+function redisVersion() {
+  try {
+    const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
+    const match = /v=(\d+)\.(\d+)/.exec(out);
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return null;
+  }
+}
+
+function ensureNodeModules() {
+  const lock = join(root, 'package-lock.json');
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm dependencies (npm ci)');
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
+    say('npm ci failed; see the output above');
+    process.exit(1);
+  }
+}
+
+function ensureRedis() {
+  const version = redisVersion();
+  if (version !== null && version >= 7) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+  if (hasApt && isRoot) {
+    say(version === null ? 'redis-server is missing; installing it with apt-get' : `redis-server ${version} is too old; upgrading it with apt-get`);
+    if (run('apt-get', ['update', '-qq']) && run('apt-get', ['install', '-y', '-qq', 'redis-server'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })) {
+      const installed = redisVersion();
+      if (installed !== null && installed >= 7) return;
+    }
+  }
+  say(
+    'Untradex needs redis-server 7 or newer on PATH for its embedded Redis' + (forTests ? ' and for its tests' : '') + '.\n' +
+      '  Debian/Ubuntu: sudo apt-get install redis-server\n' +
+      '  macOS:         brew install redis\n' +
+      (forTests ? '' : '  Or use an existing Redis: set redis.embedded=false and redis.url in your config.\n'),
+  );
+  // Starting against an external Redis needs no local binary, so only the tests insist.
+  if (forTests) process.exit(1);
+}
+
+function build() {
+  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')])) {
+    say('the TypeScript build failed; see the errors above');
+    process.exit(1);
+  }
+}
+
+ensureNodeModules();
+ensureRedis();
+build();
