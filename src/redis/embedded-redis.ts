@@ -32,10 +32,15 @@ const LOG_TAIL_BYTES = 4096;
 interface Running {
   child: ChildProcess;
   exited: Promise<void>;
+  /** start() resolved: from then on an exit nobody asked for is a crash to report. */
+  started: boolean;
   stopping: boolean;
 }
 
-/** Emits 'exit' (code: number | null, signal: string | null) when the server exits without stop(). */
+/**
+ * Emits 'exit' (code: number | null, signal: string | null) when a started server exits without
+ * stop() (a crash, or kill()). A failed start is reported by start() rejecting instead.
+ */
 export class EmbeddedRedis extends EventEmitter {
   readonly port: number;
   readonly url: string;
@@ -78,6 +83,7 @@ export class EmbeddedRedis extends EventEmitter {
     let exitInfo: { code: number | null; signal: string | null; error?: Error } | undefined;
     const running: Running = {
       child,
+      started: false,
       stopping: false,
       exited: new Promise<void>((resolve) => {
         child.once('error', (error) => {
@@ -100,7 +106,7 @@ export class EmbeddedRedis extends EventEmitter {
     void running.exited.then(() => {
       process.removeListener('exit', killOnExit);
       if (this.running === running) this.running = undefined;
-      if (!running.stopping && exitInfo?.error === undefined) {
+      if (running.started && !running.stopping) {
         this.emit('exit', exitInfo?.code ?? null, exitInfo?.signal ?? null);
       }
     });
@@ -111,7 +117,10 @@ export class EmbeddedRedis extends EventEmitter {
         running.stopping = true;
         throw await this.startFailure(exitInfo, stderr);
       }
-      if (await this.answers(child.pid)) return;
+      if (await this.answers(child.pid)) {
+        running.started = true;
+        return;
+      }
       if (Date.now() > deadline) {
         running.stopping = true;
         child.kill('SIGKILL');

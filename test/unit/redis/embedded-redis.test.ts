@@ -1,0 +1,106 @@
+// The embedded redis-server: configured as ARCHITECTURE.md says, stopped cleanly, and its AOF
+// (appendfsync always) keeps every acknowledged write through kill -9 and a restart.
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { WriteOutcome } from '../../../src/events/answer-event.js';
+import { BucketReader } from '../../../src/redis/bucket-reader.js';
+import { BucketStore } from '../../../src/redis/bucket-store.js';
+import { EmbeddedRedis, type EmbeddedRedisOptions } from '../../../src/redis/embedded-redis.js';
+import { loadFunctionLibrary } from '../../../src/redis/function-library.js';
+import { createRedisClient } from '../../../src/redis/redis-client.js';
+import { freePort } from '../../helpers/free-port.js';
+import type { TeardownHost } from '../../helpers/redis-server.js';
+import { answer, ev } from './store-fixture.js';
+
+type Host = TeardownHost;
+
+async function embedded(t: Host, overrides: Partial<EmbeddedRedisOptions> = {}): Promise<EmbeddedRedis> {
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'ux-embedded-')));
+  const server = new EmbeddedRedis({ serverPath: 'redis-server', port: await freePort(), dataDir, appendfsync: 'always', ...overrides });
+  t.teardown(async () => {
+    await server.stop();
+    if (overrides.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+  return server;
+}
+
+function client(t: Host, server: EmbeddedRedis) {
+  const redis = createRedisClient({ url: server.url }, 'embedded-test');
+  redis.on('error', () => undefined);
+  t.teardown(() => redis.disconnect());
+  return redis;
+}
+
+t.test('starts with AOF on, no RDB, noeviction, bound to localhost; stops idempotently', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ux-embedded-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const server = await embedded(t, { dataDir, appendfsync: 'everysec' });
+  let unasked = 0;
+  server.on('exit', () => unasked++);
+  await server.start();
+  t.type(server.pid, 'number');
+  t.equal(server.url, `redis://127.0.0.1:${server.port}`);
+  const redis = client(t, server);
+  const config = async (key: string) => ((await redis.config('GET', key)) as string[])[1];
+  t.equal(await config('appendonly'), 'yes');
+  t.equal(await config('appendfsync'), 'everysec');
+  t.equal(await config('save'), '');
+  t.equal(await config('maxmemory-policy'), 'noeviction');
+  t.equal(await config('bind'), '127.0.0.1');
+  t.equal(await config('dir'), join(dataDir, 'redis'));
+  t.ok(existsSync(join(dataDir, 'redis', 'redis.log')), 'log file in <dataDir>/redis');
+  await t.rejects(server.start(), { code: 'UX_ERR_REDIS_START' }, 'a second start is refused');
+  redis.disconnect();
+  await Promise.all([server.stop(), server.stop()]);
+  t.equal(server.pid, undefined);
+  await server.stop();
+  t.equal(unasked, 0, 'stop() is not reported as an exit');
+});
+
+t.test('kill -9 is reported, and the AOF brings every write back on the same dataDir', async (t) => {
+  const server = await embedded(t, { appendfsync: 'always' });
+  await server.start();
+  const redis = client(t, server);
+  await loadFunctionLibrary(redis);
+  const store = new BucketStore(redis, 1);
+  const { epoch } = await store.claimSession('E1', 'S1');
+  const events = [ev('S1', epoch, 1, 'open'), answer('S1', epoch, 2, 'Q1', 'durable'), ev('S1', epoch, 3, 'submit')];
+  t.same(await store.writeBatch('E1', 0, events), [0, 0, 0]);
+
+  const exited = once(server, 'exit');
+  server.kill('SIGKILL');
+  const [code, signal] = (await exited) as [number | null, string | null];
+  t.same({ code, signal }, { code: null, signal: 'SIGKILL' });
+  t.equal(server.pid, undefined);
+
+  await server.start();
+  // The client reconnects by itself; the function library came back with the AOF too.
+  const claim = await store.claimSession('E1', 'S1');
+  t.same(claim, { epoch: epoch + 1, lastSeq: 3, submitted: true, closed: false });
+  t.same(await store.writeBatch('E1', 0, events), [WriteOutcome.Duplicate, WriteOutcome.Duplicate, WriteOutcome.Duplicate]);
+  const rows = [];
+  for await (const chunk of new BucketReader(redis, 'E1', 0, 10).answers()) rows.push(...chunk);
+  t.same(rows.map((r) => r.value), ['durable']);
+  t.same(await store.examCounts('E1'), { students: 1, events: 3, closedBuckets: 0 });
+});
+
+t.test('a new instance on the same dataDir after a clean stop finds the data', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ux-embedded-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const first = await embedded(t, { dataDir });
+  await first.start();
+  const redis1 = client(t, first);
+  await loadFunctionLibrary(redis1);
+  await new BucketStore(redis1, 1).writeBatch('E1', 0, [answer('S1', 1, 1, 'Q1', 'x')]);
+  redis1.disconnect();
+  await first.stop();
+
+  const second = await embedded(t, { dataDir });
+  await second.start();
+  const redis2 = client(t, second);
+  t.same(await new BucketStore(redis2, 1).examCounts('E1'), { students: 1, events: 1, closedBuckets: 0 });
+});
