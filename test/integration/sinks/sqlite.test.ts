@@ -1,0 +1,73 @@
+// The shared sink suite against a real SQLite file, plus what only SQLite has: WAL mode,
+// FULL sync and INTEGER millisecond columns.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { createSink } from '../../../src/sinks/create-sink.js';
+import type { ResultTables } from './sink-data.js';
+import { sinkSuite } from './sink-suite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ux-sqlite-sink-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const path = join(dir, 'nested', 'results.sqlite');
+const prefix = 'ux_';
+
+/** Reads the three tables of `prefix` from the SQLite file at `file`, on a connection of its own. */
+export function readSqliteTables(file: string, tablePrefix: string): ResultTables {
+  const db = new Database(file, { readonly: true });
+  try {
+    const all = <R>(sql: string): R[] => db.prepare(sql).all() as R[];
+    return {
+      answers: all(
+        `SELECT exam_id AS examId, student_id AS studentId, question_id AS questionId, value, seq, answered_at AS answeredAt, ` +
+          `received_at AS receivedAt FROM ${tablePrefix}answers`,
+      ),
+      events: all(
+        `SELECT exam_id AS examId, student_id AS studentId, seq, kind, question_id AS questionId, value, client_ts AS clientTs, ` +
+          `server_ts AS serverTs FROM ${tablePrefix}events`,
+      ),
+      submissions: all(
+        `SELECT exam_id AS examId, student_id AS studentId, submitted_at AS submittedAt, last_seq AS lastSeq FROM ${tablePrefix}submissions`,
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+t.test('sqlite sink', async (t) => {
+  sinkSuite(t, {
+    makeSink: () => createSink({ kind: 'sqlite', path, tablePrefix: prefix }),
+    readBack: async () => readSqliteTables(path, prefix),
+    emptyAs: 'empty',
+  });
+});
+
+t.test('the SQLite file is in WAL mode, and times and seqs are stored as INTEGER', async (t) => {
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  const types = db
+    .prepare(
+      `SELECT DISTINCT typeof(seq) AS seq, typeof(received_at) AS received, typeof(answered_at) AS answered FROM ${prefix}answers`,
+    )
+    .all() as { seq: string; received: string; answered: string }[];
+  t.same(new Set(types.map((r) => r.seq)), new Set(['integer']));
+  t.same(new Set(types.map((r) => r.received)), new Set(['integer']));
+  t.same(new Set(types.map((r) => r.answered)), new Set(['integer', 'null']));
+  const pk = (table: string): string[] =>
+    (db.prepare(`PRAGMA table_info(${prefix}${table})`).all() as { name: string; pk: number }[])
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk)
+      .map((c) => c.name);
+  t.same(pk('answers'), ['exam_id', 'student_id', 'question_id']);
+  t.same(pk('events'), ['exam_id', 'student_id', 'seq']);
+  t.same(pk('submissions'), ['exam_id', 'student_id']);
+});
+
+t.test('a missing export.sqlite.path is a ConfigError naming the key', async (t) => {
+  t.throws(() => createSink({ kind: 'sqlite', path: null, tablePrefix: prefix }), { code: 'UX_ERR_CONFIG', key: 'export.sqlite.path' });
+});

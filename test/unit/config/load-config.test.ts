@@ -1,0 +1,75 @@
+// Configuration: defaults, a file merged over them, every bad key named in the error, and secrets
+// generated once into dataDir and reused.
+
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { loadConfig, mergeConfig } from '../../../src/config/load-config.js';
+
+async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ux-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('defaults carry every PROTOCOL.md section 6 key with its documented default', async (t) => {
+  const dir = await tempDir(t);
+  const { config } = loadConfig({ overrides: { dataDir: dir } });
+  t.match(config, {
+    gateway: { host: '0.0.0.0', port: 8080, helloTimeoutMs: 10000, maxFrameBytes: 4096, maxValueBytes: 2048 },
+    control: { host: '127.0.0.1', port: 8081 },
+    redis: { embedded: true, port: 6390, url: null, appendfsync: 'always' },
+    export: { sink: 'sqlite', tablePrefix: 'ux_', sqlite: { path: join(dir, 'results.sqlite') }, postgres: { url: null } },
+  });
+  t.ok(config.gateway.connectionActors >= 1 && config.writers.count >= 1 && config.export.exporters >= 1);
+});
+
+t.test('a config file is merged over the defaults', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'mine.json');
+  await writeFile(file, JSON.stringify({ dataDir: dir, gateway: { port: 9000 }, export: { sink: 'postgres', postgres: { url: 'postgres://x@h/db' } } }));
+  const { config } = loadConfig({ path: file });
+  t.equal(config.gateway.port, 9000);
+  t.equal(config.gateway.maxFrameBytes, 4096, 'untouched siblings keep their defaults');
+  t.equal(config.export.sink, 'postgres');
+  t.equal(config.export.postgres.url, 'postgres://x@h/db');
+});
+
+const badCases: Array<[string, Record<string, unknown>, string]> = [
+  ['an unknown top-level key', { colour: 'blue' }, 'colour'],
+  ['an unknown nested key', { gateway: { prot: 1 } }, 'gateway.prot'],
+  ['a port out of range', { gateway: { port: 70000 } }, 'gateway.port'],
+  ['a wrong type', { writers: { count: 'two' } }, 'writers.count'],
+  ['an unknown sink', { export: { sink: 'mysql' } }, 'export.sink'],
+  ['a bad appendfsync', { redis: { appendfsync: 'no' } }, 'redis.appendfsync'],
+  ['external Redis without a url', { redis: { embedded: false } }, 'redis.url'],
+  ['a ring too small for the value limit', { gateway: { ringBytes: 4096 } }, 'gateway.ringBytes'],
+];
+for (const [what, overrides, key] of badCases) {
+  t.test(`${what} stops the start and names ${key}`, async (t) => {
+    const dir = await tempDir(t);
+    t.throws(() => loadConfig({ overrides: { dataDir: dir, ...overrides } }), { code: 'UX_ERR_CONFIG', key });
+  });
+}
+
+t.test('missing secrets are generated once into dataDir (0600) and reused', async (t) => {
+  const dir = await tempDir(t);
+  const first = loadConfig({ overrides: { dataDir: dir } });
+  t.equal(first.adminTokenGenerated, true);
+  t.ok(first.config.control.adminToken.length >= 16);
+  t.ok(first.config.auth.secret.length >= 16);
+  const mode = (await stat(join(dir, 'secrets.json'))).mode & 0o777;
+  t.equal(mode, 0o600, 'only the owner may read the secrets');
+  const second = loadConfig({ overrides: { dataDir: dir } });
+  t.equal(second.config.control.adminToken, first.config.control.adminToken, 'the admin token survives a restart');
+  t.equal(second.config.auth.secret, first.config.auth.secret, 'issued student tokens stay valid');
+  const configured = loadConfig({ overrides: { dataDir: dir, control: { adminToken: 'a-configured-admin-token' }, auth: { secret: 'a-configured-hmac-secret' } } });
+  t.equal(configured.config.control.adminToken, 'a-configured-admin-token', 'a configured token wins');
+  t.equal(configured.adminTokenGenerated, false);
+  t.match(JSON.parse(await readFile(join(dir, 'secrets.json'), 'utf8')), { adminToken: first.config.control.adminToken });
+});
+
+t.test('mergeConfig replaces scalars and arrays, merges objects', async (t) => {
+  t.same(mergeConfig({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: null }), { a: { b: 1, c: [3] }, d: null });
+});
