@@ -1,5 +1,6 @@
 // Client options that keep writes safe: commands issued while Redis is down wait for it instead
 // of failing; connections are named; waitForRedis gives up with a coded error.
+import { setTimeout } from 'node:timers/promises';
 import t from 'tap';
 import { WriteOutcome } from '../../../src/events/answer-event.js';
 import { createRedisClient, defaultReconnectBackoff, waitForRedis } from '../../../src/redis/redis-client.js';
@@ -27,6 +28,30 @@ t.test('a write issued while Redis is down waits for the restart and is stored o
   await server.server.stop();
   const pending = store.writeBatch('E1', b, [answer('S1', epoch, 1, 'Q1', 'while down')]);
   await server.server.start();
+  t.same(await pending, [WriteOutcome.Stored]);
+  t.same(await store.examCounts('E1'), { students: 1, events: 1, closedBuckets: 0 });
+});
+
+t.test('a write whose connection drops before Redis runs it is resent on reconnect, once', async (t) => {
+  const { store, server, bucket } = await storeFixture(t, 1);
+  const admin = server.client('admin');
+  const b = bucket('E1', 'S1');
+  const { epoch } = await store.claimSession('E1', 'S1');
+  // Hold writes in the server, so the FCALL is in flight when its connection is killed.
+  await admin.client('PAUSE', 60_000, 'WRITE');
+  const pending = store.writeBatch('E1', b, [answer('S1', epoch, 1, 'Q1', 'in flight')]);
+  const held = async (): Promise<string | undefined> => {
+    const list = String(await admin.client('LIST'));
+    return list.split('\n').find((line) => line.includes(' name=test ') && line.includes(' cmd=fcall'));
+  };
+  let line = await held();
+  while (line === undefined) {
+    await setTimeout(10);
+    line = await held();
+  }
+  const id = /\bid=(\d+)/.exec(line)?.[1] ?? '';
+  t.equal(await admin.client('KILL', 'ID', id), 1);
+  await admin.client('UNPAUSE');
   t.same(await pending, [WriteOutcome.Stored]);
   t.same(await store.examCounts('E1'), { students: 1, events: 1, closedBuckets: 0 });
 });
