@@ -10,8 +10,9 @@ import type { BucketStore } from '../redis/bucket-store.js';
 import { ExamMetaStore } from './exam-meta.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 
-const LEASE_TTL_MS = 30_000;
-const LEASE_RENEW_MS = 10_000;
+// A process that dies while exporting blocks a resume until its lease lapses: keep that short.
+const LEASE_TTL_MS = 10_000;
+const LEASE_RENEW_MS = 3_000;
 
 export interface ExamLifecycleOptions {
   buckets: number;
