@@ -3,6 +3,7 @@
 
 import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
+import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
@@ -20,7 +21,7 @@ const CLOSE_GOING_AWAY = 1001;
 
 hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);
-  const redis = createRedisClient(init.redis, init.actorId);
+  const redis = logConnectionHealth(createRedisClient(init.redis, init.actorId), init.actorId, log);
   await waitForRedis(redis, 15_000);
   const slots = new SlotTable<StudentSession>();
   const registry = new SessionRegistry();

@@ -6,7 +6,9 @@ import { workerData } from 'piscina';
 import { SinkError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
 import { BucketReader } from '../src/redis/bucket-reader.js';
+import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, type RedisTarget } from '../src/redis/redis-client.js';
+import { createLogger } from '../src/telemetry/logger.js';
 import { createSink, type SinkOptions } from '../src/sinks/create-sink.js';
 import type { ResultSink } from '../src/sinks/result-sink.js';
 
@@ -14,12 +16,14 @@ export interface ExporterInit {
   redis: RedisTarget;
   sink: SinkOptions;
   chunkSize: number;
+  logLevel: string;
 }
 
 interface ExporterState {
   redis: Redis;
   sink: ResultSink;
-  tablesReady: Promise<void>;
+  /** Set once the tables exist; a failed creation is simply tried again by the next task. */
+  tablesReady: boolean;
 }
 
 let state: ExporterState | null = null;
@@ -28,22 +32,22 @@ let state: ExporterState | null = null;
 function exporterState(): ExporterState {
   if (state === null) {
     const init = workerData as ExporterInit;
-    const sink = createSink(init.sink);
-    state = { redis: createRedisClient(init.redis, 'untradex:exporter'), sink, tablesReady: sink.ensureTables() };
-    // A failed table creation is retried on the next task rather than remembered forever.
-    state.tablesReady.catch(() => {
-      if (state !== null) state.tablesReady = state.sink.ensureTables();
-    });
+    const redis = logConnectionHealth(createRedisClient(init.redis, 'untradex:exporter'), 'untradex:exporter', createLogger('exporter', init.logLevel));
+    state = { redis, sink: createSink(init.sink), tablesReady: false };
   }
   return state;
 }
 
 export default async function exportBucket(task: BucketTask): Promise<BucketTaskResult> {
   const { chunkSize } = workerData as ExporterInit;
-  const { redis, sink, tablesReady } = exporterState();
+  const current = exporterState();
+  const { redis, sink } = current;
   let write;
   try {
-    await tablesReady;
+    if (!current.tablesReady) {
+      await sink.ensureTables();
+      current.tablesReady = true;
+    }
     write = await sink.beginBucket(task.exam, task.bucket);
     const reader = new BucketReader(redis, task.exam, task.bucket, chunkSize);
     for await (const rows of reader.events()) await write.addEvents(rows);

@@ -3,6 +3,7 @@
 
 import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
+import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import type { RedisWriterApi, RedisWriterInit } from './redis-writer/protocol.js';
@@ -12,7 +13,10 @@ const DRAIN_POLL_MS = 5;
 
 hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);
-  const connections = Array.from({ length: init.redisConnections }, (_, index) => createRedisClient(init.redis, `${init.actorId}:${index}`));
+  const connections = Array.from({ length: init.redisConnections }, (_, index) => {
+    const name = `${init.actorId}:${index}`;
+    return logConnectionHealth(createRedisClient(init.redis, name), name, log);
+  });
   await Promise.all(connections.map((redis) => waitForRedis(redis, 15_000)));
   const redis = connections[0]!;
   const loop = new WriterLoop(init, connections.map((connection) => new BucketStore(connection, init.buckets)), log);

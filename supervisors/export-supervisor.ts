@@ -3,6 +3,7 @@
 
 import { Piscina } from 'piscina';
 import type { UntradexConfig } from '../src/config/schema.js';
+import { ShutdownError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/export/export-job.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
 import type { SinkOptions } from '../src/sinks/create-sink.js';
@@ -23,6 +24,7 @@ export function sinkOptionsFrom(config: UntradexConfig): SinkOptions {
 
 export class ExportSupervisor implements BucketTaskRunner {
   private pool: Piscina<BucketTask, BucketTaskResult> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly config: UntradexConfig,
@@ -30,6 +32,7 @@ export class ExportSupervisor implements BucketTaskRunner {
   ) {}
 
   run(task: BucketTask): Promise<BucketTaskResult> {
+    if (this.stopped) return Promise.reject(new ShutdownError('exporters are stopping; finalize again after the restart to resume'));
     return this.ensurePool().run(task);
   }
 
@@ -39,6 +42,7 @@ export class ExportSupervisor implements BucketTaskRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const pool = this.pool;
     this.pool = null;
     await pool?.destroy();
@@ -46,7 +50,7 @@ export class ExportSupervisor implements BucketTaskRunner {
 
   private ensurePool(): Piscina<BucketTask, BucketTaskResult> {
     if (this.pool === null) {
-      const init: ExporterInit = { redis: this.redis, sink: sinkOptionsFrom(this.config), chunkSize: this.config.export.chunkSize };
+      const init: ExporterInit = { redis: this.redis, sink: sinkOptionsFrom(this.config), chunkSize: this.config.export.chunkSize, logLevel: this.config.log.level };
       this.pool = new Piscina<BucketTask, BucketTaskResult>({
         filename: new URL('../actors/exporter-actor.js', import.meta.url).href,
         minThreads: this.config.export.exporters,

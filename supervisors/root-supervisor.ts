@@ -9,6 +9,7 @@ import { RedisUnavailableError, type RestartIntensityError, type UntradexError }
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
+import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
@@ -121,7 +122,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         });
         await this.redisSupervisor.start();
       }
-      this.adminRedis = createRedisClient(this.redisTarget, 'untradex:root');
+      this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
       this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets);

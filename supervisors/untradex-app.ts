@@ -79,8 +79,9 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
   /** Graceful stop: drain the gateway into Redis, let running exports reach a checkpoint, stop all. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await this.root.shutdown();
+      // Exporters first: they read from Redis, which the root stops last.
       await this.exporters.stop();
+      await this.root.shutdown();
       await this.controlServer?.close();
     })();
     return this.stopping;

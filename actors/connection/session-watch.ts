@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino';
 import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from '../../src/redis/bucket-keys.js';
+import { logConnectionHealth } from '../../src/redis/connection-log.js';
 import { createRedisClient, type RedisTarget } from '../../src/redis/redis-client.js';
 
 export interface SessionWatchHandlers {
@@ -14,7 +15,7 @@ export class SessionWatch {
   private readonly subscriber;
 
   constructor(target: RedisTarget, name: string, handlers: SessionWatchHandlers, log: Logger) {
-    this.subscriber = createRedisClient(target, `${name}:watch`);
+    this.subscriber = logConnectionHealth(createRedisClient(target, `${name}:watch`), `${name}:watch`, log);
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === CHANNEL_SESSIONS) {
         const [exam, student, epoch] = message.split('\n');

@@ -76,7 +76,9 @@ export class ExportJob {
         result = await this.runner.run({ exam: this.exam, bucket });
       } catch (error) {
         // The exporter thread died (or the pool refused): the bucket's transaction never committed.
-        result = { ok: false, code: 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: true };
+        // A shutdown is not worth retrying here: the job stops, and the next finalize resumes it.
+        const shuttingDown = (error as { code?: unknown }).code === 'UX_ERR_SHUTDOWN';
+        result = { ok: false, code: shuttingDown ? 'UX_ERR_SHUTDOWN' : 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: !shuttingDown };
       }
       if (result.ok) {
         await this.meta.markBucketDone(this.exam, bucket, result.rows);

@@ -1,0 +1,20 @@
+// Logs a Redis connection's outages once each (not once per reconnect attempt) and its recovery.
+// ioredis keeps retrying on its own; this listener also keeps its 'error' events from being unhandled.
+
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export function logConnectionHealth(redis: Redis, name: string, log: Logger): Redis {
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ redis: name, err: error.message }, 'Redis connection lost; retrying, and commands wait for it');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info({ redis: name }, 'Redis connection is back');
+  });
+  return redis;
+}

@@ -1,0 +1,45 @@
+// The database is down when the export starts: the job retries with backoff, then fails with a
+// message naming the cause; once the database is back, finalize again completes it exactly.
+
+import t from 'tap';
+import { runExamTraffic, waitForExamState } from '../../helpers/exam-traffic.js';
+import { freePort } from '../../helpers/free-port.js';
+import { dropTables, POSTGRES_URL, readResultTables, uniquePrefix } from '../../helpers/postgres.js';
+import { TcpProxy } from '../../helpers/tcp-proxy.js';
+import { startUntradexInProcess } from '../../helpers/untradex.js';
+
+t.test('PostgreSQL unreachable, then back', async (t) => {
+  const target = new URL(POSTGRES_URL);
+  const proxy = new TcpProxy(await freePort(), target.hostname, Number(target.port || 5432));
+  t.teardown(() => proxy.down());
+  const viaProxy = new URL(POSTGRES_URL);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  const prefix = uniquePrefix('d');
+  t.teardown(() => dropTables(prefix));
+
+  const ux = await startUntradexInProcess(t, {
+    redis: { buckets: 8 },
+    export: { sink: 'postgres', tablePrefix: prefix, postgres: { url: viaProxy.toString() }, exporters: 2, retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 } },
+  });
+  const expected = await runExamTraffic(ux, 'PGD-1', { students: 40, questions: 3, changes: 2, submitEvery: 2 }, (fn) => t.teardown(fn));
+
+  t.equal((await ux.api('POST', '/api/exams/PGD-1/finalize')).status, 202);
+  const failed = await waitForExamState(ux, 'PGD-1', ['failed', 'exported']);
+  t.equal(failed.state, 'failed', 'the job gives up after its retries');
+  t.match(failed.export.error, /ECONNREFUSED|connect|reach/i, `the error names the cause: ${failed.export.error}`);
+  t.equal(failed.export.bucketsDone, 0);
+
+  await proxy.up();
+  t.equal((await ux.api('POST', '/api/exams/PGD-1/finalize')).status, 202, 'finalize again resumes the failed job');
+  const done = await waitForExamState(ux, 'PGD-1', ['exported', 'failed']);
+  t.equal(done.state, 'exported', `completed once the database is back (${done.export.error ?? ''})`);
+  t.equal(done.export.error, null, 'the old error is cleared');
+
+  const tables = await readResultTables(prefix);
+  const answers = tables.answers.filter((row) => row.examId === 'PGD-1');
+  t.equal(answers.length, expected.answers.size, 'one answer row per student and question');
+  t.equal(answers.filter((row) => expected.answers.get(`${row.studentId}|${row.questionId}`)?.value !== row.value).length, 0, 'each is the last answer');
+  t.equal(tables.events.filter((row) => row.examId === 'PGD-1').length, expected.events, 'every event once');
+  t.equal(tables.submissions.filter((row) => row.examId === 'PGD-1').length, expected.submissions, 'every submission once');
+});
