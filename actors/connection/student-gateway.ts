@@ -184,7 +184,12 @@ export class StudentGateway {
   }
 
   private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {
+    if (session.refusedFrom !== null && frame.seq > session.refusedFrom) {
+      session.fail('rate_limited', `event ${frame.seq} was not stored: resend from seq ${session.refusedFrom} first`);
+      return;
+    }
     if (!session.limiter.tryTake()) {
+      session.refusedFrom = Math.min(session.refusedFrom ?? frame.seq, frame.seq);
       if (session.limiter.strikes >= this.deps.limits.rateLimit.abuseStrikes) {
         session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
       } else {
@@ -192,6 +197,7 @@ export class StudentGateway {
       }
       return;
     }
+    if (session.refusedFrom === frame.seq) session.refusedFrom = null;
     this.deps.forwarder.forward(session, {
       slot: session.slot,
       generation: session.generation,

@@ -27,6 +27,12 @@ export class StudentSession {
   sentAck = 0;
   /** Events put into a ring and not yet answered by a writer. */
   inFlight = 0;
+  /**
+   * The lowest seq refused with `err rate_limited` and not yet resent. Until it comes back, later
+   * seqs are refused too: storing one would make the cumulative ack cover the refused event, and
+   * its resend would then be answered as a duplicate without ever being stored.
+   */
+  refusedFrom: number | null = null;
   alive = true;
   helloTimer: NodeJS.Timeout | null = null;
   readonly limiter: EventRateLimiter;

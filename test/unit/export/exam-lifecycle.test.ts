@@ -1,0 +1,99 @@
+// The exam lifecycle against a real Redis, with a scripted bucket runner standing in for the
+// exporter pool: resume skips done buckets, failures are reported with their cause, and two
+// processes finalizing at once run one job between them.
+
+import { pino } from 'pino';
+import t, { type Test } from 'tap';
+import { ExamLifecycle } from '../../../src/export/exam-lifecycle.js';
+import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../../../src/export/export-job.js';
+import { BucketStore } from '../../../src/redis/bucket-store.js';
+import { loadFunctionLibrary } from '../../../src/redis/function-library.js';
+import { startTestRedis } from '../../helpers/redis-server.js';
+
+const BUCKETS = 8;
+const log = pino({ level: 'silent' });
+
+class ScriptedRunner implements BucketTaskRunner {
+  readonly calls: number[] = [];
+  constructor(private readonly answer: (task: BucketTask, attempt: number) => BucketTaskResult) {}
+  async run(task: BucketTask): Promise<BucketTaskResult> {
+    this.calls.push(task.bucket);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return this.answer(task, this.calls.filter((bucket) => bucket === task.bucket).length);
+  }
+}
+
+async function setup(t: Test) {
+  const redis = (await startTestRedis(t)).client();
+  await loadFunctionLibrary(redis);
+  const store = new BucketStore(redis, BUCKETS);
+  const lifecycle = (runner: BucketTaskRunner, attempts = 3) =>
+    new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: null, backoff: (attempt) => (attempt < attempts ? 1 : null), runner: () => runner }, log);
+  return { redis, store, lifecycle };
+}
+
+t.test('a failed export names its cause, and finalize again redoes only the buckets not done', async (t) => {
+  const { lifecycle, store } = await setup(t);
+  const failing = new ScriptedRunner((task) => (task.bucket === 5 ? { ok: false, code: 'UX_ERR_SINK_PERMANENT', message: 'table is read-only', transient: false } : { ok: true, rows: 10 }));
+  const first = lifecycle(failing);
+  t.match(await first.finalize('LC-1'), { exam: 'LC-1', state: 'exporting' });
+  await first.settled('LC-1');
+  const failed = await first.report('LC-1');
+  t.equal(failed.state, 'failed');
+  t.match(failed.export.error, /bucket 5.*UX_ERR_SINK_PERMANENT.*table is read-only/);
+  t.equal((await store.examCounts('LC-1')).closedBuckets, BUCKETS, 'every bucket was closed');
+
+  const working = new ScriptedRunner(() => ({ ok: true, rows: 10 }));
+  const second = lifecycle(working);
+  await second.finalize('LC-1');
+  await second.settled('LC-1');
+  const done = await second.report('LC-1');
+  t.equal(done.state, 'exported');
+  t.same(working.calls.sort(), Array.from({ length: BUCKETS }, (_, b) => b).filter((b) => !failing.calls.includes(b) || b === 5).sort(), 'only unfinished buckets ran again');
+  t.match(done.export, { bucketsDone: BUCKETS, bucketsTotal: BUCKETS, percent: 100, error: null });
+  t.equal(done.export.rows, BUCKETS * 10);
+});
+
+t.test('transient failures are retried, then succeed', async (t) => {
+  const { lifecycle } = await setup(t);
+  const flaky = new ScriptedRunner((_task, attempt) => (attempt < 3 ? { ok: false, code: 'UX_ERR_SINK_TRANSIENT', message: 'connection reset', transient: true } : { ok: true, rows: 1 }));
+  const exams = lifecycle(flaky, 5);
+  await exams.finalize('LC-2');
+  await exams.settled('LC-2');
+  t.equal((await exams.report('LC-2')).state, 'exported');
+  t.equal(flaky.calls.length, BUCKETS * 3, 'each bucket took three attempts');
+});
+
+t.test('transient failures past the retry budget fail the job', async (t) => {
+  const { lifecycle } = await setup(t);
+  const down = new ScriptedRunner(() => ({ ok: false, code: 'UX_ERR_SINK_TRANSIENT', message: 'ECONNREFUSED', transient: true }));
+  const exams = lifecycle(down, 2);
+  await exams.finalize('LC-3');
+  await exams.settled('LC-3');
+  t.match(await exams.report('LC-3'), { state: 'failed', export: { error: /still failing after 2 attempts.*ECONNREFUSED/ } });
+});
+
+t.test('two processes finalizing at once: one holds the lease and runs the job', async (t) => {
+  const { lifecycle } = await setup(t);
+  const runnerA = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
+  const runnerB = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
+  const processA = lifecycle(runnerA);
+  const processB = lifecycle(runnerB);
+  await Promise.all([processA.finalize('LC-4'), processB.finalize('LC-4')]);
+  await Promise.all([processA.settled('LC-4'), processB.settled('LC-4')]);
+  t.equal(runnerA.calls.length + runnerB.calls.length, BUCKETS, 'every bucket exported once, by one of them');
+  t.equal((await processB.report('LC-4')).state, 'exported', 'both see the same state');
+  t.equal((await processA.report('LC-4')).state, 'exported');
+});
+
+t.test('purge refuses an exam that is not exported, and removes one that is', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  const exams = lifecycle(new ScriptedRunner(() => ({ ok: true, rows: 0 })));
+  await t.rejects(exams.purge('LC-5'), { code: 'UX_ERR_CONTROL' });
+  await exams.finalize('LC-5');
+  await exams.settled('LC-5');
+  const { deletedKeys } = await exams.purge('LC-5');
+  t.ok(deletedKeys >= BUCKETS, 'the closed buckets and the meta are gone');
+  t.equal(await redis.exists('ux:{LC-5}:meta'), 0);
+  t.equal((await exams.report('LC-5')).state, 'open', 'a purged exam reads as new');
+});
