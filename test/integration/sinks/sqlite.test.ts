@@ -7,36 +7,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { createSink } from '../../../src/sinks/create-sink.js';
-import type { ResultTables } from './sink-data.js';
 import { sinkSuite } from './sink-suite.js';
+import { readSqliteTables } from './sqlite-read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ux-sqlite-sink-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const path = join(dir, 'nested', 'results.sqlite');
 const prefix = 'ux_';
-
-/** Reads the three tables of `prefix` from the SQLite file at `file`, on a connection of its own. */
-export function readSqliteTables(file: string, tablePrefix: string): ResultTables {
-  const db = new Database(file, { readonly: true });
-  try {
-    const all = <R>(sql: string): R[] => db.prepare(sql).all() as R[];
-    return {
-      answers: all(
-        `SELECT exam_id AS examId, student_id AS studentId, question_id AS questionId, value, seq, answered_at AS answeredAt, ` +
-          `received_at AS receivedAt FROM ${tablePrefix}answers`,
-      ),
-      events: all(
-        `SELECT exam_id AS examId, student_id AS studentId, seq, kind, question_id AS questionId, value, client_ts AS clientTs, ` +
-          `server_ts AS serverTs FROM ${tablePrefix}events`,
-      ),
-      submissions: all(
-        `SELECT exam_id AS examId, student_id AS studentId, submitted_at AS submittedAt, last_seq AS lastSeq FROM ${tablePrefix}submissions`,
-      ),
-    };
-  } finally {
-    db.close();
-  }
-}
 
 t.test('sqlite sink', async (t) => {
   sinkSuite(t, {
