@@ -101,8 +101,10 @@ export class OracleSink implements ResultSink {
     const failures: unknown[] = [];
     for (const write of [...this.open]) await write.rollback().catch((err: unknown) => failures.push(err));
     if (this.pool !== undefined) {
+      // A pool that never came up has nothing to close; its failure already reached whoever asked for it.
+      const pool = await this.pool.catch(() => undefined);
       // Every bucket has released its connection by now, so no drain time is needed.
-      await this.pool.then((pool) => pool.close(0)).catch((err: unknown) => failures.push(err));
+      await pool?.close(0).catch((err: unknown) => failures.push(err));
     }
     if (failures.length > 0) throw toSinkError('oracle', failures[0], 'closing');
   }

@@ -17,6 +17,8 @@ const NETWORK_CODES = new Set([
   'ENETDOWN',
   'ENETRESET',
   'EAI_AGAIN',
+  // A COPY stream that closed under us: the connection went away mid-chunk.
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
 /**

@@ -14,6 +14,7 @@ t.test('PostgreSQL', async (t) => {
     ['connection reset', coded('ECONNRESET')],
     ['socket timeout', coded('ETIMEDOUT')],
     ['DNS try again', coded('EAI_AGAIN')],
+    ['COPY stream closed early', coded('ERR_STREAM_PREMATURE_CLOSE', 'Premature close')],
     ['happy-eyeballs AggregateError', Object.assign(new AggregateError([coded('ECONNREFUSED'), coded('ECONNREFUSED')], 'connect'), {})],
     ['08006 connection failure', coded('08006')],
     ['08001 cannot connect', coded('08001')],
