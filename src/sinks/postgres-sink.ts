@@ -64,6 +64,11 @@ export class PostgresSink implements ResultSink {
   async ensureTables(): Promise<void> {
     const client = await this.connect('creating tables');
     let broken = false;
+    // Checked out, the client has no pool listener: an unheard 'error' would crash the process.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK_KEY]);
@@ -76,6 +81,7 @@ export class PostgresSink implements ResultSink {
       if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
