@@ -6,21 +6,9 @@ import type { UntradexConfig } from '../src/config/schema.js';
 import { ShutdownError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/export/export-job.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
-import type { SinkOptions } from '../src/sinks/create-sink.js';
+import { sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
 import type { ExporterInit } from '../actors/exporter-actor.js';
 import { actorExecArgv } from './actor-thread.js';
-
-export function sinkOptionsFrom(config: UntradexConfig): SinkOptions {
-  const { export: exportConfig } = config;
-  switch (exportConfig.sink) {
-    case 'sqlite':
-      return { kind: 'sqlite', path: exportConfig.sqlite.path, tablePrefix: exportConfig.tablePrefix };
-    case 'postgres':
-      return { kind: 'postgres', url: exportConfig.postgres.url, tablePrefix: exportConfig.tablePrefix };
-    case 'oracle':
-      return { kind: 'oracle', tablePrefix: exportConfig.tablePrefix, ...exportConfig.oracle };
-  }
-}
 
 export class ExportSupervisor implements BucketTaskRunner {
   private pool: Piscina<BucketTask, BucketTaskResult> | null = null;
@@ -50,7 +38,7 @@ export class ExportSupervisor implements BucketTaskRunner {
 
   private ensurePool(): Piscina<BucketTask, BucketTaskResult> {
     if (this.pool === null) {
-      const init: ExporterInit = { redis: this.redis, sink: sinkOptionsFrom(this.config), chunkSize: this.config.export.chunkSize, logLevel: this.config.log.level };
+      const init: ExporterInit = { redis: this.redis, sink: sinkOptionsFromConfig(this.config.export), chunkSize: this.config.export.chunkSize, logLevel: this.config.log.level };
       this.pool = new Piscina<BucketTask, BucketTaskResult>({
         filename: new URL('../actors/exporter-actor.js', import.meta.url).href,
         minThreads: this.config.export.exporters,

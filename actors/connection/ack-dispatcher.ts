@@ -80,6 +80,7 @@ export class AckDispatcher {
       case WriteOutcome.Stored:
       case WriteOutcome.Duplicate:
         if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
+        if (ack.seq > session.roundAck) session.roundAck = ack.seq;
         this.touched.add(session);
         return;
       case WriteOutcome.ExamClosed:

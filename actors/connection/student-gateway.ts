@@ -94,7 +94,11 @@ export class StudentGateway {
 
   examClosed(exam: string): void {
     const frame = encodeClosed();
-    for (const session of this.deps.registry.ofExam(exam)) session.send(frame);
+    for (const session of this.deps.registry.ofExam(exam)) {
+      if (session.closedSent) continue;
+      session.closedSent = true;
+      session.send(frame);
+    }
   }
 
   private onMessage(session: StudentSession, data: RawData, isBinary: boolean): void {
@@ -164,6 +168,7 @@ export class StudentGateway {
     }
     if (session.phase !== 'claiming') return; // the socket closed while Redis answered
     session.epoch = claim.epoch;
+    session.closedSent = claim.closed;
     const previous = this.deps.registry.claim(session);
     if (previous !== undefined) this.replace(previous);
     session.phase = 'live';

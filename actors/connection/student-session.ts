@@ -25,6 +25,10 @@ export class StudentSession {
   /** Highest seq answered stored/duplicate and not yet acked on the wire. */
   pendingAck = 0;
   sentAck = 0;
+  /** Highest seq answered stored/duplicate in the current dispatch round (0: none). */
+  roundAck = 0;
+  /** The `closed` frame goes out once per session, however many buckets announce the close. */
+  closedSent = false;
   /** Events put into a ring and not yet answered by a writer. */
   inFlight = 0;
   /**
@@ -53,11 +57,21 @@ export class StudentSession {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
-  /** Sends the coalesced cumulative ack, if anything new was answered. */
+  /**
+   * Sends the coalesced cumulative ack of one dispatch round. A round that only answered resent
+   * duplicates (all at or below what was already acked) still gets an ack: the protocol acks a
+   * duplicate again, and the client that resent it waits for one.
+   */
   flushAck(): boolean {
-    if (this.pendingAck <= this.sentAck) return false;
-    this.sentAck = this.pendingAck;
-    this.send(encodeAck(this.sentAck));
+    const round = this.roundAck;
+    this.roundAck = 0;
+    if (round === 0) return false;
+    if (this.pendingAck > this.sentAck) {
+      this.sentAck = this.pendingAck;
+      this.send(encodeAck(this.sentAck));
+    } else {
+      this.send(encodeAck(round));
+    }
     return true;
   }
 

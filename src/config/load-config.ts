@@ -79,6 +79,11 @@ export function validateConfig(candidate: unknown): RawConfig {
   if (config.gateway.ringBytes < 2 * largestEvent) {
     throw new ConfigError('gateway.ringBytes', `must be at least ${2 * largestEvent} (twice the largest event record for gateway.maxValueBytes=${config.gateway.maxValueBytes})`);
   }
+  // Oracle's VALUE column is VARCHAR2(4000 BYTE) (src/sinks/oracle-sql.ts): refuse at start what the
+  // export could not load at the end of the exam.
+  if (config.export.sink === 'oracle' && config.gateway.maxValueBytes > 4000) {
+    throw new ConfigError('gateway.maxValueBytes', 'must be at most 4000 with export.sink "oracle" (its VALUE column is VARCHAR2(4000 BYTE))');
+  }
   if (config.export.retry.maxDelayMs < config.export.retry.baseDelayMs) {
     throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');
   }

@@ -45,6 +45,7 @@ const badCases: Array<[string, Record<string, unknown>, string]> = [
   ['a bad appendfsync', { redis: { appendfsync: 'no' } }, 'redis.appendfsync'],
   ['external Redis without a url', { redis: { embedded: false } }, 'redis.url'],
   ['a ring too small for the value limit', { gateway: { ringBytes: 4096 } }, 'gateway.ringBytes'],
+  ['values too long for Oracle', { gateway: { maxValueBytes: 8000 }, export: { sink: 'oracle' } }, 'gateway.maxValueBytes'],
 ];
 for (const [what, overrides, key] of badCases) {
   t.test(`${what} stops the start and names ${key}`, async (t) => {
