@@ -29,11 +29,15 @@ export class ExportSupervisor implements BucketTaskRunner {
     return (this.pool?.threads ?? []) as readonly { terminate(): Promise<number> }[];
   }
 
+  /**
+   * Lets running bucket tasks finish (each is one transaction) before the threads go: terminating a
+   * thread inside a native database call (better-sqlite3 waiting on a lock) can abort the process.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     const pool = this.pool;
     this.pool = null;
-    await pool?.destroy();
+    await pool?.close();
   }
 
   private ensurePool(): Piscina<BucketTask, BucketTaskResult> {
@@ -47,6 +51,8 @@ export class ExportSupervisor implements BucketTaskRunner {
         // running between tasks, which the default synchronous Atomics.wait would freeze.
         atomics: 'disabled',
         idleTimeout: 60_000,
+        // close() waits this long for running tasks; a bucket's transaction normally takes far less.
+        closeTimeout: 30_000,
         execArgv: actorExecArgv(),
         workerData: init,
       });
