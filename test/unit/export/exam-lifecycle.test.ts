@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { ExamLifecycle } from '../../../src/export/exam-lifecycle.js';
 import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../../../src/export/export-job.js';
+import { bucketOf } from '../../../src/redis/bucket-keys.js';
 import { BucketStore } from '../../../src/redis/bucket-store.js';
 import { loadFunctionLibrary } from '../../../src/redis/function-library.js';
 import { startTestRedis } from '../../helpers/redis-server.js';
@@ -96,4 +97,26 @@ t.test('purge refuses an exam that is not exported, and removes one that is', as
   t.ok(deletedKeys >= BUCKETS, 'the closed buckets and the meta are gone');
   t.equal(await redis.exists('ux:{LC-5}:meta'), 0);
   t.equal((await exams.report('LC-5')).state, 'open', 'a purged exam reads as new');
+});
+
+t.test('with export.retainSeconds, exported data expires from Redis after that long', async (t) => {
+  const redis = (await startTestRedis(t)).client();
+  await loadFunctionLibrary(redis);
+  const store = new BucketStore(redis, BUCKETS);
+  await store.claimSession('LC-6', 'S1');
+  const bucket = bucketOf('LC-6', 'S1', BUCKETS);
+  await store.writeBatch('LC-6', bucket, [{ student: 'S1', epoch: 1, seq: 1, kind: 'open', question: null, value: null, clientTs: null, serverTs: Date.now() }]);
+  const exams = new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: 3600, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
+  await exams.finalize('LC-6');
+  await exams.settled('LC-6');
+  t.equal((await exams.report('LC-6')).state, 'exported');
+  for (const key of [`ux:{LC-6:${bucket}}:log`, `ux:{LC-6:${bucket}}:seq`, 'ux:{LC-6}:meta']) {
+    const ttl = await redis.ttl(key);
+    t.ok(ttl > 3500 && ttl <= 3600, `${key} expires in about an hour (ttl ${ttl})`);
+  }
+  const kept = new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: null, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
+  await store.claimSession('LC-7', 'S1');
+  await kept.finalize('LC-7');
+  await kept.settled('LC-7');
+  t.equal(await redis.ttl('ux:{LC-7}:meta'), -1, 'without retainSeconds the data stays until purged');
 });
