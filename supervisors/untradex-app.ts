@@ -8,6 +8,7 @@ import { ControlServer } from '../src/control/control-server.js';
 import type { RestartIntensityError } from '../src/errors.js';
 import { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import { cappedExponentialBackoff } from '../src/export/export-job.js';
+import { exposeStatusAsOtelMetrics } from '../src/telemetry/otel-metrics.js';
 import { ExportSupervisor } from './export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
 import { RootSupervisor } from './root-supervisor.js';
@@ -22,6 +23,7 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
   private controlServer: ControlServer | null = null;
   private examLifecycle: ExamLifecycle | null = null;
   private stopping: Promise<void> | null = null;
+  private unregisterMetrics: (() => void) | null = null;
 
   constructor(
     readonly config: UntradexConfig,
@@ -56,6 +58,8 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
       backoff: cappedExponentialBackoff(config.export.retry),
       runner: () => this.exporters,
     }, this.log);
+    const backend = new RootControlBackend(this.root, this.examLifecycle);
+    this.unregisterMetrics = exposeStatusAsOtelMetrics(() => backend.status());
     this.controlServer = new ControlServer(
       {
         host: config.control.host,
@@ -65,7 +69,7 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
         authSecret: config.auth.secret,
         maxBodyBytes: config.control.maxBodyBytes,
       },
-      new RootControlBackend(this.root, this.examLifecycle),
+      backend,
       this.log,
     );
     try {
@@ -79,6 +83,7 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
   /** Graceful stop: drain the gateway into Redis, let running exports reach a checkpoint, stop all. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.unregisterMetrics?.();
       // Exporters first: they read from Redis, which the root stops last.
       await this.exporters.stop();
       await this.root.shutdown();
