@@ -1,0 +1,59 @@
+// Exam day: 19,000 students on one gateway process with appendfsync always. Everyone connects,
+// says hello and opens the exam within one second, answers every 10 s, then everyone submits at once.
+
+import t from 'tap';
+import { measured } from './support/load.js';
+import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';
+import { fmt, ResultWriter } from './support/results.js';
+import { startBenchNaive, startBenchUntradex } from './support/servers.js';
+import { envInt } from './support/sizes.js';
+
+const STUDENTS = envInt('UX_BENCH_EXAMDAY_STUDENTS', { small: 500, default: 19_000 });
+const SECONDS = envInt('UX_BENCH_EXAMDAY_SECONDS', { small: 10, default: 40 });
+const INTERVAL_S = envInt('UX_BENCH_EXAMDAY_INTERVAL_S', { small: 10, default: 10 });
+const TARGET_STUDENTS = 19_000;
+const TARGET_P99_MS = 50;
+
+const result = new ResultWriter('exam-day', 'Exam day: start spike, one answer per student every 10 s, end spike (appendfsync always)');
+Object.assign(result.sizes, { students: STUDENTS, steadySeconds: SECONDS, answerEverySeconds: INTERVAL_S });
+
+const plan: IngestPlan = {
+  students: STUDENTS,
+  driver: 'client',
+  connect: { mode: 'spike', windowMs: 1000, timeoutMs: 60_000, sendOpen: true },
+  run: { kind: 'rate', durationMs: SECONDS * 1000, perStudentPerSecond: 1 / INTERVAL_S, endSpike: true, drainMs: 60_000 },
+};
+
+const ux = await measured(t, 'untradex', async (t) => measureIngest(t, await startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, STUDENTS + 100) } }), plan));
+const naive = await measured(t, 'naive server', async (t) => measureIngest(t, await startBenchNaive(t, 'always'), plan));
+
+const add = (id: string, label: string, unit: string, better: 'higher' | 'lower', pick: (m: IngestMeasure) => number) =>
+  result.add({ id, label, value: pick(ux), unit, better, baseline: { label: 'naive server', value: pick(naive) } });
+
+add('examday.p99', 'p99 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p99Ms);
+add('examday.p999', 'p99.9 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p999Ms);
+add('examday.max', 'max ack latency', 'ms', 'lower', (m) => m.run.all.maxMs);
+add('examday.p50', 'p50 ack latency', 'ms', 'lower', (m) => m.run.all.p50Ms);
+add('examday.startP99', 'p99 ack latency of the opens in the start spike', 'ms', 'lower', (m) => m.run.start.p99Ms);
+add('examday.steadyP99', 'p99 ack latency of the answers', 'ms', 'lower', (m) => m.run.steady.p99Ms);
+add('examday.endP99', 'p99 ack latency of the submits in the end spike', 'ms', 'lower', (m) => m.run.end.p99Ms);
+add('examday.endLast', 'end spike: last submit acked after', 'ms', 'lower', (m) => m.run.endSpike.lastAckMs);
+add('examday.welcomeP99', 'p99 connect-to-welcome in the start spike', 'ms', 'lower', (m) => m.connect.welcome.p99Ms);
+add('examday.welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
+add('examday.cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
+add('examday.serverRss', 'gateway process peak RSS', 'MiB', 'lower', (m) => m.serverRssPeakMiB);
+add('examday.loadShare', 'load generator share of the CPU used', '%', 'lower', (m) => m.loadCpuShare * 100);
+
+const lost = ux.run.sent - ux.run.ackedTotal - ux.run.nacked;
+result.target({
+  id: 'examday.p99',
+  text: `exam day with ${TARGET_STUDENTS.toLocaleString('en-US')} students: p99 ack latency at most ${TARGET_P99_MS} ms with appendfsync always`,
+  met: STUDENTS < TARGET_STUDENTS ? null : ux.run.all.p99Ms <= TARGET_P99_MS && ux.connect.welcomed >= TARGET_STUDENTS,
+  measured: `p99 ${fmt(ux.run.all.p99Ms)} ms over ${ux.run.all.count} events of ${ux.connect.welcomed} students (start spike ${fmt(ux.run.start.p99Ms)}, answers ${fmt(ux.run.steady.p99Ms)}, end spike ${fmt(ux.run.end.p99Ms)})`,
+});
+result.note(`Events sent ${ux.run.sent}, acked ${ux.run.ackedTotal}, nacked ${ux.run.nacked}, unacked at the end ${lost}; errors ${ux.run.errors}, reconnects ${ux.run.reconnects}.`);
+result.note('Latency is from the first send of an event to the ack that covers it, measured in the load generator (StudentClient), so it includes the load generator\'s own event-loop delay on this shared 2-core machine.');
+
+t.comment(result.table());
+t.equal(ux.run.pendingAtEnd, 0, 'untradex acked every event it was sent');
+t.comment(`results: ${result.write()}`);

@@ -1,0 +1,62 @@
+// One ingest measurement against one server: connect the students, run the workload while the
+// server's and its Redis's CPU and RSS are sampled from /proc, and derive the per-event figures.
+
+import { cpus } from 'node:os';
+import type { ConnectResult, RunResult } from '../loadgen/load-generator.js';
+import type { ConnectPlan, DriverKind, RunPlan } from '../loadgen/plan.js';
+import { CpuMeter, sampleRss, type CpuWindow } from './proc-stats.js';
+import { withLoad, type BenchTest } from './load.js';
+import { formatSummary } from '../loadgen/latency.js';
+import { fmt } from './results.js';
+import type { BenchServer } from './servers.js';
+
+export interface IngestMeasure {
+  connect: ConnectResult;
+  run: RunResult;
+  cpu: CpuWindow;
+  serverRssPeakMiB: number;
+  redisRssPeakMiB: number;
+  /** Server plus Redis CPU per acked event of the run, µs. */
+  cpuPerEventUs: number;
+  /** The load generator's part of all CPU used during the run (it shares the machine). */
+  loadCpuShare: number;
+  /** All CPU used during the run over what the machine's cores could give. */
+  machineBusy: number;
+}
+
+export interface IngestPlan {
+  students: number;
+  driver: DriverKind;
+  connect: Omit<ConnectPlan, 'at'>;
+  run: RunPlan extends infer P ? (P extends unknown ? Omit<P, 'at'> : never) : never;
+}
+
+export async function measureIngest(t: BenchTest, server: BenchServer, plan: IngestPlan): Promise<IngestMeasure> {
+  return withLoad(server, { students: plan.students, driver: plan.driver }, async (load) => {
+    const rss = sampleRss(server.pids);
+    const connect = await load.connect(plan.connect);
+    t.comment(`connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}`);
+    const meter = new CpuMeter(server.pids);
+    meter.begin();
+    const run = await load.run(plan.run);
+    const cpu = meter.end();
+    const peaks = rss.stop();
+    const serverCpu = cpu.serverCpuSeconds + cpu.redisCpuSeconds;
+    const measure: IngestMeasure = {
+      connect,
+      run,
+      cpu,
+      serverRssPeakMiB: peaks.serverPeakBytes / 2 ** 20,
+      redisRssPeakMiB: peaks.redisPeakBytes / 2 ** 20,
+      cpuPerEventUs: run.ackedTotal === 0 ? 0 : (serverCpu / run.ackedTotal) * 1e6,
+      loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
+      machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
+    };
+    t.comment(
+      `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
+        `latency all ${formatSummary(run.all)}\n` +
+        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event`,
+    );
+    return measure;
+  });
+}

@@ -1,0 +1,101 @@
+// Reads a process's RSS and CPU time from /proc/<pid>/status and /proc/<pid>/stat, finds the
+// redis-server a server started, and samples both over a run (the load generator's server side).
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** USER_HZ: clock ticks per second in /proc/<pid>/stat. 100 on every Linux we run on. */
+const CLOCK_TICKS = 100;
+
+export interface ProcSample {
+  pid: number;
+  rssBytes: number;
+  /** User plus system CPU time since the process started. */
+  cpuSeconds: number;
+}
+
+/** One reading, or null when the process is gone. */
+export function readProc(pid: number): ProcSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: fields are counted after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    return { pid, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024, cpuSeconds: (utime + stime) / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
+}
+
+/** Children of `parent` whose command name is `comm` (e.g. the embedded redis-server). */
+export function findChildren(parent: number, comm: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && name === comm) found.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return found;
+}
+
+/** The server side of a benchmark: the server process and its Redis, sampled together. */
+export interface ServerPids {
+  server: number;
+  redis: number | null;
+}
+
+export interface CpuWindow {
+  serverCpuSeconds: number;
+  redisCpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** CPU and wall time between two points of a run, for the server and its Redis. */
+export class CpuMeter {
+  #start: { server: ProcSample | null; redis: ProcSample | null; at: number } | null = null;
+
+  constructor(private readonly pids: ServerPids) {}
+
+  begin(): void {
+    this.#start = { server: readProc(this.pids.server), redis: this.pids.redis === null ? null : readProc(this.pids.redis), at: performance.now() };
+  }
+
+  end(): CpuWindow {
+    const start = this.#start;
+    if (start === null) throw new Error('CpuMeter.end() before begin()');
+    const server = readProc(this.pids.server);
+    const redis = this.pids.redis === null ? null : readProc(this.pids.redis);
+    return {
+      serverCpuSeconds: (server?.cpuSeconds ?? 0) - (start.server?.cpuSeconds ?? 0),
+      redisCpuSeconds: (redis?.cpuSeconds ?? 0) - (start.redis?.cpuSeconds ?? 0),
+      wallSeconds: (performance.now() - start.at) / 1000,
+    };
+  }
+}
+
+/** Highest RSS seen while sampling every `intervalMs`; stop() returns the peaks. */
+export function sampleRss(pids: ServerPids, intervalMs = 500): { stop(): { serverPeakBytes: number; redisPeakBytes: number } } {
+  let serverPeak = 0;
+  let redisPeak = 0;
+  const take = () => {
+    serverPeak = Math.max(serverPeak, readProc(pids.server)?.rssBytes ?? 0);
+    if (pids.redis !== null) redisPeak = Math.max(redisPeak, readProc(pids.redis)?.rssBytes ?? 0);
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { serverPeakBytes: serverPeak, redisPeakBytes: redisPeak };
+    },
+  };
+}

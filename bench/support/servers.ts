@@ -1,0 +1,100 @@
+// The servers a benchmark measures, each in its own process: Untradex as `npm start` runs it
+// (test/helpers/untradex.ts), and the naive baseline beside its own redis-server.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/helpers/free-port.js';
+import { startTestRedis, type TeardownHost, type TestRedis } from '../../test/helpers/redis-server.js';
+import { startUntradexProcess, type UntradexProcess } from '../../test/helpers/untradex.js';
+import { findChildren, type ServerPids } from './proc-stats.js';
+
+type Overrides = Record<string, unknown>;
+
+export interface BenchServer {
+  /** ws://.../ws */
+  url: string;
+  secret: string;
+  pids: ServerPids;
+}
+
+export interface BenchUntradex extends BenchServer {
+  ux: UntradexProcess;
+}
+
+/**
+ * UX_BENCH_CONFIG names a JSON file merged over the benchmark's settings, to measure another
+ * tuning (config/examples/*.json) with the same scenarios.
+ */
+function benchConfigOverrides(): Overrides {
+  const path = process.env['UX_BENCH_CONFIG'];
+  if (path === undefined || path === '') return {};
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Overrides;
+  // The benchmark owns where things listen and live.
+  delete parsed['dataDir'];
+  return parsed;
+}
+
+function merge(base: Overrides, over: Overrides): Overrides {
+  const out: Overrides = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object' && current !== null
+        ? merge(current as Overrides, value as Overrides)
+        : value;
+  }
+  return out;
+}
+
+/** Untradex's CLI with config/default.json, then UX_BENCH_CONFIG, then the scenario's overrides. */
+export async function startBenchUntradex(t: TeardownHost, overrides: Overrides = {}): Promise<BenchUntradex> {
+  const secret = randomBytes(24).toString('base64url');
+  const fromEnv = benchConfigOverrides();
+  const config = merge(merge({ auth: { secret }, log: { level: 'warn' } }, fromEnv), overrides);
+  // Ports chosen by the helper win over a port in UX_BENCH_CONFIG.
+  for (const section of ['gateway', 'control', 'redis'] as const) {
+    const part = config[section] as Overrides | undefined;
+    if (part !== undefined) delete part['port'];
+  }
+  const ux = await startUntradexProcess(t, config);
+  const redis = findChildren(ux.child.pid!, 'redis-server')[0] ?? null;
+  return { ux, url: ux.gatewayUrl, secret, pids: { server: ux.child.pid!, redis } };
+}
+
+export interface BenchNaive extends BenchServer {
+  redis: TestRedis;
+}
+
+/** The naive baseline server with its own redis-server (same appendfsync as the Untradex run it is compared with). */
+export async function startBenchNaive(t: TeardownHost, appendfsync: 'always' | 'everysec', buckets = 64): Promise<BenchNaive> {
+  const redis = await startTestRedis(t, { appendfsync });
+  const secret = randomBytes(24).toString('base64url');
+  const port = await freePort();
+  const script = fileURLToPath(new URL('../baselines/naive-server-main.js', import.meta.url));
+  const child = spawn(process.execPath, [script, JSON.stringify({ host: '127.0.0.1', port, redisPort: redis.port, secret, buckets })], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`naive server did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('naive server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`naive server exited with ${code}:\n${output}`)));
+  });
+  return { url: `ws://127.0.0.1:${port}/ws`, secret, redis, pids: { server: child.pid!, redis: redis.server.pid ?? null } };
+}
