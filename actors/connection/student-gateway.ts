@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { TokenError } from '../../src/errors.js';
 import { verifyStudentToken } from '../../src/auth/student-token.js';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
@@ -203,6 +204,7 @@ export class StudentGateway {
       return;
     }
     if (session.refusedFrom === frame.seq) session.refusedFrom = null;
+    if (faults.armed) faults.hit('connection.event');
     this.deps.forwarder.forward(session, {
       slot: session.slot,
       generation: session.generation,

@@ -4,6 +4,7 @@
 // earlier events would then look like duplicates of the later ones and be acked without being stored.
 
 import type { Logger } from 'pino';
+import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
 import type { BucketStore, EventToWrite } from '../../src/redis/bucket-store.js';
 import { ACK_RECORD_BYTES, encodeAckRecord } from '../../src/ring/ack-record.js';
@@ -144,8 +145,11 @@ export class WriterLoop {
           touched.add(entry.ring);
         });
       });
+      // Fault tests crash the writer here: Redis has the batch, nobody has been told.
+      if (faults.armed) await faults.reach('writer.afterFcall');
       // Acks go back in the order the events came, per ring, so cumulative acks stay truthful.
       await this.postAcks(batch, groups, outcomes);
+      if (faults.armed) await faults.reach('writer.afterAcks');
       // Only now is the ring space freed: a crash before this line re-reads the batch, and the
       // write function answers those events as duplicates.
       this.consumers.forEach((consumer, ring) => consumer.release(positions[ring]!));
