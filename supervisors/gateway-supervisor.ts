@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
+import { reclaimConnections } from '../actors/connection/connection-count.js';
 import type { ConnectionActorApi, ConnectionActorInit } from '../actors/connection/protocol.js';
 import { ActorThread } from './actor-thread.js';
 import type { ListenSocket } from './listen-socket.js';
@@ -27,6 +28,11 @@ export function createGatewaySupervisor(
       restart: 'permanent' as const,
       shutdownMs: 15_000,
       start: async (incarnation: number) => {
+        // The previous incarnation's sockets died with it; their places under maxConnections did not.
+        if (incarnation > 1) {
+          const held = reclaimConnections(topology.connectionCount, index);
+          if (held !== 0) log.info({ actor: id, sockets: held }, 'gave back the connection places of the crashed actor');
+        }
         const init: ConnectionActorInit = {
           actorId: id,
           actorIndex: index,

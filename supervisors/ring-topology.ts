@@ -1,6 +1,7 @@
 // The shared memory of one gateway process, owned by the root supervisor so it outlives every
 // actor: one event ring per (connection actor, writer) pair, one ack ring back, and doorbells.
 
+import { createConnectionCount } from '../actors/connection/connection-count.js';
 import { createDoorbell } from '../src/ring/doorbell.js';
 import { createRing } from '../src/ring/ring-layout.js';
 
@@ -15,7 +16,7 @@ export interface RingTopology {
   writerDoorbells: SharedArrayBuffer[];
   /** Rung by writers after publishing acks for connection actor c. */
   connectionDoorbells: SharedArrayBuffer[];
-  /** One Int32: live student sockets in this process, for gateway.maxConnections. */
+  /** Live student sockets in this process and per connection actor, for gateway.maxConnections. */
   connectionCount: SharedArrayBuffer;
 }
 
@@ -28,6 +29,6 @@ export function createRingTopology(connectionActors: number, writers: number, ri
     ackRings: range(writers).map(() => range(connectionActors).map(() => createRing(ackRingBytes))),
     writerDoorbells: range(writers).map(() => createDoorbell()),
     connectionDoorbells: range(connectionActors).map(() => createDoorbell()),
-    connectionCount: new SharedArrayBuffer(4),
+    connectionCount: createConnectionCount(connectionActors),
   };
 }

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConnectionCount } from './connection-count.js';
 import type { ConnectionLimits, ListenSpec } from './protocol.js';
 
 export interface GatewayListenerHooks {
@@ -13,7 +14,7 @@ export interface GatewayListenerHooks {
 export class GatewayListener {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
-  private readonly processCount: Int32Array;
+  private readonly processCount: ConnectionCount;
   private readonly perAddress = new Map<string, number>();
   private accepting = true;
   rejectedUpgrades = 0;
@@ -21,9 +22,10 @@ export class GatewayListener {
   constructor(
     private readonly limits: ConnectionLimits,
     connectionCount: SharedArrayBuffer,
+    actorIndex: number,
     private readonly hooks: GatewayListenerHooks,
   ) {
-    this.processCount = new Int32Array(connectionCount);
+    this.processCount = new ConnectionCount(connectionCount, actorIndex);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxFrameBytes,
@@ -58,7 +60,7 @@ export class GatewayListener {
 
   /** Gives back the counts a closed socket held. */
   release(remoteAddress: string): void {
-    Atomics.sub(this.processCount, 0, 1);
+    this.processCount.release();
     const count = (this.perAddress.get(remoteAddress) ?? 1) - 1;
     if (count <= 0) this.perAddress.delete(remoteAddress);
     else this.perAddress.set(remoteAddress, count);
@@ -73,9 +75,8 @@ export class GatewayListener {
     // Per-address counts are kept per connection actor: with C actors an address may hold up to
     // C times the cap in the worst case. The process-wide cap below is exact.
     const capPerAddress = this.limits.maxConnectionsPerAddress;
-    // The process-wide count is shared by every connection actor through one Int32 in shared memory.
-    if (Atomics.add(this.processCount, 0, 1) >= this.limits.maxConnections || (capPerAddress > 0 && perAddress >= capPerAddress)) {
-      Atomics.sub(this.processCount, 0, 1);
+    // The process-wide count is shared by every connection actor in shared memory.
+    if ((capPerAddress > 0 && perAddress >= capPerAddress) || !this.processCount.tryTake(this.limits.maxConnections)) {
       this.rejectedUpgrades += 1;
       return refuse(socket, 503, 'Service Unavailable');
     }
