@@ -79,7 +79,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     },
     async quiesce() {
       gateway.quiesce();
-      await listener?.stopAccepting();
+      listener?.stopAccepting();
       // Held events still go into the rings as writers make room; nothing read is dropped.
       while (forwarder.holdsEvents) {
         forwarder.retryBlocked();

@@ -52,10 +52,14 @@ export class GatewayListener {
     });
   }
 
-  /** Stops accepting: closes this actor's listening handle (its own duplicate of the port). */
-  stopAccepting(): Promise<void> {
+  /**
+   * Stops accepting: closes this actor's listening handle (its own duplicate of the port) at once.
+   * Not awaited: close()'s callback waits for every open socket to end, and during a drain the
+   * sockets are closed only after their last acks went out.
+   */
+  stopAccepting(): void {
     this.accepting = false;
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    this.server.close();
   }
 
   /** Gives back the counts a closed socket held. */
