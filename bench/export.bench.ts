@@ -151,13 +151,13 @@ for (const events of EVENTS) {
       result.target({
         id: `export.${sink}.${shape.events}`,
         text: sink === 'postgres' ? 'PostgreSQL export at least 60% of raw psql \\copy into the same keyed table' : 'SQLite export at least 60% of raw prepared inserts in big transactions',
-        met: share >= TARGET_SHARE,
+        met: shape.events < 1_000_000 ? null : share >= TARGET_SHARE,
         measured: `${fmt(share * 100)}% with ${bestExporters} exporter(s), ${label}`,
       });
       result.target({
         id: `export.${sink}.${shape.events}.rowByRow`,
         text: `${sink} export far ahead of row-by-row inserts (taken here as at least ${FAR_AHEAD}x)`,
-        met: best / rowByRow[sink]! >= FAR_AHEAD,
+        met: shape.events < 1_000_000 ? null : best / rowByRow[sink]! >= FAR_AHEAD,
         measured: `${fmt(best / rowByRow[sink]!)}x, ${label}`,
       });
     }
