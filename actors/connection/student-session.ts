@@ -91,6 +91,9 @@ export class StudentSession {
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     // Close reasons are capped at 123 bytes by RFC 6455.
     this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
+    // A socket paused for a claim or for backpressure must be read again, or the client's close
+    // reply is never seen and the handshake hangs until ws's close timeout. Later frames are ignored.
+    this.ws.resume();
   }
 }
 
