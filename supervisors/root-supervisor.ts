@@ -26,6 +26,8 @@ export interface RootEvents {
 }
 
 const DRAIN_TIMEOUT_MS = 20_000;
+/** How long connection actors hand out the live writers' last acks when some writer is gone. */
+const LOST_WRITER_FINISH_MS = 1_000;
 
 /** Embedded redis-server as a supervised child: an exit nobody asked for is a crash. */
 class EmbeddedRedisChild implements ChildHandle {
@@ -155,11 +157,17 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     if (this.state === 'stopped' || this.state === 'draining') return;
     this.state = 'draining';
     const connections = this.connectionActors;
+    const writers = this.writerActors;
+    // A writer that is gone (its supervisor gave up, or it is between incarnations) will answer
+    // nothing before exit: waiting the whole drain timeout for its events would only stall the exit.
+    const lostWriters = Array.from({ length: this.topology.writers }, (_, index) => `writer-${index}`).filter((id) => !writers.some((writer) => writer.id === id));
     try {
       await Promise.all(connections.map((actor) => actor.api.quiesce()));
-      const drained = await Promise.all(this.writerActors.map((writer) => writer.api.drain(DRAIN_TIMEOUT_MS)));
+      const drained = await Promise.all(writers.map((writer) => writer.api.drain(DRAIN_TIMEOUT_MS)));
       if (drained.includes(false)) this.log.warn('writers did not drain every ring in time; unacked events will be resent by clients');
-      await Promise.all(connections.map((actor) => actor.api.finish(DRAIN_TIMEOUT_MS)));
+      if (lostWriters.length > 0) this.log.warn({ lostWriters }, 'events routed to writers that are gone stay unacked; their students resend them after a restart');
+      // The live writers have posted every answer by now; handing those out takes moments.
+      await Promise.all(connections.map((actor) => actor.api.finish(lostWriters.length > 0 ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS)));
     } catch (error) {
       this.log.error({ err: error }, 'graceful drain failed; stopping anyway');
     }
