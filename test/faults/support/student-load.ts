@@ -107,10 +107,23 @@ export class StudentLoad {
     return this.finished;
   }
 
-  /** Waits until every student's events are all created and settled (acked or nacked). */
-  async flushed(): Promise<void> {
-    await this.finished;
-    await Promise.all(this.students.map((student) => student.client.flushed()));
+  /**
+   * Waits until every student's events are all created and settled (acked or nacked). An event
+   * that is never settled (an ack lost for good) fails here, naming how many are missing.
+   */
+  async flushed(timeoutMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const pending = this.students.reduce((total, student) => total + student.client.pendingCount, 0);
+        reject(new Error(`${pending} events still unsettled after ${timeoutMs} ms (acks lost?)`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.finished.then(() => Promise.all(this.students.map((student) => student.client.flushed()))), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
