@@ -6,7 +6,7 @@ import { UntradexError } from '../src/errors.js';
 import type { ListenSpec } from '../actors/connection/protocol.js';
 
 /** A raw libuv TCP handle as it arrives over IPC; only its descriptor number is used here. */
-interface RawTcpHandle {
+export interface RawTcpHandle {
   fd: number;
 }
 
@@ -28,14 +28,32 @@ export interface ListenSocket {
   readonly port: number;
   /** A listen spec for one actor. With descriptors, each call returns a fresh duplicate. */
   specForActor(): Promise<ListenSpec>;
+  /**
+   * What a gateway process needs to take its share of the port: a raw handle to send over IPC
+   * (each send duplicates it into the receiver), or nothing where every process binds with reusePort.
+   */
+  shareableHandle(): RawTcpHandle | null;
   close(): Promise<void>;
 }
 
 export async function openListenSocket(host: string, port: number, options: { forceDescriptors?: boolean } = {}): Promise<ListenSocket> {
   if (nodeHasReusePort() && options.forceDescriptors !== true && port !== 0) {
-    return { port, specForActor: async () => ({ kind: 'reusePort', host, port }), close: async () => {} };
+    return reusePortSocket(host, port);
   }
   return DescriptorListenSocket.open(host, port);
+}
+
+function reusePortSocket(host: string, port: number): ListenSocket {
+  return { port, specForActor: async () => ({ kind: 'reusePort', host, port }), shareableHandle: () => null, close: async () => {} };
+}
+
+/**
+ * A gateway process's share of the primary's port: the handle the primary sent (already a
+ * duplicate owned by this process), or, with reusePort, the port to bind.
+ */
+export async function adoptListenSocket(host: string, port: number, handle: RawTcpHandle | undefined): Promise<ListenSocket> {
+  if (handle === undefined) return reusePortSocket(host, port);
+  return DescriptorListenSocket.adopt(handle, port);
 }
 
 class DescriptorListenSocket implements ListenSocket {
@@ -51,10 +69,7 @@ class DescriptorListenSocket implements ListenSocket {
   ) {}
 
   static async open(host: string, port: number): Promise<DescriptorListenSocket> {
-    const broker = fork(new URL('./listen-socket-broker-process.js', import.meta.url), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
+    const broker = DescriptorListenSocket.forkBroker();
     broker.send({ op: 'listen', host, port, backlog: 4096 });
     const [reply, handle] = await nextReply(broker);
     if (reply.op !== 'listening' || handle === undefined) {
@@ -66,6 +81,22 @@ class DescriptorListenSocket implements ListenSocket {
       );
     }
     return new DescriptorListenSocket(broker, handle, reply.port ?? port);
+  }
+
+  /** Takes a handle that already listens (sent by the primary); the broker only duplicates it. */
+  static adopt(handle: RawTcpHandle, port: number): DescriptorListenSocket {
+    return new DescriptorListenSocket(DescriptorListenSocket.forkBroker(), handle, port);
+  }
+
+  private static forkBroker(): ChildProcess {
+    return fork(new URL('./listen-socket-broker-process.js', import.meta.url), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+  }
+
+  shareableHandle(): RawTcpHandle {
+    return this.anchor;
   }
 
   specForActor(): Promise<ListenSpec> {

@@ -1,87 +1,22 @@
-// The control API's view of a running root supervisor: gathers actor status over comlink,
-// Redis health and exam counts, and hands finalize and purge to the exam lifecycle.
+// The control API's backend: status and readiness from a status source (one process, or a fleet of
+// gateway processes), exam state, finalize and purge from the exam lifecycle.
 
 import type { ControlBackend, ExamReport, Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
-import type { RootSupervisor } from './root-supervisor.js';
-
-const STATUS_CALL_TIMEOUT_MS = 2_000;
-
-function withTimeout<T>(promise: Promise<T>, fallback: T): Promise<T> {
-  return Promise.race([promise, new Promise<T>((resolve) => setTimeout(resolve, STATUS_CALL_TIMEOUT_MS, fallback).unref())]).catch(() => fallback);
-}
+import type { StatusSource } from './root-status.js';
 
 export class RootControlBackend implements ControlBackend {
-  private readonly startedAt = Date.now();
-  private lastSample = { at: Date.now(), stored: 0 };
-  private perSecond = 0;
-
   constructor(
-    private readonly root: RootSupervisor,
+    private readonly source: StatusSource,
     private readonly exams: ExamLifecycle,
   ) {}
 
-  async status(): Promise<SystemStatus> {
-    const report = await this.root.report();
-    const [writers, connections] = await Promise.all([
-      Promise.all(report.writers.map((writer) => withTimeout(writer.api.status(), null))),
-      Promise.all(report.connections.map((actor) => withTimeout(actor.api.status(), null))),
-    ]);
-    const sum = <T>(items: (T | null)[], pick: (item: T) => number) => items.reduce((total, item) => total + (item === null ? 0 : pick(item)), 0);
-    const stored = sum(writers, (writer) => writer.eventsStored);
-    const now = Date.now();
-    if (now - this.lastSample.at >= 1000) {
-      this.perSecond = Math.max(0, ((stored - this.lastSample.stored) * 1000) / (now - this.lastSample.at));
-      this.lastSample = { at: now, stored };
-    }
-    const { config, topology } = this.root;
-    const usedBytes = sum(writers, (writer) => writer.ringUsedBytes.reduce((total, bytes) => total + bytes, 0));
-    const capacityBytes = topology.connectionActors * topology.writers * config.gateway.ringBytes;
-    let redisStatus = 'unknown';
-    try {
-      redisStatus = this.root.redis.status;
-    } catch {
-      redisStatus = 'not started';
-    }
-    return {
-      state: this.root.state,
-      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      connections: {
-        total: sum(connections, (actor) => actor.connections),
-        live: sum(connections, (actor) => actor.live),
-        blocked: sum(connections, (actor) => actor.blocked),
-        rejectedUpgrades: sum(connections, (actor) => actor.rejectedUpgrades),
-      },
-      events: {
-        forwarded: sum(connections, (actor) => actor.eventsForwarded),
-        stored,
-        duplicates: sum(writers, (writer) => writer.duplicates),
-        refused: sum(writers, (writer) => writer.refused),
-        perSecond: Math.round(this.perSecond),
-      },
-      acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
-      rings: { usedBytes, capacityBytes, fill: capacityBytes === 0 ? 0 : usedBytes / capacityBytes },
-      actors: report.children,
-      redis: {
-        status: redisStatus,
-        target: 'url' in this.root.redisTarget ? redactUrl(this.root.redisTarget.url) : `${this.root.redisTarget.host}:${this.root.redisTarget.port}`,
-        embedded: config.redis.embedded,
-        appendfsync: config.redis.appendfsync,
-      },
-    };
+  status(): Promise<SystemStatus> {
+    return this.source.status();
   }
 
-  async readiness(): Promise<Readiness> {
-    const reasons: string[] = [];
-    if (this.root.state !== 'running') reasons.push(`untradex is ${this.root.state}`);
-    try {
-      const pong = await withTimeout(this.root.redis.ping(), 'timeout');
-      if (pong !== 'PONG') reasons.push(`redis did not answer PING (${pong})`);
-    } catch (error) {
-      reasons.push(`redis unreachable: ${(error as Error).message}`);
-    }
-    if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
-    return { ready: reasons.length === 0, reasons };
+  readiness(): Promise<Readiness> {
+    return this.source.readiness();
   }
 
   exam(exam: string): Promise<ExamReport> {
@@ -94,15 +29,5 @@ export class RootControlBackend implements ControlBackend {
 
   purge(exam: string): Promise<{ deletedKeys: number }> {
     return this.exams.purge(exam);
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis (unparseable url)';
   }
 }

@@ -20,6 +20,19 @@ import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js
 
 export type RootState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
+/**
+ * standalone: one process does everything. primary: Redis and the control plane of several
+ * gateway processes (gateway.processes > 1), no student sockets. gateway: one of those processes:
+ * rings, writers and connection actors on the primary's Redis and a share of its port.
+ */
+export type RootRole = 'standalone' | 'primary' | 'gateway';
+
+export interface RootOptions {
+  role?: RootRole;
+  /** A gateway process's share of the port, handed over by the primary. */
+  listenSocket?: ListenSocket;
+}
+
 export interface RootEvents {
   /** A subtree gave up past its restart intensity: the process should exit non-zero. */
   fatal: [error: RestartIntensityError];
@@ -52,12 +65,18 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private adminRedis: Redis | null = null;
   private storeInstance: BucketStore | null = null;
   readonly redisTarget: RedisTarget;
+  readonly role: RootRole;
+  private readonly ownsListenSocket: boolean;
 
   constructor(
     readonly config: UntradexConfig,
     private readonly log: Logger,
+    options: RootOptions = {},
   ) {
     super();
+    this.role = options.role ?? 'standalone';
+    this.listenSocket = options.listenSocket ?? null;
+    this.ownsListenSocket = options.listenSocket === undefined;
     const { gateway, writers, redis } = config;
     this.topology = createRingTopology(gateway.connectionActors, writers.count, gateway.ringBytes, gateway.ackRingBytes);
     this.redisTarget = redis.embedded ? { host: '127.0.0.1', port: redis.port } : { url: redis.url! };
@@ -95,7 +114,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   async start(): Promise<void> {
     const { config, log } = this;
     try {
-      if (config.redis.embedded) {
+      if (config.redis.embedded && this.role !== 'gateway') {
         const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
         this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
           {
@@ -128,12 +147,16 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
       this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets);
+      if (this.role === 'primary') {
+        this.state = 'running';
+        return;
+      }
 
       this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log);
       this.watch(this.writers);
       await this.writers.start();
 
-      this.listenSocket = await openListenSocket(config.gateway.host, config.gateway.port);
+      this.listenSocket ??= await openListenSocket(config.gateway.host, config.gateway.port);
       this.gateway = createGatewaySupervisor(config, this.topology, this.listenSocket, this.redisTarget, log);
       this.watch(this.gateway);
       await this.gateway.start();
@@ -200,7 +223,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private async stopTrees(): Promise<void> {
     await this.gateway?.stop();
     await this.writers?.stop();
-    await this.listenSocket?.close();
+    if (this.ownsListenSocket) await this.listenSocket?.close();
     if (this.adminRedis !== null) await this.adminRedis.quit().catch(() => this.adminRedis?.disconnect());
     await this.redisSupervisor?.stop();
   }

@@ -1,29 +1,33 @@
-// One running Untradex: the root supervisor's actor tree, the exam lifecycle with its export
-// pool, and the control server in front of them. The CLI and the end-to-end tests start this.
+// One running Untradex in one process: the root supervisor's actor tree, the exam lifecycle with
+// its export pool, and the control server in front of them. The CLI and the tests start this.
 
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import { ControlServer } from '../src/control/control-server.js';
 import type { RestartIntensityError } from '../src/errors.js';
-import { ExamLifecycle } from '../src/export/exam-lifecycle.js';
-import { cappedExponentialBackoff } from '../src/export/export-job.js';
-import { exposeStatusAsOtelMetrics } from '../src/telemetry/otel-metrics.js';
+import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
+import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { ExportSupervisor } from './export-supervisor.js';
-import { RootControlBackend } from './root-control-backend.js';
+import { RootStatus } from './root-status.js';
 import { RootSupervisor } from './root-supervisor.js';
 
 export interface UntradexAppEvents {
   fatal: [error: RestartIntensityError];
 }
 
-export class UntradexApp extends EventEmitter<UntradexAppEvents> {
+/** What the CLI needs of any deployment shape (one process, or a primary with gateway processes). */
+export interface RunningApp extends EventEmitter<UntradexAppEvents> {
+  readonly gatewayPort: number;
+  readonly controlPort: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class UntradexApp extends EventEmitter<UntradexAppEvents> implements RunningApp {
   readonly root: RootSupervisor;
   readonly exporters: ExportSupervisor;
-  private controlServer: ControlServer | null = null;
-  private examLifecycle: ExamLifecycle | null = null;
+  private controlPlane: ControlPlane | null = null;
   private stopping: Promise<void> | null = null;
-  private unregisterMetrics: (() => void) | null = null;
 
   constructor(
     readonly config: UntradexConfig,
@@ -36,12 +40,12 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
   }
 
   get exams(): ExamLifecycle {
-    if (this.examLifecycle === null) throw new Error('UntradexApp.start() has not finished');
-    return this.examLifecycle;
+    if (this.controlPlane === null) throw new Error('UntradexApp.start() has not finished');
+    return this.controlPlane.exams;
   }
 
   get controlPort(): number {
-    return this.controlServer?.port ?? this.config.control.port;
+    return this.controlPlane?.server.port ?? this.config.control.port;
   }
 
   get gatewayPort(): number {
@@ -50,30 +54,8 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
 
   async start(): Promise<void> {
     await this.root.start();
-    const { config } = this;
-    this.examLifecycle = new ExamLifecycle(this.root.redis, this.root.store, {
-      buckets: config.redis.buckets,
-      exporters: config.export.exporters,
-      retainSeconds: config.export.retainSeconds,
-      backoff: cappedExponentialBackoff(config.export.retry),
-      runner: () => this.exporters,
-    }, this.log);
-    const backend = new RootControlBackend(this.root, this.examLifecycle);
-    this.unregisterMetrics = exposeStatusAsOtelMetrics(() => backend.status());
-    this.controlServer = new ControlServer(
-      {
-        host: config.control.host,
-        port: config.control.port,
-        adminToken: config.control.adminToken,
-        metricsToken: config.control.metricsToken,
-        authSecret: config.auth.secret,
-        maxBodyBytes: config.control.maxBodyBytes,
-      },
-      backend,
-      this.log,
-    );
     try {
-      await this.controlServer.listen();
+      this.controlPlane = await startControlPlane(this.config, this.root, this.exporters, new RootStatus(this.root), this.log);
     } catch (error) {
       await this.root.shutdown();
       throw error;
@@ -83,11 +65,10 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> {
   /** Graceful stop: drain the gateway into Redis, let running exports reach a checkpoint, stop all. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.unregisterMetrics?.();
+      await this.controlPlane?.stop();
       // Exporters first: they read from Redis, which the root stops last.
       await this.exporters.stop();
       await this.root.shutdown();
-      await this.controlServer?.close();
     })();
     return this.stopping;
   }

@@ -26,3 +26,54 @@ export function wrapApi<T>(port: MessagePort): Remote<T> {
 export function releaseApi(remote: Remote<unknown>): void {
   remote[Comlink.releaseProxy]();
 }
+
+/** The part of a child process (or of `process` inside it) that carries IPC messages. */
+export interface IpcChannel {
+  send?(message: unknown, callback: (error: Error | null) => void): boolean;
+  readonly connected?: boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
+type EndpointListener = (event: { data: unknown }) => void;
+
+/**
+ * A process IPC channel as a comlink endpoint (fork it with serialization 'advanced'). Messages that
+ * are not comlink's (lifecycle notes, the init) carry no id and comlink's proxies ignore them.
+ */
+function ipcEndpoint(channel: IpcChannel): ComlinkTypes.Endpoint {
+  const wrapped = new Map<unknown, (message: unknown) => void>();
+  const endpoint = {
+    postMessage(message: unknown) {
+      // A process that is gone cannot answer: the call's caller bounds its wait with a timeout.
+      // The callback keeps a closed channel from becoming an 'error' event.
+      if (channel.connected === false) return;
+      channel.send?.(message, () => undefined);
+    },
+    addEventListener(_type: string, listener: unknown) {
+      const handler = (message: unknown) => {
+        const event = { data: message };
+        if (typeof listener === 'function') (listener as EndpointListener)(event);
+        else (listener as { handleEvent: EndpointListener }).handleEvent(event);
+      };
+      wrapped.set(listener, handler);
+      channel.on('message', handler);
+    },
+    removeEventListener(_type: string, listener: unknown) {
+      const handler = wrapped.get(listener);
+      if (handler !== undefined) channel.off('message', handler);
+      wrapped.delete(listener);
+    },
+  };
+  return endpoint as unknown as ComlinkTypes.Endpoint;
+}
+
+/** Serves `api` over this process's IPC channel (inside a gateway process). */
+export function exposeApiOverIpc(api: object, channel: IpcChannel): void {
+  Comlink.expose(api, ipcEndpoint(channel));
+}
+
+/** A typed proxy to the api a child process serves over its IPC channel. */
+export function wrapApiOverIpc<T>(channel: IpcChannel): Remote<T> {
+  return Comlink.wrap<T>(ipcEndpoint(channel));
+}

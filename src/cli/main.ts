@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { UntradexError } from '../errors.js';
 import { createLogger } from '../telemetry/logger.js';
-import { UntradexApp } from '../../supervisors/untradex-app.js';
+import { FleetApp } from '../../supervisors/fleet-app.js';
+import { UntradexApp, type RunningApp } from '../../supervisors/untradex-app.js';
 
 function fail(message: string, exitCode: number): never {
   process.stderr.write(`untradex: ${message}\n`);
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const log = createLogger('untradex', config.log.level);
-  const app = new UntradexApp(config, log);
+  const app: RunningApp = config.gateway.processes > 1 ? new FleetApp(config, log) : new UntradexApp(config, log);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   }
   const out = [
     'Untradex is running.',
+    `  gateway:   ${config.gateway.processes} process(es) x ${config.gateway.connectionActors} connection actors, ${config.writers.count} writer(s) each`,
     `  students:  ws://${config.gateway.host === '0.0.0.0' ? '<this-host>' : config.gateway.host}:${app.gatewayPort}/ws`,
     `  control:   http://${config.control.host}:${app.controlPort}  (GET /api/status with the admin token)`,
     `  redis:     ${config.redis.embedded ? `embedded on 127.0.0.1:${config.redis.port}, AOF appendfsync=${config.redis.appendfsync}` : 'external'}`,

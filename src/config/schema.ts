@@ -19,7 +19,12 @@ const rateLimitSchema = z.strictObject({
 const gatewaySchema = z.strictObject({
   host,
   port,
-  /** Connection actor threads sharing the gateway port. */
+  /**
+   * Gateway processes on this box, each a whole actor tree on the same Redis and port; more than
+   * one when students outgrow one process's open-file limit. 1 runs everything in one process.
+   */
+  processes: z.number().int().min(1).max(64),
+  /** Connection actor threads sharing the gateway port (per gateway process). */
   connectionActors: z.number().int().min(1).max(64),
   helloTimeoutMs: z.number().int().min(100).max(600_000),
   maxFrameBytes: z.number().int().min(256).max(1_048_576),

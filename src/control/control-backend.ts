@@ -18,6 +18,17 @@ export interface SystemStatus {
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
   redis: { status: string; target: string; embedded: boolean; appendfsync: string };
+  /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
+  processes?: ProcessReport[];
+}
+
+export interface ProcessReport {
+  id: string;
+  pid: number | null;
+  status: string;
+  restarts: number;
+  connections: number;
+  eventsStored: number;
 }
 
 export interface Readiness {

@@ -80,6 +80,8 @@ function controlClient(controlUrl: string, adminToken: string): ControlClient {
 function redisFactory(t: TeardownHost, port: number): () => Redis {
   return () => {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 });
+    // The server may be stopped or killed by the test itself: that is expected, not an error to print.
+    client.on('error', () => undefined);
     t.teardown(() => client.disconnect());
     return client;
   };

@@ -1,0 +1,58 @@
+// The control plane every deployment shape shares: the exam lifecycle (finalize, export, purge)
+// with its export pool, the control API server, and the OpenTelemetry view of the status.
+
+import type { Logger } from 'pino';
+import type { UntradexConfig } from '../src/config/schema.js';
+import { ControlServer } from '../src/control/control-server.js';
+import { ExamLifecycle } from '../src/export/exam-lifecycle.js';
+import { cappedExponentialBackoff } from '../src/export/export-job.js';
+import { exposeStatusAsOtelMetrics } from '../src/telemetry/otel-metrics.js';
+import type { ExportSupervisor } from './export-supervisor.js';
+import { RootControlBackend } from './root-control-backend.js';
+import type { StatusSource } from './root-status.js';
+import type { RootSupervisor } from './root-supervisor.js';
+
+export interface ControlPlane {
+  exams: ExamLifecycle;
+  server: ControlServer;
+  stop(): Promise<void>;
+}
+
+/** Starts the lifecycle and the control server on a running root (standalone or primary). */
+export async function startControlPlane(config: UntradexConfig, root: RootSupervisor, exporters: ExportSupervisor, statusSource: StatusSource, log: Logger): Promise<ControlPlane> {
+  const exams = new ExamLifecycle(root.redis, root.store, {
+    buckets: config.redis.buckets,
+    exporters: config.export.exporters,
+    retainSeconds: config.export.retainSeconds,
+    backoff: cappedExponentialBackoff(config.export.retry),
+    runner: () => exporters,
+  }, log);
+  const backend = new RootControlBackend(statusSource, exams);
+  const unregisterMetrics = exposeStatusAsOtelMetrics(() => backend.status());
+  const server = new ControlServer(
+    {
+      host: config.control.host,
+      port: config.control.port,
+      adminToken: config.control.adminToken,
+      metricsToken: config.control.metricsToken,
+      authSecret: config.auth.secret,
+      maxBodyBytes: config.control.maxBodyBytes,
+    },
+    backend,
+    log,
+  );
+  try {
+    await server.listen();
+  } catch (error) {
+    unregisterMetrics();
+    throw error;
+  }
+  return {
+    exams,
+    server,
+    async stop() {
+      unregisterMetrics();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Several gateway processes on one port and one Redis (gateway.processes = 3), started as `npm start`
+// starts them: status speaks for the set, students land on every process, exactly-once holds
+// across them, a session is replaced across processes, finalize reaches them all, and a killed
+// gateway process is restarted while its students reconnect to the others and lose nothing.
+
+import t from 'tap';
+import { StudentClient } from '../../../src/client/student-client.js';
+import type { OutboxEvent } from '../../../src/client/types.js';
+import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { helloRaw } from '../../helpers/raw-student.js';
+import { storedEventsByStudent } from '../../helpers/stored-events.js';
+import { startUntradexProcess } from '../../helpers/untradex.js';
+
+const BUCKETS = 8;
+
+interface FleetStatusBody {
+  connections: { total: number };
+  events: { stored: number };
+  actors: Array<{ id: string; status: string }>;
+  processes: Array<{ id: string; pid: number; status: string; restarts: number; connections: number }>;
+}
+
+t.test('three gateway processes behave as one Untradex', async (t) => {
+  const ux = await startUntradexProcess(t, { gateway: { processes: 3, connectionActors: 1 }, writers: { count: 1 }, redis: { buckets: BUCKETS } });
+  const status = async () => (await ux.api<FleetStatusBody>('GET', '/api/status')).body;
+  const first = await status();
+  t.equal(first.processes.length, 3, 'status lists every gateway process');
+  t.ok(first.processes.every((process) => process.status === 'running' && process.pid > 0));
+  t.ok(first.actors.some((actor) => actor.id === 'gateway-process-2/writer-0'), 'actors are listed under their process');
+  t.equal((await fetch(`${ux.controlUrl}/readyz`)).status, 200, 'ready when every process is');
+
+  const students = Array.from({ length: 90 }, (_, index) => `M${index}`);
+  const tokens = await ux.tokens('MP', students);
+  const acked = new Map<string, OutboxEvent[]>(students.map((student) => [student, []]));
+  const clients = await Promise.all(
+    students.map(async (student) => {
+      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 300 } });
+      t.teardown(() => client.close());
+      client.on('acked', (event) => acked.get(student)!.push(event));
+      await client.connect();
+      return client;
+    }),
+  );
+  const spread = await status();
+  t.equal(spread.connections.total, 90, 'the totals sum over the processes');
+  t.ok(spread.processes.filter((process) => process.connections > 0).length >= 2, `students landed on several processes: ${spread.processes.map((p) => p.connections).join('/')}`);
+
+  // Kill one gateway process in the middle of the traffic: its students reconnect to the others.
+  const victim = spread.processes.find((process) => process.connections > 0)!;
+  const traffic = clients.map(async (client, index) => {
+    for (let round = 0; round < 10; round += 1) {
+      client.answer(`Q${round % 4}`, `answer ${round}`);
+      if (round === 4 && index % 10 === 0) client.resendUnacked();
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    client.submit();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  process.kill(victim.pid, 'SIGKILL');
+  await Promise.all(traffic);
+  await Promise.all(clients.map((client) => client.flushed()));
+
+  const stored = await storedEventsByStudent(ux.redis(), 'MP', BUCKETS);
+  let mismatches = 0;
+  for (const student of students) {
+    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
+    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
+    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs) || seqs.length !== 11) mismatches += 1;
+  }
+  t.equal(mismatches, 0, 'across processes and a killed one, Redis holds exactly the acked events, in order, none twice');
+  let restarted: FleetStatusBody['processes'][number] | undefined;
+  for (let attempt = 0; attempt < 100 && restarted?.status !== 'running'; attempt += 1) {
+    restarted = (await status()).processes.find((process) => process.id === victim.id);
+    if (restarted?.restarts !== 1 || restarted.status !== 'running') await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.match(restarted, { restarts: 1, status: 'running' }, 'the primary restarted the killed gateway process');
+
+  // One live session per student across processes: connect the same student until two sockets sit
+  // on different processes, then the older must be replaced.
+  const { R1: token } = await ux.tokens('MP-R', ['R1']);
+  const perProcess = async () => new Map((await status()).processes.map((process) => [process.id, process.connections]));
+  let crossed = false;
+  for (let attempt = 0; attempt < 12 && !crossed; attempt += 1) {
+    const before = await perProcess();
+    const older = await helloRaw(ux.gatewayUrl, token!);
+    const afterOlder = await perProcess();
+    const olderOn = [...afterOlder].find(([id, count]) => count > (before.get(id) ?? 0))?.[0];
+    const newer = await helloRaw(ux.gatewayUrl, token!);
+    const afterNewer = await perProcess();
+    const newerOn = [...afterNewer].find(([id, count]) => count > (afterOlder.get(id) ?? 0) - (id === olderOn ? 1 : 0))?.[0];
+    if (olderOn !== undefined && newerOn !== undefined && olderOn !== newerOn) {
+      crossed = true;
+      t.match(await older.student.next((frame) => frame.t === 'err'), { code: 'replaced' }, `replaced across processes (${olderOn} -> ${newerOn})`);
+      t.equal((await older.student.closed).code, 4409);
+    } else {
+      await older.student.closed;
+    }
+    newer.student.close();
+  }
+  t.ok(crossed, 'two sockets of one student landed on different processes at least once');
+
+  // Finalize from the control API reaches students on every process.
+  const closedFrames = clients.map((client) => new Promise<void>((resolve) => client.once('closed', () => resolve())));
+  t.equal((await ux.api('POST', '/api/exams/MP/finalize')).status, 202);
+  await Promise.all(closedFrames);
+  t.pass('every connected student, on every process, was told the exam closed');
+  const done = await waitForExamState(ux, 'MP', ['exported', 'failed']);
+  t.match(done, { state: 'exported', students: 90, events: 90 * 11 });
+
+  await Promise.all(clients.map((client) => client.close()));
+  t.equal(await ux.stop(), 0, 'SIGTERM drains every gateway process and exits 0');
+});
