@@ -8,6 +8,17 @@ import { recordReliability } from '../../helpers/reliability-record.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import type { StudentLoad } from './student-load.js';
 
+/** What a tally compares with: per student, the seqs acked (a StudentLoad, or a snapshot of one). */
+export interface AckedView {
+  exam: string;
+  students: ReadonlyArray<{ id: string; acked: readonly number[] }>;
+}
+
+/** The acks as they are now, kept apart from the ones that arrive later. */
+export function snapshotAcks(load: StudentLoad): AckedView {
+  return { exam: load.exam, students: load.students.map((student) => ({ id: student.id, acked: [...student.acked] })) };
+}
+
 export interface Tally {
   /** Events the students were told are durable. */
   acked: number;
@@ -23,7 +34,7 @@ export interface Tally {
   storedUnacked: number;
 }
 
-function tallySeqs(load: StudentLoad, storedOf: (student: string) => number[]): Tally {
+function tallySeqs(load: AckedView, storedOf: (student: string) => number[]): Tally {
   const tally: Tally = { acked: 0, stored: 0, lost: 0, duplicated: 0, outOfOrder: 0, storedUnacked: 0 };
   for (const student of load.students) {
     const seqs = storedOf(student.id);
@@ -40,13 +51,13 @@ function tallySeqs(load: StudentLoad, storedOf: (student: string) => number[]): 
 }
 
 /** Reads the exam's bucket logs from Redis. */
-export async function tallyRedis(redis: Redis, load: StudentLoad, buckets: number): Promise<Tally> {
+export async function tallyRedis(redis: Redis, load: AckedView, buckets: number): Promise<Tally> {
   const stored = await storedEventsByStudent(redis, load.exam, buckets);
   return tallySeqs(load, (student) => (stored.get(student) ?? []).map((event) => event.seq));
 }
 
 /** Reads the exam's audit rows from the SQLite sink (after finalize), in seq order per student. */
-export function tallySqlite(path: string, load: StudentLoad, prefix = 'ux_'): Tally {
+export function tallySqlite(path: string, load: AckedView, prefix = 'ux_'): Tally {
   const db = new Database(path, { readonly: true });
   try {
     const rows = db.prepare(`SELECT student_id AS student, seq FROM ${prefix}events WHERE exam_id = ? ORDER BY student_id, seq`).all(load.exam) as Array<{ student: string; seq: number }>;
