@@ -29,6 +29,8 @@ export interface LoadStudent {
   /** Seqs of every event this student created. */
   created: number[];
   disconnects: number;
+  /** The close code of each lost socket, in order. */
+  closeCodes: number[];
   nacks: number;
 }
 
@@ -51,13 +53,16 @@ export class StudentLoad {
       ids.map(async (id) => {
         const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[id]!, reconnect: options.reconnect ?? { baseMs: 20, maxMs: 300 } });
         t.teardown(() => client.close());
-        const student: LoadStudent = { id, client, acked: [], settled: [], created: [], disconnects: 0, nacks: 0 };
+        const student: LoadStudent = { id, client, acked: [], settled: [], created: [], disconnects: 0, closeCodes: [], nacks: 0 };
         client.on('acked', (event) => {
           student.acked.push(event.seq);
           student.settled.push(event);
         });
         client.on('nacked', () => (student.nacks += 1));
-        client.on('disconnect', () => (student.disconnects += 1));
+        client.on('disconnect', (code) => {
+          student.disconnects += 1;
+          student.closeCodes.push(code);
+        });
         await client.connect();
         return student;
       }),
