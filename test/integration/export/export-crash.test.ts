@@ -7,6 +7,7 @@ import pg from 'pg';
 import t from 'tap';
 import { createSink } from '../../../src/sinks/create-sink.js';
 import { runExamTraffic, waitForExamState, type ExamBody } from '../../helpers/exam-traffic.js';
+import { recordExportFault, sqliteEventKeys } from '../../helpers/export-fault-record.js';
 import { dropTables, POSTGRES_URL, readResultTables, uniquePrefix } from '../../helpers/postgres.js';
 import { assertSqliteResults } from '../../helpers/sqlite-results.js';
 import { startUntradexInProcess, startUntradexProcess } from '../../helpers/untradex.js';
@@ -62,6 +63,13 @@ t.test('an exporter killed mid-export: the bucket is redone, nothing missing, no
   t.equal(answers.filter((row) => expected.answers.get(`${row.studentId}|${row.questionId}`)?.value !== row.value).length, 0, 'each is the last answer');
   t.equal(tables.events.filter((row) => row.examId === 'XK-1').length, expected.events, 'every event exactly once');
   t.equal(tables.submissions.filter((row) => row.examId === 'XK-1').length, expected.submissions, 'every submission exactly once');
+  recordExportFault(
+    'exporter killed mid-export',
+    'one of 2 exporter threads terminated while its bucket transaction waited on a PostgreSQL lock; the job redoes the bucket',
+    expected,
+    tables.events.filter((row) => row.examId === 'XK-1'),
+    'PostgreSQL sink (events table) once the export completed',
+  );
 });
 
 t.test('the whole process killed mid-export: restart, finalize again, exact tables', async (t) => {
@@ -87,4 +95,11 @@ t.test('the whole process killed mid-export: restart, finalize again, exact tabl
   t.equal(done?.state, 'exported');
   assertSqliteResults(t, `${ux.dataDir}/results.sqlite`, expected);
   t.match(done, { students: TRAFFIC.students, events: expected.events, export: { bucketsDone: 16, percent: 100 } }, 'Redis kept every acked event across the kill -9');
+  recordExportFault(
+    'process killed mid-export',
+    'SIGKILL of the process group (Untradex, redis-server) while exporting to SQLite; restart, finalize again',
+    expected,
+    sqliteEventKeys(`${ux.dataDir}/results.sqlite`, 'XP-1'),
+    `SQLite sink (ux_events) after finalize resumed; state after the restart: ${afterCrash.body.state}`,
+  );
 });

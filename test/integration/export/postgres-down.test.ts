@@ -3,6 +3,7 @@
 
 import t from 'tap';
 import { runExamTraffic, waitForExamState } from '../../helpers/exam-traffic.js';
+import { recordExportFault } from '../../helpers/export-fault-record.js';
 import { freePort } from '../../helpers/free-port.js';
 import { dropTables, POSTGRES_URL, readResultTables, uniquePrefix } from '../../helpers/postgres.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
@@ -42,4 +43,11 @@ t.test('PostgreSQL unreachable, then back', async (t) => {
   t.equal(answers.filter((row) => expected.answers.get(`${row.studentId}|${row.questionId}`)?.value !== row.value).length, 0, 'each is the last answer');
   t.equal(tables.events.filter((row) => row.examId === 'PGD-1').length, expected.events, 'every event once');
   t.equal(tables.submissions.filter((row) => row.examId === 'PGD-1').length, expected.submissions, 'every submission once');
+  recordExportFault(
+    'database down during export',
+    'PostgreSQL unreachable (proxy down) when finalize starts: the job retries, then fails; database back, finalize again',
+    expected,
+    tables.events.filter((row) => row.examId === 'PGD-1'),
+    `PostgreSQL sink (events table); the first run failed with ${failed.export.bucketsDone} buckets done, the second completed`,
+  );
 });
