@@ -6,7 +6,7 @@ import t from 'tap';
 import { injectFault } from '../../src/actor-runtime/fault-injection.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
-import { assertComplete, assertExactlyOnce, tallyRedis } from './support/tally.js';
+import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
 
 process.env.UX_FAULT_INJECTION = '1';
 
@@ -47,4 +47,10 @@ t.test('after two connection actor crashes, their students still fit under maxCo
   const tally = await tallyRedis(ux.redis(), load, 8);
   assertExactlyOnce(t, tally, 'Redis');
   assertComplete(t, load, tally, 'Redis');
+  recordFault(
+    'connection actor crashes at the connection cap',
+    `the busiest of 2 connection actors exits twice, with gateway.maxConnections ${STUDENTS + 2} for ${STUDENTS} students`,
+    tally,
+    `Redis; every student got back in after each crash (the dead actor's places under the cap are given back; before the fix they were not)`,
+  );
 });
