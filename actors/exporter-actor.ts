@@ -1,13 +1,12 @@
 // Exporter actor (a piscina worker thread): exports one bucket per task, reading it from Redis in
 // chunks and writing it through the sink's bulk path in one transaction. Started by finalize.
 
-import type { Redis } from 'ioredis';
 import { workerData } from 'piscina';
 import { SinkError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
 import { BucketReader } from '../src/redis/bucket-reader.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
-import { createRedisClient, type RedisTarget } from '../src/redis/redis-client.js';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { createSink, type SinkOptions } from '../src/sinks/create-sink.js';
 import type { ResultSink } from '../src/sinks/result-sink.js';
@@ -20,7 +19,7 @@ export interface ExporterInit {
 }
 
 interface ExporterState {
-  redis: Redis;
+  redis: RedisClient;
   sink: ResultSink;
   /** Set once the tables exist; a failed creation is simply tried again by the next task. */
   tablesReady: boolean;

@@ -2,6 +2,7 @@
 // /readyz and /metrics show for a single gateway process (a fleet sums several of these).
 
 import type { Readiness, SystemStatus } from '../src/control/control-backend.js';
+import { describeRedisTarget } from '../src/redis/redis-client.js';
 import type { RootSupervisor } from './root-supervisor.js';
 
 export interface StatusSource {
@@ -65,7 +66,7 @@ export class RootStatus implements StatusSource {
       actors: report.children,
       redis: {
         status: redisStatus,
-        target: 'url' in this.root.redisTarget ? redactUrl(this.root.redisTarget.url) : `${this.root.redisTarget.host}:${this.root.redisTarget.port}`,
+        target: describeRedisTarget(this.root.redisTarget),
         embedded: config.redis.embedded,
         appendfsync: config.redis.appendfsync,
       },
@@ -83,15 +84,5 @@ export class RootStatus implements StatusSource {
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
     return { ready: reasons.length === 0, reasons };
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis (unparseable url)';
   }
 }

@@ -2,7 +2,6 @@
 // subtrees, the control server; owns the rings; orders start, graceful drain and stop.
 
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import { RedisUnavailableError, type RestartIntensityError, type UntradexError } from '../src/errors.js';
@@ -10,7 +9,8 @@ import { BucketStore } from '../src/redis/bucket-store.js';
 import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
-import { createRedisClient, waitForRedis, type RedisTarget } from '../src/redis/redis-client.js';
+import { ClusterLibraryGuard } from '../src/redis/cluster-library-guard.js';
+import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
@@ -62,7 +62,8 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private writers: Supervisor<WriterActor> | null = null;
   private gateway: Supervisor<ConnectionActor> | null = null;
   private listenSocket: ListenSocket | null = null;
-  private adminRedis: Redis | null = null;
+  private adminRedis: RedisClient | null = null;
+  private libraryGuard: ClusterLibraryGuard | null = null;
   private storeInstance: BucketStore | null = null;
   readonly redisTarget: RedisTarget;
   readonly role: RootRole;
@@ -79,7 +80,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     this.ownsListenSocket = options.listenSocket === undefined;
     const { gateway, writers, redis } = config;
     this.topology = createRingTopology(gateway.connectionActors, writers.count, gateway.ringBytes, gateway.ackRingBytes);
-    this.redisTarget = redis.embedded ? { host: '127.0.0.1', port: redis.port } : { url: redis.url! };
+    this.redisTarget = redisTargetFromConfig(redis);
   }
 
   /** The main thread's own Redis access (control API, readiness). */
@@ -88,7 +89,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     return this.storeInstance;
   }
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     if (this.adminRedis === null) throw new RedisUnavailableError('Untradex has not started yet');
     return this.adminRedis;
   }
@@ -146,6 +147,11 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
+      if (isCluster(this.adminRedis)) {
+        // New primaries (resharding, a replica promoted after a failover) get the library too.
+        this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
+        this.libraryGuard.start();
+      }
       this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets);
       if (this.role === 'primary') {
         this.state = 'running';
@@ -224,6 +230,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     await this.gateway?.stop();
     await this.writers?.stop();
     if (this.ownsListenSocket) await this.listenSocket?.close();
+    this.libraryGuard?.stop();
     if (this.adminRedis !== null) await this.adminRedis.quit().catch(() => this.adminRedis?.disconnect());
     await this.redisSupervisor?.stop();
   }

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { parseRedisNode } from '../redis/redis-node.js';
 import { configSchema, type RawConfig, type UntradexConfig } from './schema.js';
 
 /** The repository root, found from this module's location (works from src/ and dist/src/). */
@@ -70,9 +71,7 @@ export function validateConfig(candidate: unknown): RawConfig {
   const parsed = configSchema.safeParse(candidate);
   if (!parsed.success) throw firstIssueAsError(parsed.error.issues);
   const config = parsed.data;
-  if (!config.redis.embedded && config.redis.url === null) {
-    throw new ConfigError('redis.url', 'is required when redis.embedded is false');
-  }
+  validateRedisTarget(config.redis);
   // A ring takes records of at most half its size; the largest event record is a 56-byte head,
   // three 64-byte ids and the value (see src/ring/event-record.ts), plus its 8-byte frame.
   const largestEvent = 56 + 3 * 64 + config.gateway.maxValueBytes + 8;
@@ -88,6 +87,23 @@ export function validateConfig(candidate: unknown): RawConfig {
     throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');
   }
   return config;
+}
+
+/** redis.embedded, redis.url and redis.cluster name exactly one Redis; waitReplicas needs replicas. */
+function validateRedisTarget(redis: RawConfig['redis']): void {
+  if (redis.cluster !== null) {
+    if (redis.embedded) throw new ConfigError('redis.embedded', 'must be false when redis.cluster is set');
+    if (redis.url !== null) throw new ConfigError('redis.url', 'must be null when redis.cluster is set (list the nodes in redis.cluster)');
+    redis.cluster.forEach((seed, index) => {
+      if (parseRedisNode(seed) === null) throw new ConfigError(`redis.cluster.${index}`, `"${seed}" is not host:port (or [v6]:port) with a port from 1 to 65535`);
+    });
+  } else if (!redis.embedded && redis.url === null) {
+    throw new ConfigError('redis.url', 'is required when redis.embedded is false (or set redis.cluster)');
+  }
+  if (redis.embedded && redis.waitReplicas > 0) {
+    // The embedded server has no replica: WAIT would never be satisfied and no event acked.
+    throw new ConfigError('redis.waitReplicas', 'must be 0 with redis.embedded (the embedded Redis has no replicas)');
+  }
 }
 
 export interface LoadConfigOptions {

@@ -60,6 +60,16 @@ const redisSchema = z.strictObject({
   embedded: z.boolean(),
   port,
   url: z.string().min(1).nullable(),
+  /**
+   * Seed nodes (`host:port`) of a Redis Cluster to use instead of one Redis; null for one Redis.
+   * The client finds the other nodes itself. Needs redis.embedded false and redis.url null.
+   */
+  cluster: z.array(z.string().min(1)).min(1).max(64).nullable(),
+  /**
+   * Replicas that must have each write (Redis WAIT) before its events are acked; 0 acks once the
+   * primary has it. See docs/REDIS-CLUSTER.md for what each setting survives.
+   */
+  waitReplicas: z.number().int().min(0).max(16),
   appendfsync: z.enum(['always', 'everysec']),
   /** Buckets per exam: the unit of Redis keys, of writer routing and of export parallelism. */
   buckets: z.number().int().min(1).max(16384),

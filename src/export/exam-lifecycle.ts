@@ -2,11 +2,11 @@
 // events), takes the export lease, runs the export job, and records the outcome in Redis.
 
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ExamReport, ExamState } from '../control/control-backend.js';
 import { ExportError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { ExamMetaStore } from './exam-meta.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 
@@ -35,7 +35,7 @@ export class ExamLifecycle {
   private readonly running = new Map<string, RunningExport>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly store: BucketStore,
     private readonly options: ExamLifecycleOptions,
     private readonly log: Logger,
@@ -109,11 +109,11 @@ export class ExamLifecycle {
     if (meta.state !== 'exported') {
       throw new UntradexError('UX_ERR_CONTROL', `exam ${exam} is ${meta.state ?? 'open'}; only an exported exam can be purged`);
     }
-    // One key per command, pipelined: the keys live in different hash slots on Redis Cluster.
-    const pipeline = this.redis.pipeline();
-    for (const key of this.meta.examKeys(exam, this.options.buckets)) pipeline.unlink(key);
-    const results = (await pipeline.exec()) ?? [];
-    return { deletedKeys: results.reduce((total, [, count]) => total + (typeof count === 'number' ? count : 0), 0) };
+    // One command per key, not one pipeline: the keys live in different hash slots on Redis
+    // Cluster, and a Cluster pipeline must stay on one node. Commands issued together still go
+    // out back to back on each connection.
+    const counts = await Promise.all(this.meta.examKeys(exam, this.options.buckets).map((key) => this.redis.unlink(key)));
+    return { deletedKeys: counts.reduce((total, count) => total + count, 0) };
   }
 
   private async runJob(exam: string, job: ExportJob, pendingBuckets: number): Promise<void> {
@@ -139,8 +139,7 @@ export class ExamLifecycle {
   }
 
   private async expireExam(exam: string, seconds: number): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const key of this.meta.examKeys(exam, this.options.buckets)) pipeline.expire(key, seconds);
-    await pipeline.exec();
+    // One command per key, as in purge().
+    await Promise.all(this.meta.examKeys(exam, this.options.buckets).map((key) => this.redis.expire(key, seconds)));
   }
 }

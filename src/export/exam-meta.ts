@@ -1,8 +1,8 @@
 // An exam's lifecycle and export progress as they live in Redis (`ux:{<exam>}:meta`), so every
 // gateway process and every restart sees the same state; plus the lease that lets one job run.
 
-import type { Redis } from 'ioredis';
 import { bucketKeys } from '../redis/bucket-keys.js';
+import type { RedisClient } from '../redis/redis-client.js';
 
 /** States stored in meta; `open` is the absence of a state. */
 export type StoredExamState = 'closing' | 'exporting' | 'exported' | 'failed';
@@ -24,7 +24,7 @@ export function lockKey(exam: string): string {
 }
 
 export class ExamMetaStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async read(exam: string): Promise<ExamMeta> {
     const fields = await this.redis.hgetall(bucketKeys.meta(exam));

@@ -1,21 +1,21 @@
 // Reads one bucket of a closed exam back as result rows, in chunks of at most chunkSize rows:
 // XRANGE over the log stream, HSCAN over the answer and state hashes. Never one giant read.
 
-import type { Redis } from 'ioredis';
 import { RedisScriptError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
 import { bucketKeys } from './bucket-keys.js';
+import type { RedisClient } from './redis-client.js';
 
 const KIND_NAME: Record<string, EventRow['kind']> = { o: 'open', a: 'answer', s: 'submit' };
 const STATE_PATTERN = /^(\d+),(\d+),(\d+),(\d*)$/;
 
 export class BucketReader {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly exam: string;
   private readonly bucket: number;
   private readonly chunkSize: number;
 
-  constructor(redis: Redis, exam: string, bucket: number, chunkSize: number) {
+  constructor(redis: RedisClient, exam: string, bucket: number, chunkSize: number) {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
     this.redis = redis;
     this.exam = exam;

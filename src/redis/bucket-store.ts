@@ -1,10 +1,10 @@
 // The typed facade over the untradex function library: claim a session, write a batch of events
 // into one bucket, close an exam, count it. Each call is one FCALL, or one per bucket, pipelined.
 
-import type { Redis } from 'ioredis';
 import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { isWriteOutcome, type EventKind, type WriteOutcome } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
+import type { RedisClient } from './redis-client.js';
 
 export interface SessionClaim {
   /** The new session's epoch: events written with an older one come back StaleSession. */
@@ -39,10 +39,10 @@ const KIND_CODE: Record<EventKind, string> = { open: 'o', answer: 'a', submit: '
 const FIELDS_PER_EVENT = 8;
 
 export class BucketStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly buckets: number;
 
-  constructor(redis: Redis, buckets: number) {
+  constructor(redis: RedisClient, buckets: number) {
     if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
     this.redis = redis;
     this.buckets = buckets;

@@ -1,10 +1,10 @@
 // Logs a Redis connection's outages once each (not once per reconnect attempt) and its recovery.
 // ioredis keeps retrying on its own; this listener also keeps its 'error' events from being unhandled.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { Logger } from 'pino';
 
-export function logConnectionHealth(redis: Redis, name: string, log: Logger): Redis {
+export function logConnectionHealth<C extends RedisClient>(redis: C, name: string, log: Logger): C {
   let down = false;
   redis.on('error', (error: Error) => {
     if (down) return;

@@ -1,9 +1,11 @@
 // The `untradex` Redis Function library: session claims, the batched event write, the exam close.
-// Loaded with FUNCTION LOAD REPLACE at start by every process; ux_version tells a stale library apart.
+// Loaded with FUNCTION LOAD REPLACE at start by every process (on every primary of a Cluster);
+// ux_version tells a stale library apart.
 
 import type { Redis } from 'ioredis';
-import { RedisScriptError } from '../errors.js';
+import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
+import { isCluster, type RedisClient } from './redis-client.js';
 
 /** Bump on any change to the functions' keys, arguments, replies or stored formats. */
 export const LIBRARY_VERSION = 1;
@@ -232,27 +234,43 @@ export const LIBRARY_SOURCE: string = LUA;
 
 /**
  * Loads (or replaces) the library and checks that the server now runs this version. Safe to
- * call from every process at start: REPLACE makes it idempotent.
+ * call from every process at start: REPLACE makes it idempotent. On a Cluster it goes to every
+ * primary (FUNCTION LOAD has no key, so routing would pick one node at random); Redis 7 then
+ * replicates the library to each primary's replicas, and a full resync carries it in the RDB.
  */
-export async function loadFunctionLibrary(redis: Redis): Promise<void> {
+export async function loadFunctionLibrary(redis: RedisClient): Promise<void> {
+  if (!isCluster(redis)) {
+    await loadOnNode(redis);
+    return;
+  }
+  const primaries = redis.nodes('master');
+  if (primaries.length === 0) throw new RedisUnavailableError('the Redis Cluster client knows no primary yet; wait for it to be ready first');
+  await Promise.all(primaries.map((node) => loadOnNode(node)));
+}
+
+/** Loads the library on one server (a single Redis, or one Cluster primary). */
+export async function loadOnNode(node: Redis): Promise<void> {
   try {
-    await redis.function('LOAD', 'REPLACE', LIBRARY_SOURCE);
+    await node.function('LOAD', 'REPLACE', LIBRARY_SOURCE);
   } catch (error) {
-    throw new RedisScriptError('FUNCTION LOAD of the untradex library failed (Redis 7 or newer is required)', {
+    throw new RedisScriptError(`FUNCTION LOAD of the untradex library failed on ${nodeName(node)} (Redis 7 or newer is required)`, {
       cause: error,
     });
   }
-  const running = await fetchLibraryVersion(redis);
+  const running = await fetchLibraryVersion(node);
   if (running !== LIBRARY_VERSION) {
     throw new RedisScriptError(
-      `the untradex function library reports version ${String(running)} after loading version ${LIBRARY_VERSION}; ` +
+      `the untradex function library on ${nodeName(node)} reports version ${String(running)} after loading version ${LIBRARY_VERSION}; ` +
         'another Untradex build is replacing it: run one version against a Redis at a time',
     );
   }
 }
 
-/** The version of the library the server runs now, or null when none is loaded. */
-export async function fetchLibraryVersion(redis: Redis): Promise<number | null> {
+/**
+ * The version of the library the server runs now, or null when none is loaded. Given a Cluster
+ * client it asks one node (ux_version has no key): pass a node from `nodes()` to ask a given one.
+ */
+export async function fetchLibraryVersion(redis: RedisClient): Promise<number | null> {
   try {
     const reply = await redis.fcall_ro('ux_version', 0);
     return typeof reply === 'number' ? reply : Number.NaN;
@@ -260,4 +278,8 @@ export async function fetchLibraryVersion(redis: Redis): Promise<number | null> 
     if (error instanceof Error && /function not found/i.test(error.message)) return null;
     throw new RedisScriptError('FCALL ux_version failed', { cause: error });
   }
+}
+
+function nodeName(node: Redis): string {
+  return `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
 }

@@ -1,10 +1,66 @@
-// Creates the ioredis connections every actor uses, with options chosen so no write is lost
-// while Redis is down or restarting; and a bounded wait for a Redis to answer.
+// Creates the ioredis connections every actor uses (one Redis, or a Redis Cluster), with options
+// chosen so no write is lost while Redis is down, restarting or failing over; and a bounded wait.
 
-import { Redis, type RedisOptions } from 'ioredis';
-import { RedisUnavailableError } from '../errors.js';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { ConfigError, RedisUnavailableError } from '../errors.js';
+import { parseRedisNode, type RedisNode } from './redis-node.js';
 
-export type RedisTarget = { url: string } | { host: string; port: number };
+export type { RedisNode } from './redis-node.js';
+
+/** One Redis server. */
+export type SingleRedisTarget = { url: string } | RedisNode;
+/** A Redis Cluster, reached through any of its seed nodes (the client discovers the rest). */
+export interface ClusterTarget {
+  cluster: RedisNode[];
+}
+export type RedisTarget = SingleRedisTarget | ClusterTarget;
+
+/**
+ * What every part of Untradex talks to. Both ioredis classes share one command interface (the same
+ * Commander and Transaction types), so BucketStore, BucketReader and the rest take either. Keys of
+ * one call must share a hash slot on a Cluster: every multi-key call we make keeps to one bucket's
+ * hash tag, and anything wider is split into one command per key.
+ */
+export type RedisClient = Redis | Cluster;
+
+export function isClusterTarget(target: RedisTarget): target is ClusterTarget {
+  return 'cluster' in target;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** For status pages and logs: no password ever shows. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (isClusterTarget(target)) return `cluster ${target.cluster.map((node) => `${node.host}:${node.port}`).join(',')}`;
+  if ('url' in target) return redactUrl(target.url);
+  return `${target.host}:${target.port}`;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis (unparseable url)';
+  }
+}
+
+/** The target the `redis.*` config keys name: embedded, one external server, or a Cluster. */
+export function redisTargetFromConfig(redis: { embedded: boolean; port: number; url: string | null; cluster: string[] | null }): RedisTarget {
+  if (redis.cluster !== null) {
+    return {
+      cluster: redis.cluster.map((seed) => {
+        const node = parseRedisNode(seed);
+        if (node === null) throw new ConfigError('redis.cluster', `"${seed}" is not host:port`);
+        return node;
+      }),
+    };
+  }
+  return redis.embedded ? { host: '127.0.0.1', port: redis.port } : { url: redis.url! };
+}
 
 /** Attempt number (1-based) in, delay in ms out. */
 export type ReconnectBackoff = (attempt: number) => number;
@@ -52,8 +108,61 @@ export function redisClientOptions(name: string, backoff: ReconnectBackoff = def
   };
 }
 
+/**
+ * Cluster options, chosen for the same policy as the single-node client: a write waits, is
+ * redirected or is resent; it is never dropped while Untradex still holds it.
+ */
+export function clusterClientOptions(name: string, backoff: ReconnectBackoff = defaultReconnectBackoff): ClusterOptions {
+  // Per-node connections: as the single-node client, minus what Cluster manages itself (the
+  // per-node retryStrategy and offline queue, which ioredis forces).
+  const { retryStrategy: _retry, enableOfflineQueue: _queue, lazyConnect: _lazy, ...nodeOptions } = redisClientOptions(name, backoff);
+  return {
+    redisOptions: nodeOptions,
+    // Commands issued before the slot map is known, or while every node is unreachable, wait here.
+    enableOfflineQueue: true,
+    // Emit 'ready' only once CLUSTER INFO says cluster_state:ok, not merely when a node answers.
+    enableReadyCheck: true,
+    lazyConnect: false,
+    // Always a number: after losing every node the client keeps reconnecting to the seeds. A
+    // non-number would end the client and fail every queued command.
+    clusterRetryStrategy: (times: number) => backoff(times),
+    // Reads (XRANGE, HSCAN, HGETALL of the exporters and the control API) go to the primaries:
+    // a replica lags, and an export read from one could miss events that were already acked.
+    scaleReads: 'master',
+    // A node connection that drops is not reconnected as such (ioredis's default, kept on purpose):
+    // its in-flight commands fail with "Connection is closed.", and Cluster resends them after
+    // retryDelayOnFailover to whichever node the refreshed slot map names, i.e. the promoted
+    // replica after a failover. Redis may already have run a resent ux_write; its seq dedupe
+    // answers Duplicate, so the resend is harmless.
+    clusterNodeRetryStrategy: null,
+    // Every MOVED, ASK, TRYAGAIN, CLUSTERDOWN or failover retry of one command counts against this.
+    // ioredis's 16 would fail commands after ~2 s of failover (a primary is only declared failed
+    // after cluster-node-timeout, and the replica election takes a second or more after that); 600
+    // at 100-200 ms apart keeps a command waiting for a minute or more. The writer resends a batch
+    // that still fails, so the limit only bounds how long one command waits, never what is kept.
+    maxRedirections: 600,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    // A MOVED is followed at once: after a resharding or failover the new owner is ready.
+    retryDelayOnMoved: 0,
+    // Besides refreshing on MOVED and on errors, look at the slot map every 2 s, so a promoted
+    // replica or a new primary is noticed (and given the function library) without waiting for
+    // a command to fail on it.
+    slotsRefreshInterval: 2000,
+    slotsRefreshTimeout: 1000,
+    // Classic pub/sub (PUBLISH reaches every node through the cluster bus), one subscriber
+    // connection; sharded pub/sub would need SPUBLISH in the functions.
+    shardedSubscribers: false,
+  };
+}
+
 /** A new connection to `target`. Callers own it: listen for 'error' and `quit()` it when done. */
-export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): Redis {
+export function createRedisClient(target: SingleRedisTarget, name: string, backoff?: ReconnectBackoff): Redis;
+export function createRedisClient(target: ClusterTarget, name: string, backoff?: ReconnectBackoff): Cluster;
+export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): RedisClient;
+export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): RedisClient {
+  if (isClusterTarget(target)) return new Cluster(target.cluster.map((node) => ({ ...node })), clusterClientOptions(name, backoff));
   const options = redisClientOptions(name, backoff);
   return 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, host: target.host, port: target.port });
 }
@@ -62,7 +171,7 @@ export function createRedisClient(target: RedisTarget, name: string, backoff?: R
  * Resolves once `redis` is connected, has loaded its data and answers PING; rejects with
  * RedisUnavailableError after `timeoutMs`. The PING stays queued if it times out, which is harmless.
  */
-export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig, mergeConfig } from '../../../src/config/load-config.js';
+import { redisTargetFromConfig } from '../../../src/redis/redis-client.js';
 
 async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ux-config-'));
@@ -46,6 +47,14 @@ const badCases: Array<[string, Record<string, unknown>, string]> = [
   ['external Redis without a url', { redis: { embedded: false } }, 'redis.url'],
   ['a ring too small for the value limit', { gateway: { ringBytes: 4096 } }, 'gateway.ringBytes'],
   ['values too long for Oracle', { gateway: { maxValueBytes: 8000 }, export: { sink: 'oracle' } }, 'gateway.maxValueBytes'],
+  ['a cluster with embedded Redis', { redis: { cluster: ['127.0.0.1:7000'] } }, 'redis.embedded'],
+  ['a cluster and a url', { redis: { embedded: false, url: 'redis://h:1', cluster: ['127.0.0.1:7000'] } }, 'redis.url'],
+  ['an empty cluster list', { redis: { embedded: false, cluster: [] } }, 'redis.cluster'],
+  ['a cluster seed without a port', { redis: { embedded: false, cluster: ['127.0.0.1:7000', 'node-b'] } }, 'redis.cluster.1'],
+  ['a cluster seed with port 0', { redis: { embedded: false, cluster: ['127.0.0.1:0'] } }, 'redis.cluster.0'],
+  ['a cluster seed that is not a string', { redis: { embedded: false, cluster: [7000] } }, 'redis.cluster.0'],
+  ['waitReplicas with embedded Redis', { redis: { waitReplicas: 1 } }, 'redis.waitReplicas'],
+  ['a negative waitReplicas', { redis: { embedded: false, url: 'redis://h:1', waitReplicas: -1 } }, 'redis.waitReplicas'],
 ];
 for (const [what, overrides, key] of badCases) {
   t.test(`${what} stops the start and names ${key}`, async (t) => {
@@ -53,6 +62,22 @@ for (const [what, overrides, key] of badCases) {
     t.throws(() => loadConfig({ overrides: { dataDir: dir, ...overrides } }), { code: 'UX_ERR_CONFIG', key });
   });
 }
+
+t.test('redis.cluster defaults to null and names the seeds of a Redis Cluster', async (t) => {
+  const dir = await tempDir(t);
+  t.match(loadConfig({ overrides: { dataDir: dir } }).config.redis, { cluster: null, waitReplicas: 0 });
+  const seeds = ['127.0.0.1:7000', 'redis-b.example:7001', '[::1]:7002'];
+  const { config } = loadConfig({ overrides: { dataDir: dir, redis: { embedded: false, cluster: seeds, waitReplicas: 1 } } });
+  t.same(config.redis.cluster, seeds);
+  t.equal(config.redis.waitReplicas, 1);
+  t.same(redisTargetFromConfig(config.redis), {
+    cluster: [
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'redis-b.example', port: 7001 },
+      { host: '::1', port: 7002 },
+    ],
+  });
+});
 
 t.test('missing secrets are generated once into dataDir (0600) and reused', async (t) => {
   const dir = await tempDir(t);
