@@ -51,7 +51,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   await watch.start();
   acks.start();
   gateway.start();
-  listener = new GatewayListener(init.limits, init.connectionCount, init.actorIndex, { accepted: (ws, address) => gateway.accept(ws, address) });
+  listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.actorIndex, { accepted: (ws, address) => gateway.accept(ws, address) });
   await listener.listen(init.listen);
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
+import { createAddressTable, reclaimAddresses } from '../actors/connection/address-table.js';
 import { reclaimConnections } from '../actors/connection/connection-count.js';
 import type { ConnectionActorApi, ConnectionActorInit } from '../actors/connection/protocol.js';
 import { ActorThread } from './actor-thread.js';
@@ -21,6 +22,8 @@ export function createGatewaySupervisor(
   log: Logger,
 ): Supervisor<ConnectionActor> {
   const { gateway } = config;
+  // Owned here, on the main thread, so it outlives every connection actor it counts for.
+  const addressTable = createAddressTable(gateway.maxConnectionsPerAddress > 0 ? gateway.maxConnections : 0);
   const specs = Array.from({ length: topology.connectionActors }, (_, index) => {
     const id = `connection-${index}`;
     return {
@@ -32,6 +35,7 @@ export function createGatewaySupervisor(
         if (incarnation > 1) {
           const held = reclaimConnections(topology.connectionCount, index);
           if (held !== 0) log.info({ actor: id, sockets: held }, 'gave back the connection places of the crashed actor');
+          reclaimAddresses(addressTable, index, topology.connectionActors);
         }
         const init: ConnectionActorInit = {
           actorId: id,
@@ -43,6 +47,7 @@ export function createGatewaySupervisor(
           writerDoorbells: topology.writerDoorbells,
           doorbell: topology.connectionDoorbells[index]!,
           connectionCount: topology.connectionCount,
+          addressTable,
           redis,
           buckets: config.redis.buckets,
           authSecret: config.auth.secret,

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AddressTable } from './address-table.js';
 import { ConnectionCount } from './connection-count.js';
 import type { ConnectionLimits, ListenSpec } from './protocol.js';
 
@@ -15,17 +16,19 @@ export class GatewayListener {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly processCount: ConnectionCount;
-  private readonly perAddress = new Map<string, number>();
+  private readonly addresses: AddressTable;
   private accepting = true;
   rejectedUpgrades = 0;
 
   constructor(
     private readonly limits: ConnectionLimits,
     connectionCount: SharedArrayBuffer,
+    addressTable: SharedArrayBuffer,
     actorIndex: number,
     private readonly hooks: GatewayListenerHooks,
   ) {
     this.processCount = new ConnectionCount(connectionCount, actorIndex);
+    this.addresses = new AddressTable(addressTable, actorIndex);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxFrameBytes,
@@ -65,9 +68,7 @@ export class GatewayListener {
   /** Gives back the counts a closed socket held. */
   release(remoteAddress: string): void {
     this.processCount.release();
-    const count = (this.perAddress.get(remoteAddress) ?? 1) - 1;
-    if (count <= 0) this.perAddress.delete(remoteAddress);
-    else this.perAddress.set(remoteAddress, count);
+    if (this.limits.maxConnectionsPerAddress > 0) this.addresses.release(remoteAddress);
   }
 
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -75,16 +76,17 @@ export class GatewayListener {
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     const address = request.socket.remoteAddress ?? 'unknown';
-    const perAddress = this.perAddress.get(address) ?? 0;
-    // Per-address counts are kept per connection actor: with C actors an address may hold up to
-    // C times the cap in the worst case. The process-wide cap below is exact.
+    // Both caps hold for the whole process: the counts live in memory every connection actor shares.
     const capPerAddress = this.limits.maxConnectionsPerAddress;
-    // The process-wide count is shared by every connection actor in shared memory.
-    if ((capPerAddress > 0 && perAddress >= capPerAddress) || !this.processCount.tryTake(this.limits.maxConnections)) {
+    if (capPerAddress > 0 && this.addresses.tryTake(address, capPerAddress) !== 'taken') {
       this.rejectedUpgrades += 1;
       return refuse(socket, 503, 'Service Unavailable');
     }
-    this.perAddress.set(address, perAddress + 1);
+    if (!this.processCount.tryTake(this.limits.maxConnections)) {
+      if (capPerAddress > 0) this.addresses.release(address);
+      this.rejectedUpgrades += 1;
+      return refuse(socket, 503, 'Service Unavailable');
+    }
     // ws answers a malformed handshake itself and never calls back: give the counts back then.
     let upgraded = false;
     socket.once('close', () => {

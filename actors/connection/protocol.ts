@@ -33,6 +33,8 @@ export interface ConnectionActorInit {
   writerDoorbells: SharedArrayBuffer[];
   doorbell: SharedArrayBuffer;
   connectionCount: SharedArrayBuffer;
+  /** Live sockets per source address, shared by the process's connection actors (address-table.ts). */
+  addressTable: SharedArrayBuffer;
   redis: RedisTarget;
   buckets: number;
   authSecret: string;
