@@ -1,8 +1,8 @@
 // Reads back what Redis holds for an exam, straight from the bucket log streams, so tests can
 // compare the stored events with what students were acked.
 
-import type { Redis } from 'ioredis';
 import { bucketKeys } from '../../src/redis/bucket-keys.js';
+import type { RedisClient } from '../../src/redis/redis-client.js';
 
 export interface StoredEvent {
   student: string;
@@ -13,7 +13,7 @@ export interface StoredEvent {
 }
 
 /** Stored events per student, in the order the log holds them. */
-export async function storedEventsByStudent(redis: Redis, exam: string, buckets: number): Promise<Map<string, StoredEvent[]>> {
+export async function storedEventsByStudent(redis: RedisClient, exam: string, buckets: number): Promise<Map<string, StoredEvent[]>> {
   const byStudent = new Map<string, StoredEvent[]>();
   for (let bucket = 0; bucket < buckets; bucket += 1) {
     const entries = await redis.xrange(bucketKeys.log(exam, bucket), '-', '+');

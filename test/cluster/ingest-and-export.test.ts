@@ -1,0 +1,100 @@
+// The ingest promise and the export on a 3-primary Redis Cluster, end to end: 100 students through
+// the client library with resends and forced reconnects; every shard then holds exactly the acked
+// events, and finalize exports them from every shard into SQLite, each row once.
+
+import t from 'tap';
+import { StudentClient } from '../../src/client/student-client.js';
+import type { OutboxEvent } from '../../src/client/types.js';
+import { bucketKeys } from '../../src/redis/bucket-keys.js';
+import type { ExpectedResults } from '../helpers/exam-traffic.js';
+import { waitForExamState } from '../helpers/exam-traffic.js';
+import { startTestCluster } from '../helpers/redis-cluster.js';
+import { assertSqliteResults } from '../helpers/sqlite-results.js';
+import { storedEventsByStudent } from '../helpers/stored-events.js';
+import { startUntradexInProcess } from '../helpers/untradex.js';
+
+const STUDENTS = 100;
+const ANSWERS_PER_STUDENT = 20;
+const BUCKETS = 16;
+const EXAM = 'CL-E2E';
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let x = state;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+t.test('100 students on a Redis Cluster: stored events are exactly the acked ones, and export finds them all', async (t) => {
+  const cluster = await startTestCluster(t, { primaries: 3 });
+  const ux = await startUntradexInProcess(t, {
+    redis: { embedded: false, cluster: cluster.seeds, buckets: BUCKETS },
+    gateway: { connectionActors: 2 },
+    writers: { count: 2 },
+    export: { exporters: 2, chunkSize: 50 },
+  });
+  const owners = new Set<number>();
+  for (let bucket = 0; bucket < BUCKETS; bucket += 1) owners.add((await cluster.primaryOf(bucketKeys.log(EXAM, bucket))).port);
+  t.equal(owners.size, 3, 'the exam spans all three primaries');
+
+  const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
+  const tokens = await ux.tokens(EXAM, students);
+  const random = seeded(20261130);
+  const acked = new Map<string, OutboxEvent[]>();
+  let reconnects = 0;
+  await Promise.all(
+    students.map(async (student) => {
+      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 200 } });
+      t.teardown(() => client.close());
+      const mine: OutboxEvent[] = [];
+      acked.set(student, mine);
+      client.on('acked', (event) => mine.push(event));
+      client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
+      await client.connect();
+      client.open();
+      for (let index = 0; index < ANSWERS_PER_STUDENT; index += 1) {
+        client.answer(`Q${index % 7}`, `v${index}-${Math.floor(random() * 1e6)} 🎓`, 1_764_400_000_000 + index);
+        const roll = random();
+        if (roll < 0.05) client.resendUnacked();
+        else if (roll < 0.08) {
+          client.dropConnection();
+          reconnects += 1;
+        }
+        if (index % 7 === 0) await new Promise((resolve) => setTimeout(resolve, random() * 20));
+      }
+      client.submit();
+      await client.flushed();
+      await client.close();
+    }),
+  );
+  t.ok(reconnects > 0, `forced ${reconnects} reconnects`);
+
+  const stored = await storedEventsByStudent(cluster.client('check'), EXAM, BUCKETS);
+  let storedTotal = 0;
+  let mismatched = 0;
+  for (const student of students) {
+    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
+    storedTotal += seqs.length;
+    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
+    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs)) mismatched += 1;
+  }
+  t.equal(mismatched, 0, 'for every student, the stored seqs are the acked seqs, in order, none twice');
+  t.equal(storedTotal, STUDENTS * (ANSWERS_PER_STUDENT + 2), 'every event of every student is stored exactly once');
+
+  const expected: ExpectedResults = { exam: EXAM, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
+  for (const [student, events] of acked) {
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      expected.events += 1;
+      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
+      if (event.kind === 'submit') expected.submissions += 1;
+    }
+  }
+  t.equal((await ux.api('POST', `/api/exams/${EXAM}/finalize`)).status, 202);
+  const done = await waitForExamState(ux, EXAM, ['exported', 'failed'], 60_000);
+  t.match(done, { state: 'exported', students: STUDENTS, events: expected.events, export: { bucketsDone: BUCKETS, bucketsTotal: BUCKETS, error: null } });
+  assertSqliteResults(t, ux.config.export.sqlite.path, expected);
+});
