@@ -2,7 +2,7 @@
 // server RSS each costs, against the naive one-thread server holding the same sockets.
 
 import t from 'tap';
-import { readProc } from './support/proc-stats.js';
+import { readProc, readTree } from './support/proc-stats.js';
 import { measured, withLoad, sleep, KiB, type BenchTest } from './support/load.js';
 import { fmt, ResultWriter } from './support/results.js';
 import { startBenchNaive, startBenchUntradex, type BenchServer } from './support/servers.js';
@@ -34,7 +34,7 @@ async function hold(t: BenchTest, server: BenchServer): Promise<Held> {
     const redis: number[] = [];
     for (let i = 0; i < 5; i++) {
       if (i > 0) await sleep(500);
-      server_.push(readProc(server.pids.server)?.rssBytes ?? 0);
+      server_.push(readTree(server.pids.server)?.rssBytes ?? 0);
       redis.push(server.pids.redis === null ? 0 : (readProc(server.pids.redis)?.rssBytes ?? 0));
     }
     const median = (v: number[]) => v.sort((a, b) => a - b)[2]!;

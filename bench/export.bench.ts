@@ -15,7 +15,7 @@ import { examShape, fillExam, type ExamShape } from './support/export-data.js';
 import { dumpCopyFiles, pgRowByRow, psqlCopy, sqlitePrepared, sqliteRowByRow } from './support/export-baselines.js';
 import { measured, sleep, type BenchTest } from './support/load.js';
 import { fmt, ResultWriter } from './support/results.js';
-import { startBenchUntradex } from './support/servers.js';
+import { startBenchUntradex, type BenchUntradex } from './support/servers.js';
 import { envInt, envIntList, envList } from './support/sizes.js';
 
 const EVENTS = envIntList('UX_BENCH_EXPORT_EVENTS', { small: [20_000], default: [1_000_000] });
@@ -61,6 +61,14 @@ async function exportOnce(t: BenchTest, redisUrl: string, redis: Redis, shape: E
   if (sink === 'postgres') t.teardown(() => dropTables(prefix, PG_URL));
   // The exam was exported before: forget that (state, done buckets, lease) so every bucket runs again.
   await redis.del(bucketKeys.meta(shape.exam), lockKey(shape.exam));
+  try {
+    return await finalizeAndCount(t, server, shape, sink, sqlitePath, prefix);
+  } catch (error) {
+    throw new Error(`export to ${sink} with ${exporters} exporter(s) failed: ${(error as Error).message}\nuntradex printed:\n${server.ux.output().slice(-4000)}`, { cause: error });
+  }
+}
+
+async function finalizeAndCount(t: BenchTest, server: BenchUntradex, shape: ExamShape, sink: string, sqlitePath: string, prefix: string): Promise<ExportRun> {
   const started = await server.ux.api('POST', `/api/exams/${shape.exam}/finalize`);
   if (started.status !== 202) throw new Error(`finalize answered ${started.status}: ${JSON.stringify(started.body)}`);
   type Report = { state: string; export: { rows: number; startedAt: string | null; finishedAt: string | null; error: string | null } };

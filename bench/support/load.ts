@@ -46,6 +46,8 @@ export async function measured<T>(t: BenchTest, name: string, fn: (t: BenchTest)
       box.done = true;
     } catch (error) {
       box.error = error;
+      // Fails the subtest where it happened, then the caller stops: no half result is published.
+      sub.error(error);
     }
   });
   if (!box.done) throw box.error;

@@ -29,25 +29,71 @@ export function readProc(pid: number): ProcSample | null {
   }
 }
 
-/** Children of `parent` whose command name is `comm` (e.g. the embedded redis-server). */
-export function findChildren(parent: number, comm: string): number[] {
-  const found: number[] = [];
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  comm: string;
+}
+
+function processTable(): ProcEntry[] {
+  const table: ProcEntry[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && name === comm) found.push(Number(entry));
+      table.push({ pid: Number(entry), ppid, comm });
     } catch {
       // the process exited while we looked
+    }
+  }
+  return table;
+}
+
+/** Descendants of `root` (children, grandchildren...) with their command names. */
+function descendants(root: number): ProcEntry[] {
+  const table = processTable();
+  const found: ProcEntry[] = [];
+  const parents = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const entry of table) {
+      if (parents.has(entry.ppid) && !parents.has(entry.pid)) {
+        parents.add(entry.pid);
+        found.push(entry);
+        grew = true;
+      }
     }
   }
   return found;
 }
 
+/** Descendants of `root` whose command name is `comm` (e.g. the embedded redis-server). */
+export function findChildren(root: number, comm: string): number[] {
+  return descendants(root).filter((entry) => entry.comm === comm).map((entry) => entry.pid);
+}
+
+/**
+ * The server as a whole: its process plus every descendant that is not `exclude` (the
+ * listen-socket broker, the gateway processes of a multi-process config), summed.
+ */
+export function readTree(root: number, exclude = 'redis-server'): ProcSample | null {
+  const top = readProc(root);
+  if (top === null) return null;
+  for (const entry of descendants(root)) {
+    if (entry.comm === exclude) continue;
+    const part = readProc(entry.pid);
+    if (part === null) continue;
+    top.rssBytes += part.rssBytes;
+    top.cpuSeconds += part.cpuSeconds;
+  }
+  return top;
+}
+
 /** The server side of a benchmark: the server process and its Redis, sampled together. */
 export interface ServerPids {
+  /** The server's process; its descendants other than redis-server count as the server too. */
   server: number;
   redis: number | null;
 }
@@ -65,13 +111,13 @@ export class CpuMeter {
   constructor(private readonly pids: ServerPids) {}
 
   begin(): void {
-    this.#start = { server: readProc(this.pids.server), redis: this.pids.redis === null ? null : readProc(this.pids.redis), at: performance.now() };
+    this.#start = { server: readTree(this.pids.server), redis: this.pids.redis === null ? null : readProc(this.pids.redis), at: performance.now() };
   }
 
   end(): CpuWindow {
     const start = this.#start;
     if (start === null) throw new Error('CpuMeter.end() before begin()');
-    const server = readProc(this.pids.server);
+    const server = readTree(this.pids.server);
     const redis = this.pids.redis === null ? null : readProc(this.pids.redis);
     return {
       serverCpuSeconds: (server?.cpuSeconds ?? 0) - (start.server?.cpuSeconds ?? 0),
@@ -86,7 +132,7 @@ export function sampleRss(pids: ServerPids, intervalMs = 500): { stop(): { serve
   let serverPeak = 0;
   let redisPeak = 0;
   const take = () => {
-    serverPeak = Math.max(serverPeak, readProc(pids.server)?.rssBytes ?? 0);
+    serverPeak = Math.max(serverPeak, readTree(pids.server)?.rssBytes ?? 0);
     if (pids.redis !== null) redisPeak = Math.max(redisPeak, readProc(pids.redis)?.rssBytes ?? 0);
   };
   take();
