@@ -36,7 +36,16 @@ export class GatewayListener {
       clientTracking: false,
       skipUTF8Validation: false,
     });
-    this.server = createServer((_request, response) => {
+    // Slow-loris: a client that opens TCP and dribbles (or never sends) its upgrade request is cut
+    // off once the hello timeout passes; Node's defaults (60 s, checked every 30 s) let thousands
+    // of such sockets sit on the gateway's file descriptors. Upgraded sockets leave the HTTP server,
+    // so the deadline never touches a student's session.
+    const handshakeDeadlineMs = limits.helloTimeoutMs;
+    this.server = createServer({
+      headersTimeout: handshakeDeadlineMs,
+      requestTimeout: handshakeDeadlineMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(handshakeDeadlineMs / 4))),
+    }, (_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain' }).end('Untradex students connect with a WebSocket upgrade on /ws\n');
     });
     this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));

@@ -26,10 +26,10 @@ export function clientFrame(opcode: number, payload: Buffer | string, fin = true
   return Buffer.concat([header, mask, masked]);
 }
 
-export function upgradeRequest(host: string, path = '/ws'): string {
+export function upgradeRequest(host: string, path = '/ws', extraHeaders = ''): string {
   return (
     `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`
   );
 }
 
