@@ -9,7 +9,7 @@ import { StudentLoad } from './support/student-load.js';
 import { recordFault, tallyRedis } from './support/tally.js';
 
 const BUCKETS = 16;
-const STUDENTS = 30;
+const STUDENTS = 20;
 const PAUSE_MS = 20;
 const KILLS = 3;
 /** redis.io: with everysec, "you may lose 1 second of data" on a power loss (up to 2 s when fsync stalls). */
@@ -23,7 +23,7 @@ t.test(`appendfsync everysec: acked events lost across ${KILLS} kills of the pro
   let ackedAtKills = 0;
   for (let kill = 0; kill < KILLS; kill += 1) {
     // Let the load run long enough after each (re)start that the last second before the kill is a full one.
-    await load.ackedAtLeast(load.ackedTotal + 1.5 * STUDENTS * (FSYNC_WINDOW_MS / PAUSE_MS));
+    await load.ackedAtLeast(load.ackedTotal + 1.2 * STUDENTS * (FSYNC_WINDOW_MS / PAUSE_MS));
     const killedAt = performance.now();
     await ux.killGroup();
     let recent = 0;
