@@ -27,4 +27,10 @@ export class EventRateLimiter {
     this.strikes += 1;
     return false;
   }
+
+  /** Counts an event refused for another reason (an earlier refused seq not resent yet) as a refusal in a row. */
+  strike(): number {
+    this.strikes += 1;
+    return this.strikes;
+  }
 }

@@ -191,7 +191,12 @@ export class StudentGateway {
 
   private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {
     if (session.refusedFrom !== null && frame.seq > session.refusedFrom) {
-      session.fail('rate_limited', `event ${frame.seq} was not stored: resend from seq ${session.refusedFrom} first`);
+      // A refusal like any other: a flood that keeps going past its first refusal is sustained abuse.
+      if (session.limiter.strike() >= this.deps.limits.rateLimit.abuseStrikes) {
+        session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
+      } else {
+        session.fail('rate_limited', `event ${frame.seq} was not stored: resend from seq ${session.refusedFrom} first`);
+      }
       return;
     }
     if (!session.limiter.tryTake()) {

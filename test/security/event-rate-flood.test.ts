@@ -1,0 +1,73 @@
+// Event floods (PROTOCOL.md section 3): past the per-connection rate a socket gets `err
+// rate_limited` and, when the abuse goes on, close 4429; nothing past the first refusal is stored;
+// flooders do not starve a polite student.
+
+import t from 'tap';
+import { recordReliability } from '../helpers/reliability-record.js';
+import { helloRaw, type RawStudent } from '../helpers/raw-student.js';
+import { storedEventsByStudent } from '../helpers/stored-events.js';
+import { startUntradexInProcess } from '../helpers/untradex.js';
+
+const BUCKETS = 4;
+const RATE = { eventsPerSecond: 50, burst: 20, abuseStrikes: 5 };
+const FLOOD = 2_000;
+
+const highestAck = (socket: RawStudent) => Math.max(0, ...socket.frames.filter((frame) => frame.t === 'ack').map((frame) => frame.seq as number));
+
+t.test('event floods', async (t) => {
+  const ux = await startUntradexInProcess(t, { redis: { buckets: BUCKETS }, gateway: { connectionActors: 2, rateLimit: RATE } });
+  const students = Array.from({ length: 12 }, (_, i) => `S${i}`);
+  const tokens = await ux.tokens('FLOOD', students);
+  const outcomes = new Map<string, number>();
+  const tally = (key: string, n = 1) => outcomes.set(key, (outcomes.get(key) ?? 0) + n);
+
+  t.test('a sustained flood gets err rate_limited, then close 4429; nothing past the first refusal is stored', async (t) => {
+    const { student } = await helloRaw(ux.gatewayUrl, tokens.S0!);
+    for (let seq = 1; seq <= FLOOD; seq++) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `v${seq}` });
+    const { code } = await student.closed;
+    t.equal(code, 4429, 'closed with 4429');
+    const errors = student.frames.filter((frame) => frame.t === 'err');
+    t.ok(errors.length >= 1 && errors.every((frame) => frame.code === 'rate_limited'), `told rate_limited (${errors.length} times) before the close`);
+    t.ok(errors.length <= RATE.abuseStrikes, 'closed after abuseStrikes refusals in a row');
+    // The burst was accepted and goes on to Redis; its acks may be cut off by the close (the
+    // client resends and is acked as duplicates). Nothing past the first refusal may be stored.
+    const stored = async () => ((await storedEventsByStudent(ux.redis(), 'FLOOD', BUCKETS)).get('S0') ?? []).map((event) => event.seq);
+    for (let i = 0; i < 100 && (await stored()).length < RATE.burst; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    t.same(await stored(), Array.from({ length: RATE.burst }, (_, i) => i + 1), `stored: exactly the burst of ${RATE.burst}, nothing after the first refusal`);
+    const acked = highestAck(student);
+    t.ok(acked <= RATE.burst, `every ack (up to ${acked}) covers stored events only`);
+    tally('close 4429');
+    tally('err rate_limited', errors.length);
+    tally('stored (the burst)', RATE.burst);
+  });
+
+  t.test('ten flooders at once do not starve a polite student', async (t) => {
+    const flooders = await Promise.all(students.slice(1, 11).map(async (student) => (await helloRaw(ux.gatewayUrl, tokens[student]!)).student));
+    const polite = (await helloRaw(ux.gatewayUrl, tokens.S11!)).student;
+    flooders.forEach((socket) => {
+      for (let seq = 1; seq <= FLOOD; seq++) socket.send({ t: 'ev', seq, k: 'open' });
+    });
+    for (let seq = 1; seq <= 20; seq++) {
+      polite.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `polite ${seq}` });
+      await polite.next((frame) => frame.t === 'ack' && frame.seq === seq);
+      await new Promise((resolve) => setTimeout(resolve, 1000 / (RATE.eventsPerSecond / 2)));
+    }
+    t.pass('the polite student got every one of its 20 acks');
+    t.notOk(polite.frames.some((frame) => frame.t === 'err'), 'and was never rate limited');
+    const codes = await Promise.all(flooders.map((socket) => socket.closed));
+    t.same(codes.map((close) => close.code), flooders.map(() => 4429), 'every flooder was closed with 4429');
+    polite.close();
+    tally('close 4429', flooders.length);
+  });
+
+  t.test('record', async () => {
+    recordReliability({
+      kind: 'hostile',
+      scenario: 'event floods (12 sockets)',
+      inputs: FLOOD * 11 + 20,
+      outcome: [...outcomes].map(([key, n]) => `${key}: ${n}`).join(', '),
+      harmed: 0,
+      note: `rate ${RATE.eventsPerSecond}/s, burst ${RATE.burst}, abuse after ${RATE.abuseStrikes} refusals in a row; stored = acked`,
+    });
+  });
+});
