@@ -132,7 +132,7 @@ export class StudentGateway {
           session.close(CloseCode.ProtocolViolation, 'the first frame must be hello');
           return;
         }
-        if (frame.type === 'bad_event') session.nack(frame.seq, 'bad_event');
+        if (frame.type === 'bad_event') this.handleBadEvent(session, frame.seq);
         else this.handleEvent(session, frame);
         return;
       default: {
@@ -187,6 +187,23 @@ export class StudentGateway {
       this.handleText(session, text);
     }
     if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+  }
+
+  /**
+   * A bad event is metered like any event: unmetered, a client that never reads could make the
+   * server queue nacks without end (551k of them grew the process by 139 MiB in 8 s). Refusing one
+   * sets no refusedFrom: it will never be stored, so no later ack can wrongly cover it.
+   */
+  private handleBadEvent(session: StudentSession, seq: number): void {
+    if (session.limiter.tryTake()) {
+      session.nack(seq, 'bad_event');
+      return;
+    }
+    if (session.limiter.strikes >= this.deps.limits.rateLimit.abuseStrikes) {
+      session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
+    } else {
+      session.fail('rate_limited', `event ${seq} was not looked at; slow down`);
+    }
   }
 
   private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {

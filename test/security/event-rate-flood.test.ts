@@ -1,6 +1,6 @@
 // Event floods (PROTOCOL.md section 3): past the per-connection rate a socket gets `err
 // rate_limited` and, when the abuse goes on, close 4429; nothing past the first refusal is stored;
-// flooders do not starve a polite student.
+// flooders do not starve a polite student; bad events count against the same limit.
 
 import t from 'tap';
 import { recordReliability } from '../helpers/reliability-record.js';
@@ -33,12 +33,15 @@ t.test('event floods', async (t) => {
     // client resends and is acked as duplicates). Nothing past the first refusal may be stored.
     const stored = async () => ((await storedEventsByStudent(ux.redis(), 'FLOOD', BUCKETS)).get('S0') ?? []).map((event) => event.seq);
     for (let i = 0; i < 100 && (await stored()).length < RATE.burst; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    t.same(await stored(), Array.from({ length: RATE.burst }, (_, i) => i + 1), `stored: exactly the burst of ${RATE.burst}, nothing after the first refusal`);
+    // The bucket refills while the flood is read (50/s), so a slow server may pass a few more.
+    const kept = await stored();
+    t.same(kept, Array.from({ length: kept.length }, (_, i) => i + 1), `stored: seqs 1 to ${kept.length} and nothing after the first refusal`);
+    t.ok(kept.length >= RATE.burst && kept.length < RATE.burst + 10, 'that is the burst, give or take the refill');
     const acked = highestAck(student);
     t.ok(acked <= RATE.burst, `every ack (up to ${acked}) covers stored events only`);
     tally('close 4429');
     tally('err rate_limited', errors.length);
-    tally('stored (the burst)', RATE.burst);
+    tally('stored (the burst)', kept.length);
   });
 
   t.test('ten flooders at once do not starve a polite student', async (t) => {
@@ -60,11 +63,25 @@ t.test('event floods', async (t) => {
     tally('close 4429', flooders.length);
   });
 
+  t.test('bad events count against the limit too', async (t) => {
+    const { student } = await helloRaw(ux.gatewayUrl, tokens.S0!);
+    // Never stored, but each costs a decode and a nack: unmetered, a client could make the
+    // server queue nacks without end by not reading them.
+    for (let seq = 1; seq <= FLOOD; seq++) student.send({ t: 'ev', seq: 10_000 + seq, k: 'cheat' });
+    const { code } = await student.closed;
+    t.equal(code, 4429, 'closed with 4429');
+    const nacks = student.frames.filter((frame) => frame.t === 'nack').length;
+    t.ok(nacks <= RATE.burst + 5, `answered ${nacks} of ${FLOOD} before the close`);
+    t.ok(student.frames.every((frame) => frame.t !== 'nack' || frame.code === 'bad_event'), 'the ones answered got nack bad_event');
+    tally('close 4429');
+    tally('nack bad_event', nacks);
+  });
+
   t.test('record', async () => {
     recordReliability({
       kind: 'hostile',
       scenario: 'event floods (12 sockets)',
-      inputs: FLOOD * 11 + 20,
+      inputs: FLOOD * 12 + 20,
       outcome: [...outcomes].map(([key, n]) => `${key}: ${n}`).join(', '),
       harmed: 0,
       note: `rate ${RATE.eventsPerSecond}/s, burst ${RATE.burst}, abuse after ${RATE.abuseStrikes} refusals in a row; stored = acked`,
