@@ -34,6 +34,7 @@ export interface RunResult {
   sent: number;
   ackedInWindow: number;
   ackedTotal: number;
+  ackedDuringRun: number;
   ackedPerSecond: number;
   /** Acked events in each whole second of the window, summed over the processes. */
   perSecond: number[];
@@ -177,6 +178,7 @@ export class LoadGenerator {
       sent: total(reports, (r) => r.sent),
       ackedInWindow,
       ackedTotal: total(reports, (r) => r.ackedTotal),
+      ackedDuringRun: total(reports, (r) => r.ackedDuringRun),
       ackedPerSecond: ackedInWindow / (plan.durationMs / 1000),
       perSecond,
       nacked: total(reports, (r) => r.nacked),

@@ -22,8 +22,9 @@ class RunState implements AckSink {
   ackedInWindow = 0;
   nackCount = 0;
   perSecond: number[] = [];
-  windowStart = 0;
-  windowEnd = Infinity;
+  // No window until a run opens one: acks of the connect phase (the opens) are not throughput.
+  windowStart = Infinity;
+  windowEnd = -Infinity;
   endSpikeAt = 0;
   endAcked = 0;
   lastEndAckMs = 0;
@@ -108,6 +109,8 @@ async function run(plan: RunPlan): Promise<void> {
   await sleepUntil(plan.at);
   const cpu = process.cpuUsage();
   const started = performance.now();
+  const ackedBefore = state.ackedTotal;
+  state.ackedInWindow = 0;
   state.windowStart = started;
   state.windowEnd = started + plan.durationMs;
   state.perSecond = new Array<number>(Math.ceil(plan.durationMs / 1000)).fill(0);
@@ -142,6 +145,7 @@ async function run(plan: RunPlan): Promise<void> {
       sent: counters.sent + counters.endSent,
       ackedInWindow: state.ackedInWindow,
       ackedTotal: state.ackedTotal,
+      ackedDuringRun: state.ackedTotal - ackedBefore,
       nacked: state.nackCount,
       errors: sum(students, (s) => s.errors) - baseErrors,
       reconnects: sum(students, (s) => s.reconnects) - baseReconnects,

@@ -62,7 +62,10 @@ export interface RunReport {
   sent: number;
   /** Events acked while the run's window was open (the throughput figure counts these). */
   ackedInWindow: number;
+  /** Every ack since the process started, the connect phase's opens included. */
   ackedTotal: number;
+  /** Acks from the run's start to the end of its drain: what the server's CPU of the run paid for. */
+  ackedDuringRun: number;
   nacked: number;
   errors: number;
   reconnects: number;

@@ -16,7 +16,7 @@ export interface IngestMeasure {
   cpu: CpuWindow;
   serverRssPeakMiB: number;
   redisRssPeakMiB: number;
-  /** Server plus Redis CPU per acked event of the run, µs. */
+  /** Server plus Redis CPU during the run over the events acked during it, µs. */
   cpuPerEventUs: number;
   /** The load generator's part of all CPU used during the run (it shares the machine). */
   loadCpuShare: number;
@@ -48,7 +48,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       cpu,
       serverRssPeakMiB: peaks.serverPeakBytes / 2 ** 20,
       redisRssPeakMiB: peaks.redisPeakBytes / 2 ** 20,
-      cpuPerEventUs: run.ackedTotal === 0 ? 0 : (serverCpu / run.ackedTotal) * 1e6,
+      cpuPerEventUs: run.ackedDuringRun === 0 ? 0 : (serverCpu / run.ackedDuringRun) * 1e6,
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
     };
