@@ -33,6 +33,8 @@ export interface TestClusterNode {
   pid: number | undefined;
   /** SIGKILL, as a crash or power loss would; resolves once the process is gone. */
   kill(): Promise<void>;
+  /** Starts a killed node again on its port and files: it rejoins (a lost primary as a replica). */
+  restart(): Promise<void>;
 }
 
 export interface TestCluster {
@@ -128,6 +130,11 @@ class NodeProcess implements TestClusterNode {
   async kill(): Promise<void> {
     this.child?.kill('SIGKILL');
     await this.exited;
+  }
+
+  async restart(): Promise<void> {
+    if (this.child !== undefined) throw new Error(`redis-server on port ${this.port} is still running`);
+    await this.start();
   }
 
   async logTail(): Promise<string> {
