@@ -93,7 +93,7 @@ export class ControlServer {
     }
     const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge))?$/.exec(path);
     if (match === null) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
-    const exam = decodeURIComponent(match[1]!);
+    const exam = decodePathSegment(match[1]!);
     if (!isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'exam ids are 1 to 64 characters of A-Z a-z 0-9 _ . -');
     switch (match[2]) {
       case undefined:
@@ -148,6 +148,15 @@ export class ControlServer {
     }
     this.log.error({ err: error }, 'control request failed');
     sendError(response, new ControlHttpError(500, 'internal', 'internal error; see the server log'));
+  }
+}
+
+/** A malformed percent-encoding (`%E0%A4%A`, a lone `%`) is the client's mistake: 400, not 500. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ControlHttpError(400, 'bad_request', 'the exam id in the path is not valid percent-encoding');
   }
 }
 
