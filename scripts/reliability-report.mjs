@@ -231,6 +231,9 @@ while Redis is down or restarting, and the fault 4 rows show it holding:
 - \`retryStrategy\`: capped exponential backoff with jitter, 50 ms to 2 s, so writers are back
   within moments of a restart and many connections do not reconnect in lockstep.
 
+With \`redis.cluster\`, \`clusterClientOptions\` applies the same policy through ioredis's Cluster
+client (offline queue on, redirections and failover retries counted generously, resends deduped).
+
 Even a write that does fail (a Redis error reply) loses nothing: the writer keeps the batch in its
 rings, rewinds, and sends it again after a short backoff; ring space is freed only after Redis
 answered and the acks were posted. While a writer waits, its rings fill, the connection actors
