@@ -1,6 +1,5 @@
-// Makes sure every connection actor holds some of the load's students. The actors share one
-// listening socket and the kernel gives a burst of connections to whichever accepts first, so a
-// crash test could find all students on one actor; moving a few students fixes that.
+// Makes sure every connection actor holds some of the load's students: a burst of connections on
+// the shared listening socket can all go to whichever actor accepts first.
 
 import type { InProcessUntradex } from '../../helpers/untradex.js';
 import type { StudentLoad } from './student-load.js';
