@@ -19,7 +19,7 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
   });
   await Promise.all(connections.map((redis) => waitForRedis(redis, 15_000)));
   const redis = connections[0]!;
-  const loop = new WriterLoop(init, connections.map((connection) => new BucketStore(connection, init.buckets)), log);
+  const loop = new WriterLoop(init, connections.map((connection) => new BucketStore(connection, init.buckets, { waitReplicas: init.waitReplicas })), log);
   loop.start();
   log.debug({ rings: init.eventRings.length }, 'writer ready');
 

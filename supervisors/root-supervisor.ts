@@ -152,7 +152,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
         this.libraryGuard.start();
       }
-      this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets);
+      this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets, { waitReplicas: config.redis.waitReplicas });
       if (this.role === 'primary') {
         this.state = 'running';
         return;

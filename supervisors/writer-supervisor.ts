@@ -23,6 +23,7 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
       connectionDoorbells: topology.connectionDoorbells,
       redis,
       buckets: config.redis.buckets,
+      waitReplicas: config.redis.waitReplicas,
       batchMaxEvents: config.writers.batchMaxEvents,
       lingerMs: config.writers.lingerMs,
       redisConnections: config.writers.redisConnections,

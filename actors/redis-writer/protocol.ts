@@ -14,6 +14,8 @@ export interface RedisWriterInit {
   connectionDoorbells: SharedArrayBuffer[];
   redis: RedisTarget;
   buckets: number;
+  /** Replicas that must confirm a batch's writes before its events are acked (redis.waitReplicas). */
+  waitReplicas: number;
   batchMaxEvents: number;
   lingerMs: number;
   redisConnections: number;

@@ -35,6 +35,10 @@ export interface TestClusterNode {
   kill(): Promise<void>;
   /** Starts a killed node again on its port and files: it rejoins (a lost primary as a replica). */
   restart(): Promise<void>;
+  /** SIGSTOP: the process stops answering but its sockets stay open, as a hung server's would. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 export interface TestCluster {
@@ -48,6 +52,8 @@ export interface TestCluster {
   nodeClient(node: TestClusterNode): Redis;
   /** The node that serves `key`'s slot now, as the live nodes see it. */
   primaryOf(key: string): Promise<TestClusterNode>;
+  /** The replicas a primary streams to now (its INFO replication). */
+  replicasOf(primary: TestClusterNode): Promise<TestClusterNode[]>;
   /**
    * Resolves once every live node says cluster_state:ok and every live replica is in sync (at
    * start also: every primary has its replicas).
@@ -132,6 +138,14 @@ class NodeProcess implements TestClusterNode {
     await this.exited;
   }
 
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     if (this.child !== undefined) throw new Error(`redis-server on port ${this.port} is still running`);
     await this.start();
@@ -214,6 +228,15 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
         }
       }
       throw new Error(`no live node knows the owner of ${key}`);
+    },
+    async replicasOf(primary) {
+      const admin = nodeClient(primary);
+      try {
+        const ports = [...(await admin.info('replication')).matchAll(/^slave\d+:.*\bport=(\d+)/gm)].map((m) => Number(m[1]));
+        return nodes.filter((node) => ports.includes(node.port));
+      } finally {
+        admin.disconnect();
+      }
     },
     async waitHealthy(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
