@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { UntradexError } from '../errors.js';
+import { describeRedisTarget, redisTargetFromConfig } from '../redis/redis-client.js';
 import { createLogger } from '../telemetry/logger.js';
 import { FleetApp } from '../../supervisors/fleet-app.js';
 import { UntradexApp, type RunningApp } from '../../supervisors/untradex-app.js';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     `  gateway:   ${config.gateway.processes} process(es) x ${config.gateway.connectionActors} connection actors, ${config.writers.count} writer(s) each`,
     `  students:  ws://${config.gateway.host === '0.0.0.0' ? '<this-host>' : config.gateway.host}:${app.gatewayPort}/ws`,
     `  control:   http://${config.control.host}:${app.controlPort}  (GET /api/status with the admin token)`,
-    `  redis:     ${config.redis.embedded ? `embedded on 127.0.0.1:${config.redis.port}, AOF appendfsync=${config.redis.appendfsync}` : 'external'}`,
+    `  redis:     ${config.redis.embedded ? `embedded on 127.0.0.1:${config.redis.port}, AOF appendfsync=${config.redis.appendfsync}` : `external ${describeRedisTarget(redisTargetFromConfig(config.redis))}, waitReplicas=${config.redis.waitReplicas}`}`,
     `  sink:      ${config.export.sink}${config.export.sink === 'sqlite' ? ` (${config.export.sqlite.path})` : ''}`,
     `  data:      ${config.dataDir}`,
   ];
