@@ -62,7 +62,7 @@ t.test(`${CASES} hostile frames: the gateway pipeline agrees with the oracle (se
   const gc = collectGarbage();
   const seqs = rng(SEED ^ 0x9e3779b9);
   const tokens = ['v1.eyJlIjoiRSIsInMiOiJTIiwieCI6OTl9.c2ln', '', 'v1..', 'x'.repeat(300)];
-  const weights = { event: 30, hello: 5, mutated_text: 15, mutated_bytes: 15, deep: 3, huge_number: 6, bad_id: 6, big_value: 4, oversize: 2, binary: 3, garbage: 5 };
+  const weights = { event: 30, hello: 5, mutated_text: 15, mutated_bytes: 15, deep: 3, huge_number: 6, bad_id: 6, big_value: 3, oversize: 2, binary: 3, garbage: 5 };
   const generators = [LIMITS, SMALL_LIMITS].map(
     (limits, index) =>
       new FrameGenerator(SEED + index, {

@@ -13,7 +13,7 @@ import { mib, residentBytes } from './process-memory.js';
 import { applyAnswer, classifyFrame, describeAnswer, expectedAnswer, StudentModel, type Answer, type Verdict, type WireLimits } from './wire-oracle.js';
 
 const SEED = Number(process.env.UX_FUZZ_SEED ?? 0x50c4e75);
-const FRAMES = Number(process.env.UX_FUZZ_SOCKET_FRAMES ?? 30_000);
+const FRAMES = Number(process.env.UX_FUZZ_SOCKET_FRAMES ?? 20_000);
 const SOCKETS = 12;
 const BUCKETS = 8;
 const EXAM = 'FUZZ';

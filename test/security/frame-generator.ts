@@ -70,6 +70,12 @@ const NOISE_TEXT = ['{', '}', '[', ']', '"', ':', ',', '\\', 'u', '0', '1', '-',
 const BAD_UTF8 = [[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xbf], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff], [0xfe], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xc3]];
 const GOOD_UTF8 = [[0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf]];
 
+let padding = Buffer.alloc(0);
+function spaces(n: number): Buffer {
+  if (padding.length < n) padding = Buffer.alloc(Math.max(n, 2 * padding.length), 0x20);
+  return padding.subarray(0, n);
+}
+
 export class FrameGenerator {
   private readonly r: () => number;
   private readonly families: Array<[FrameFamily, number]>;
@@ -130,10 +136,10 @@ export class FrameGenerator {
       case 'big_value':
         return text(this.event({ k: '"answer"', v: this.bigValue() }));
       case 'oversize': {
-        const base = this.event({});
+        // Trailing whitespace is valid JSON, so only the size decides; the padding is shared.
+        const base = Buffer.from(this.event({}), 'utf8');
         const size = this.options.maxFrameBytes + (this.r() < 0.5 ? 1 : 1 + this.int(this.options.maxFrameBytes));
-        const padded = base + ' '.repeat(Math.max(0, size - Buffer.byteLength(base)));
-        return text(padded);
+        return { bytes: Buffer.concat([base, spaces(Math.max(0, size - base.length))]), binary: false };
       }
       case 'binary':
         return { bytes: this.r() < 0.5 ? Buffer.from(this.event({}), 'utf8') : this.randomBytes(1 + this.int(64)), binary: true };
