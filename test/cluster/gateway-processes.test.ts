@@ -1,0 +1,115 @@
+// Three gateway processes (started as `npm start` starts them) on a 3-primary Redis Cluster: the
+// stored events are exactly the acked ones, a session is replaced across processes, finalize
+// reaches every process and exports every shard to SQLite, each row once.
+
+import { join } from 'node:path';
+import t from 'tap';
+import { StudentClient } from '../../src/client/student-client.js';
+import type { OutboxEvent } from '../../src/client/types.js';
+import { waitForExamState, type ExpectedResults } from '../helpers/exam-traffic.js';
+import { helloRaw } from '../helpers/raw-student.js';
+import { startTestCluster } from '../helpers/redis-cluster.js';
+import { assertSqliteResults } from '../helpers/sqlite-results.js';
+import { storedEventsByStudent } from '../helpers/stored-events.js';
+import { startUntradexProcess } from '../helpers/untradex.js';
+
+const BUCKETS = 16;
+const STUDENTS = 60;
+const ANSWERS = 12;
+const EXAM = 'CL-MP';
+
+interface FleetStatus {
+  processes: Array<{ id: string; connections: number }>;
+}
+
+t.test('three gateway processes on a Redis Cluster behave as one Untradex', async (t) => {
+  const cluster = await startTestCluster(t, { primaries: 3 });
+  const ux = await startUntradexProcess(t, {
+    gateway: { processes: 3, connectionActors: 1 },
+    writers: { count: 1 },
+    redis: { embedded: false, cluster: cluster.seeds, buckets: BUCKETS },
+  });
+  const perProcess = async () => new Map((await ux.api<FleetStatus>('GET', '/api/status')).body.processes.map((p) => [p.id, p.connections]));
+  t.equal((await perProcess()).size, 3, 'three gateway processes');
+
+  const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
+  const tokens = await ux.tokens(EXAM, students);
+  const acked = new Map<string, OutboxEvent[]>(students.map((student) => [student, []]));
+  const clients = await Promise.all(
+    students.map(async (student) => {
+      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 300 } });
+      t.teardown(() => client.close());
+      client.on('acked', (event) => acked.get(student)!.push(event));
+      client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
+      await client.connect();
+      return client;
+    }),
+  );
+  const spread = [...(await perProcess()).values()];
+  t.ok(spread.filter((count) => count > 0).length >= 2, `students landed on several processes: ${spread.join('/')}`);
+
+  await Promise.all(
+    clients.map(async (client, index) => {
+      client.open();
+      for (let round = 0; round < ANSWERS; round += 1) {
+        client.answer(`Q${round % 4}`, `answer ${round} 🎓`);
+        if (round === 5 && index % 5 === 0) client.resendUnacked();
+        if (round === 8 && index % 7 === 0) client.dropConnection();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      client.submit();
+      await client.flushed();
+    }),
+  );
+  const stored = await storedEventsByStudent(cluster.client('check'), EXAM, BUCKETS);
+  let mismatches = 0;
+  for (const student of students) {
+    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
+    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
+    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs) || seqs.length !== ANSWERS + 2) mismatches += 1;
+  }
+  t.equal(mismatches, 0, 'across processes and shards, Redis holds exactly the acked events, in order, none twice');
+
+  // One live session per student across processes: connect the same student until two sockets
+  // sit on different processes; the older must then be replaced (ux_hello publishes on its shard,
+  // every process hears it through whichever node it subscribed to).
+  const { R1: token } = await ux.tokens('CL-MP-R', ['R1']);
+  let crossed = false;
+  for (let attempt = 0; attempt < 12 && !crossed; attempt += 1) {
+    const before = await perProcess();
+    const older = await helloRaw(ux.gatewayUrl, token!);
+    const afterOlder = await perProcess();
+    const olderOn = [...afterOlder].find(([id, count]) => count > (before.get(id) ?? 0))?.[0];
+    const newer = await helloRaw(ux.gatewayUrl, token!);
+    const afterNewer = await perProcess();
+    const newerOn = [...afterNewer].find(([id, count]) => count > (afterOlder.get(id) ?? 0) - (id === olderOn ? 1 : 0))?.[0];
+    if (olderOn !== undefined && newerOn !== undefined && olderOn !== newerOn) {
+      crossed = true;
+      t.match(await older.student.next((frame) => frame.t === 'err'), { code: 'replaced' }, `replaced across processes (${olderOn} -> ${newerOn})`);
+      t.equal((await older.student.closed).code, 4409);
+    } else {
+      await older.student.closed;
+    }
+    newer.student.close();
+  }
+  t.ok(crossed, 'two sockets of one student landed on different processes at least once');
+
+  const expected: ExpectedResults = { exam: EXAM, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
+  for (const [student, events] of acked) {
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      expected.events += 1;
+      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
+      if (event.kind === 'submit') expected.submissions += 1;
+    }
+  }
+  const closedFrames = clients.map((client) => new Promise<void>((resolve) => client.once('closed', () => resolve())));
+  t.equal((await ux.api('POST', `/api/exams/${EXAM}/finalize`)).status, 202);
+  await Promise.all(closedFrames);
+  t.pass('every connected student, on every process, was told the exam closed');
+  const done = await waitForExamState(ux, EXAM, ['exported', 'failed'], 60_000);
+  t.match(done, { state: 'exported', students: STUDENTS, events: expected.events, export: { bucketsDone: BUCKETS, error: null } });
+  assertSqliteResults(t, join(ux.dataDir, 'results.sqlite'), expected);
+
+  await Promise.all(clients.map((client) => client.close()));
+  t.equal(await ux.stop(), 0, 'SIGTERM drains every gateway process and exits 0');
+});
