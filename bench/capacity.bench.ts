@@ -1,6 +1,7 @@
 // Capacity: how many authenticated, idle student sockets one gateway process holds, and the
 // server RSS each costs, against the naive one-thread server holding the same sockets.
 
+import './support/untapped.js';
 import t from 'tap';
 import { readProc, readTree } from './support/proc-stats.js';
 import { measured, withLoad, sleep, KiB, type BenchTest } from './support/load.js';

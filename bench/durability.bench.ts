@@ -1,6 +1,7 @@
 // Durability cost: the same Untradex under the same load with appendfsync always and everysec:
 // ack latency at a fixed offered load, then the most acked events/s each can take.
 
+import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
 import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';

@@ -1,6 +1,7 @@
 // Exam day: 19,000 students on one gateway process with appendfsync always. Everyone connects,
 // says hello and opens the exam within one second, answers every 10 s, then everyone submits at once.
 
+import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
 import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';

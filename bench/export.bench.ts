@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
+import './support/untapped.js';
 import t from 'tap';
 import { bucketKeys } from '../src/redis/bucket-keys.js';
 import { lockKey } from '../src/export/exam-meta.js';

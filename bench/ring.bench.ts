@@ -2,6 +2,7 @@
 // between two threads, against postMessage of the same records (one per message, and batched).
 
 import { Worker } from 'node:worker_threads';
+import { bareExecArgv } from './support/untapped.js';
 import t from 'tap';
 import { createDoorbell, Doorbell } from '../src/ring/doorbell.js';
 import { decodeEventRecord, type EventEnvelope } from '../src/ring/event-record.js';
@@ -12,7 +13,7 @@ import { fmt, ResultWriter, spreadOf } from './support/results.js';
 import { envInt } from './support/sizes.js';
 import type { RingWorkerData } from './support/ring-worker.js';
 
-const RECORDS = envInt('UX_BENCH_RING_RECORDS', { small: 100_000, default: 2_000_000 });
+const RECORDS = envInt('UX_BENCH_RING_RECORDS', { small: 100_000, default: 1_000_000 });
 const REPEATS = envInt('UX_BENCH_RING_REPEATS', { small: 1, default: 3 });
 const LATENCY_RATE = envInt('UX_BENCH_RING_LATENCY_RATE', { small: 10_000, default: 20_000 });
 const LATENCY_SECONDS = envInt('UX_BENCH_RING_LATENCY_SECONDS', { small: 1, default: 3 });
@@ -38,7 +39,7 @@ async function pass(transport: Transport, count: number, rate: number): Promise<
   const consumed = new Int32Array(consumedSab);
   const histogram = newHistogram();
   const init: RingWorkerData = { transport, count, rate, batch: BATCH, postWindow: 50_000, ring, dataBell: dataBellSab, spaceBell: spaceBellSab, consumed: consumedSab };
-  const worker = new Worker(new URL('./support/ring-worker.js', import.meta.url), { workerData: init });
+  const worker = new Worker(new URL('./support/ring-worker.js', import.meta.url), { workerData: init, execArgv: bareExecArgv });
   const errored = new Promise<never>((_resolve, reject) => worker.once('error', reject));
   let taken = 0;
   let checksum = 0;

@@ -1,6 +1,7 @@
 // Saturation: the most acked events/s with 2,000 sockets, each keeping a few events unacked at all
 // times, and the server CPU per acked event; against the naive server and redis-benchmark.
 
+import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
 import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';

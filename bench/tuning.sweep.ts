@@ -1,6 +1,7 @@
 // The tuning sweep behind docs/TUNING.md (not part of `npm run bench`): the same saturation and
 // fixed-rate loads against Untradex with one knob changed at a time. Run: npx tap dist/bench/tuning.sweep.js
 
+import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
 import { measureIngest, type IngestPlan } from './support/ingest.js';

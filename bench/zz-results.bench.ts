@@ -3,6 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import './support/untapped.js';
 import t from 'tap';
 import { packageRoot } from '../src/config/load-config.js';
 
