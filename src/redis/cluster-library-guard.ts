@@ -26,11 +26,11 @@ export class ClusterLibraryGuard {
     private readonly log: Logger,
   ) {}
 
-  /** Marks the current primaries as verified (after loadFunctionLibrary) and starts watching. */
+  /** Checks the primaries known now (one FCALL_RO each) and then every one that appears. */
   start(): void {
-    for (const node of this.cluster.nodes('master')) this.verified.add(keyOf(node));
     this.cluster.on('refresh', this.onRefresh);
     this.cluster.on('+node', this.onRefresh);
+    this.check();
   }
 
   stop(): void {

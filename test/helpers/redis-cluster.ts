@@ -55,6 +55,12 @@ export interface TestCluster {
   /** The replicas a primary streams to now (its INFO replication). */
   replicasOf(primary: TestClusterNode): Promise<TestClusterNode[]>;
   /**
+   * Starts a new, empty node, joins it with CLUSTER MEET and hands it the (empty) slot of `key`
+   * with CLUSTER SETSLOT. Unlike `redis-cli --cluster add-node`, which copies the functions of an
+   * existing node, nothing is copied: the new primary starts without the function library.
+   */
+  addPrimaryFor(key: string): Promise<TestClusterNode>;
+  /**
    * Resolves once every live node says cluster_state:ok and every live replica is in sync (at
    * start also: every primary has its replicas).
    */
@@ -238,6 +244,30 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
         admin.disconnect();
       }
     },
+    async addPrimaryFor(key) {
+      const owner = await cluster.primaryOf(key);
+      const node = await startNode(root, nodes.length, options);
+      nodes.push(node);
+      const added = nodeClient(node);
+      await added.cluster('MEET', '127.0.0.1', owner.port, owner.busPort);
+      await cluster.waitHealthy();
+      const ownerClient = nodeClient(owner);
+      const [ownerId, addedId] = [String(await ownerClient.cluster('MYID')), String(await added.cluster('MYID'))];
+      const slot = Number(await added.cluster('KEYSLOT', key));
+      if (Number(await ownerClient.cluster('COUNTKEYSINSLOT', slot)) !== 0) throw new Error(`slot ${slot} of ${key} holds keys`);
+      // The documented order for moving a slot, with no keys to MIGRATE in between.
+      await added.cluster('SETSLOT', slot, 'IMPORTING', ownerId);
+      await ownerClient.cluster('SETSLOT', slot, 'MIGRATING', addedId);
+      await added.cluster('SETSLOT', slot, 'NODE', addedId);
+      await ownerClient.cluster('SETSLOT', slot, 'NODE', addedId);
+      const deadline = Date.now() + 15_000;
+      while ((await cluster.primaryOf(key)) !== node) {
+        if (Date.now() > deadline) throw new Error(`slot ${slot} did not move to ${node.port}`);
+        await sleep(POLL_MS);
+      }
+      await cluster.waitHealthy();
+      return node;
+    },
     async waitHealthy(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last = '';
@@ -249,7 +279,7 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
             try {
               const info = String(await admin.cluster('INFO'));
               if (infoField(info, 'cluster_state') !== 'ok') problems.push(`${node.port}: cluster_state ${infoField(info, 'cluster_state')}`);
-              if (infoField(info, 'cluster_known_nodes') !== String(count)) problems.push(`${node.port}: knows ${infoField(info, 'cluster_known_nodes')} nodes`);
+              if (infoField(info, 'cluster_known_nodes') !== String(nodes.length)) problems.push(`${node.port}: knows ${infoField(info, 'cluster_known_nodes')} nodes`);
               const replication = await admin.info('replication');
               if (infoField(replication, 'role') === 'slave' && (infoField(replication, 'master_link_status') !== 'up' || infoField(replication, 'master_sync_in_progress') !== '0')) {
                 problems.push(`${node.port}: replica not in sync`);
