@@ -43,6 +43,8 @@ add('examday.welcomeP99', 'p99 connect-to-welcome in the start spike', 'ms', 'lo
 add('examday.welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
 add('examday.cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
 add('examday.serverRss', 'gateway process peak RSS', 'MiB', 'lower', (m) => m.serverRssPeakMiB);
+add('examday.errors', 'errors seen by the students (err frames and socket errors)', 'errors', 'lower', (m) => m.run.errors);
+add('examday.reconnects', 'reconnects', 'reconnects', 'lower', (m) => m.run.reconnects);
 add('examday.loadShare', 'load generator share of the CPU used', '%', 'lower', (m) => m.loadCpuShare * 100);
 
 result.target({

@@ -47,6 +47,7 @@ result.add({ id: 'saturation.redisCpuPerEvent', label: 'Redis CPU per acked even
 result.add({ id: 'saturation.redisBenchmarkCpu', label: 'Redis CPU per event under redis-benchmark (32 per FCALL)', value: batched.redisCpuPerEventUs, unit: 'µs', better: 'lower', baseline: { label: '1 per FCALL', value: single.redisCpuPerEventUs } });
 result.add({ id: 'saturation.p99', label: 'p99 ack latency at saturation', value: ux.run.all.p99Ms, unit: 'ms', better: 'lower', baseline: { label: 'naive server', value: naive.run.all.p99Ms } });
 result.add({ id: 'saturation.p50', label: 'p50 ack latency at saturation', value: ux.run.all.p50Ms, unit: 'ms', better: 'lower', baseline: { label: 'naive server', value: naive.run.all.p50Ms } });
+result.add({ id: 'saturation.errors', label: 'errors and reconnects seen by the students', value: ux.run.errors + ux.run.reconnects, unit: 'events', better: 'lower', baseline: { label: 'naive server', value: naive.run.errors + naive.run.reconnects } });
 result.add({ id: 'saturation.loadShare', label: 'load generator share of the CPU used', value: ux.loadCpuShare * 100, unit: '%', better: 'lower', baseline: { label: 'naive server run', value: naive.loadCpuShare * 100 } });
 result.add({ id: 'saturation.machineBusy', label: 'machine CPU busy during the run', value: ux.machineBusy * 100, unit: '%', better: 'higher', baseline: { label: 'naive server run', value: naive.machineBusy * 100 } });
 
