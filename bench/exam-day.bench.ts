@@ -54,6 +54,7 @@ result.target({
   measured: `p99 ${fmt(ux.run.all.p99Ms)} ms over ${ux.run.all.count} events of ${ux.connect.welcomed} students (start spike ${fmt(ux.run.start.p99Ms)}, answers ${fmt(ux.run.steady.p99Ms)}, end spike ${fmt(ux.run.end.p99Ms)})`,
 });
 result.note(`Untradex: ${ux.connect.welcomed} opens, then ${ux.run.sent} answers and submits sent; ${ux.run.ackedTotal} events acked in all, ${ux.run.nacked} nacked, ${ux.run.pendingAtEnd} unacked when the drain ended; ${ux.run.errors} errors, ${ux.run.reconnects} reconnects.`);
+result.note('The answers start once every student is welcomed (the connect phase waits for the last welcome, up to 60 s after the spike); the opens sent right after each welcome are the start spike\'s events.');
 result.note('Latency is from the first send of an event to the ack that covers it, measured in the load generator (StudentClient), so it includes the load generator\'s own event-loop delay on this shared 2-core machine.');
 
 t.comment(result.table());
