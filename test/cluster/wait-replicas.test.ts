@@ -1,7 +1,7 @@
 // redis.waitReplicas on a Redis Cluster with a replica per primary: a write resolves only once the
-// bucket's replica has it; with the replica hung it rejects, also when a resend finds only
-// Duplicates on a fresh connection (WAIT would otherwise have nothing to wait for), and it resolves
-// once the replica catches up. With waitReplicas 0 the same write resolves on the primary alone.
+// bucket's replica has it; with the replica hung it rejects (a resend that finds only Duplicates
+// too) and resolves once the replica catches up; the exam close waits the same way. And the gap
+// it closes: a write acked with waitReplicas 0 is lost when its primary dies before replicating.
 
 import t from 'tap';
 import { WriteOutcome } from '../../src/events/answer-event.js';
@@ -70,4 +70,36 @@ t.test('with waitReplicas 1 the exam close waits for the replicas too', async (t
   replica.thaw();
   await store.closeExam(EXAM);
   t.equal(await onReplica.hexists(bucketKeys.seq(EXAM, bucket), '!closed'), 1, 'the replica holds the close');
+});
+
+// Last: it kills the bucket's primary. The replica is frozen and its link cut first, so the write
+// reaches the primary alone, as with a primary that dies before its replication stream leaves
+// the machine (power loss, a partition). SIGKILL of a process alone would not show it: the kernel
+// still delivers what the dead process had written to the replica's socket.
+t.test('a failover loses a write acked on the primary alone; with waitReplicas 1 that write is never acked', async (t) => {
+  // A student of an exam that is still open, whose bucket lives on the same primary.
+  let exam = '';
+  let student = '';
+  for (let i = 0; exam === ''; i += 1) {
+    const candidate = `WR-LOSS-${i}`;
+    if ((await cluster.primaryOf(bucketKeys.log(candidate, bucketOf(candidate, 'L1', BUCKETS)))) === primary) [exam, student] = [candidate, 'L1'];
+  }
+  const lossBucket = bucketOf(exam, student, BUCKETS);
+  const key = bucketKeys.log(exam, lossBucket);
+  const event = (seq: number): EventToWrite => ({ ...answer(seq), student });
+  const notWaiting = await storeOn(0);
+  const waiting = await storeOn(1);
+  await waiting.claimSession(exam, student);
+  t.same(await waiting.writeBatch(exam, lossBucket, [event(1)]), [WriteOutcome.Stored], 'seq 1 is on the replica');
+  replica.freeze();
+  t.teardown(() => replica.thaw());
+  await cluster.nodeClient(primary).call('CLIENT', 'KILL', 'TYPE', 'replica');
+  t.same(await notWaiting.writeBatch(exam, lossBucket, [event(2)]), [WriteOutcome.Stored], 'waitReplicas 0: seq 2 acked on the primary');
+  await t.rejects(waiting.writeBatch(exam, lossBucket, [event(3)]), { code: 'UX_ERR_REDIS_UNAVAILABLE' }, 'waitReplicas 1: seq 3 not acked');
+  await primary.kill();
+  replica.thaw();
+  await cluster.waitHealthy();
+  t.equal((await cluster.primaryOf(key)).port, replica.port, 'the replica took over');
+  const seqs = (await onReplica.xrange(key, '-', '+')).map(([, fields]) => Number(fields[fields.indexOf('seq') + 1]));
+  t.same(seqs, [1], 'seq 2, acked with waitReplicas 0, is gone; seq 3 was never acked');
 });
