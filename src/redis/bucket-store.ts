@@ -4,7 +4,8 @@
 import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { isWriteOutcome, WriteOutcome, type EventKind } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
-import { isCluster, type RedisClient } from './redis-client.js';
+import type { RedisClient } from './redis-client.js';
+import { ReplicatedCalls } from './replicated-calls.js';
 
 export interface SessionClaim {
   /** The new session's epoch: events written with an older one come back StaleSession. */
@@ -46,22 +47,12 @@ export interface BucketStoreOptions {
 
 const KIND_CODE: Record<EventKind, string> = { open: 'o', answer: 'a', submit: 's' };
 const FIELDS_PER_EVENT = 8;
-/**
- * How long one WAIT blocks its connection. Short: a timeout only means the batch is sent again
- * (its events come back Duplicate and are waited for again), and the writer logs every failed
- * batch, so a missing replica shows in the log within a second.
- */
-const WAIT_TIMEOUT_MS = 1000;
-/** A bucket counter the store bumps only to give WAIT a write to wait for (see writeAndWait). */
-const REPLICATION_MARK_FIELD = '!replicated';
-type Pipeline = ReturnType<RedisClient['pipeline']>;
-/** Redirections and cluster states that say "ask again", not "your call is wrong". */
-const TRANSIENT_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN) /;
 
 export class BucketStore {
   private readonly redis: RedisClient;
   private readonly buckets: number;
-  private readonly waitReplicas: number;
+  /** Set when waitReplicas > 0: writes and closes then go through it. */
+  private readonly replicated: ReplicatedCalls | null;
 
   constructor(redis: RedisClient, buckets: number, options: BucketStoreOptions = {}) {
     if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
@@ -69,7 +60,7 @@ export class BucketStore {
     if (!Number.isInteger(waitReplicas) || waitReplicas < 0) throw new RangeError(`waitReplicas must be a non-negative integer, got ${waitReplicas}`);
     this.redis = redis;
     this.buckets = buckets;
-    this.waitReplicas = waitReplicas;
+    this.replicated = waitReplicas > 0 ? new ReplicatedCalls(redis, waitReplicas) : null;
   }
 
   async claimSession(exam: string, student: string): Promise<SessionClaim> {
@@ -102,9 +93,9 @@ export class BucketStore {
     }
     const keys = [bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket)] as const;
     const reply =
-      this.waitReplicas === 0
+      this.replicated === null
         ? await this.call('ux_write', () => this.redis.fcall('ux_write', 3, ...keys, ...args))
-        : await this.callAndWait('ux_write', keys[2], this.redis.pipeline().fcall('ux_write', 3, ...keys, ...args), (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored));
+        : await this.replicated.run({ fn: 'ux_write', keys, args, markKey: keys[2], wrote: (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored) });
     if (!Array.isArray(reply) || reply.length !== n) {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
     }
@@ -122,9 +113,9 @@ export class BucketStore {
       // With waitReplicas the close must outlive a failover too: a lost close would let events
       // land in a bucket the export has already read.
       calls.push(
-        this.waitReplicas === 0
+        this.replicated === null
           ? this.call('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
-          : this.callAndWait('ux_close', key, this.redis.pipeline().fcall('ux_close', 1, key, exam), (r) => r === 1),
+          : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: key, wrote: (r) => r === 1 }),
       );
     }
     const replies = await Promise.all(calls);
@@ -146,59 +137,6 @@ export class BucketStore {
       counts.closedBuckets += closed;
     }
     return counts;
-  }
-
-  /**
-   * A call and WAIT in one pipeline: on a Cluster both go to the node that owns the bucket, on
-   * one connection, so WAIT counts the replicas that have this very write (WAIT covers the writes
-   * its own connection made). Per bucket, not per batch: a keyless WAIT sent on its own would go
-   * to a random node of a Cluster.
-   *
-   * When the call stored nothing, its outcomes rest on earlier writes (a Duplicate on an earlier,
-   * unconfirmed attempt, maybe made on another connection; a nack on a stored submit or close),
-   * and WAIT, as documented, waits only for this connection's own writes. Then a bucket counter
-   * is bumped and waited for: replication is one ordered stream per primary, so a replica that has
-   * the bump has everything the primary held before it. (Redis 7.0 in fact waits for the offset
-   * of the connection's last command, write or not; the bump keeps to the documented contract.)
-   */
-  private async callAndWait(what: string, seqKey: string, pipeline: Pipeline, wrote: (reply: unknown) => boolean): Promise<unknown> {
-    const [reply, acked] = await this.pipelineWithWait(what, pipeline);
-    if (wrote(reply)) {
-      this.checkReplicas(acked);
-      return reply;
-    }
-    const [, markAcked] = await this.pipelineWithWait('replication mark', this.redis.pipeline().hincrby(seqKey, REPLICATION_MARK_FIELD, 1));
-    this.checkReplicas(markAcked);
-    return reply;
-  }
-
-  /** Appends WAIT to `pipeline`, runs it, and returns the first command's reply and WAIT's count. */
-  private async pipelineWithWait(what: string, pipeline: Pipeline): Promise<[unknown, number]> {
-    let results: Array<[Error | null, unknown]> | null;
-    try {
-      results = await pipeline.wait(this.waitReplicas, WAIT_TIMEOUT_MS).exec();
-    } catch (error) {
-      throw new RedisUnavailableError(`${what} with WAIT failed: ${(error as Error).message}`, { cause: error });
-    }
-    const [first, wait] = results ?? [];
-    if (first === undefined || wait === undefined) throw new RedisUnavailableError(`${what} with WAIT got no replies`);
-    for (const [error] of [first, wait]) if (error !== null) throw this.classify(what, error);
-    return [first[1], Number(wait[1])];
-  }
-
-  private checkReplicas(acked: number): void {
-    if (acked < this.waitReplicas) {
-      throw new RedisUnavailableError(`only ${acked} of ${this.waitReplicas} replicas confirmed the write within ${WAIT_TIMEOUT_MS} ms; it will be sent again`);
-    }
-  }
-
-  private classify(what: string, error: Error): RedisScriptError | RedisUnavailableError {
-    const message = `${what} failed: ${error.message}`;
-    // A single command follows MOVED by itself; a pipeline whose WAIT succeeded on the old owner
-    // does not, so have the slot map refreshed before the writer sends the batch again.
-    if (/^(MOVED|ASK) /.test(error.message) && isCluster(this.redis)) this.redis.refreshSlotsCache();
-    if (error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message)) return new RedisScriptError(message, { cause: error });
-    return new RedisUnavailableError(message, { cause: error });
   }
 
   /**

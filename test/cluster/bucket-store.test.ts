@@ -8,6 +8,7 @@ import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
 import { BucketReader } from '../../src/redis/bucket-reader.js';
 import { BucketStore, type EventToWrite } from '../../src/redis/bucket-store.js';
 import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
+import { keySlot } from '../../src/redis/key-slot.js';
 import { waitForRedis } from '../../src/redis/redis-client.js';
 import { startTestCluster } from '../helpers/redis-cluster.js';
 
@@ -47,6 +48,8 @@ t.test('every key of a bucket hashes to one slot, and the buckets spread over ev
   }
   t.equal(owners.size, 3, 'the buckets of one exam live on all three primaries');
   t.equal(await slot(bucketKeys.meta(EXAM)), await slot(lockKey(EXAM)), 'meta and the export lease share a slot (one-key eval, one-slot MULTI)');
+  const samples = ['', 'a', 'foo', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'é🎓', bucketKeys.seq('Ex-1', 63), bucketKeys.meta(EXAM)];
+  for (const key of samples) t.equal(keySlot(key), await slot(key), `keySlot agrees with CLUSTER KEYSLOT for ${JSON.stringify(key)}`);
 });
 
 t.test('the function library is loaded on every primary', async (t) => {
