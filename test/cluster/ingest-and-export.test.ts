@@ -12,22 +12,13 @@ import { startTestCluster } from '../helpers/redis-cluster.js';
 import { assertSqliteResults } from '../helpers/sqlite-results.js';
 import { storedEventsByStudent } from '../helpers/stored-events.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
+import { seededUnit } from '../helpers/seeded-random.js';
 
 const STUDENTS = 100;
 const ANSWERS_PER_STUDENT = 20;
 const BUCKETS = 16;
 const EXAM = 'CL-E2E';
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('100 students on a Redis Cluster: stored events are exactly the acked ones, and export finds them all', async (t) => {
   const cluster = await startTestCluster(t, { primaries: 3 });
@@ -43,7 +34,7 @@ t.test('100 students on a Redis Cluster: stored events are exactly the acked one
 
   const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
   const tokens = await ux.tokens(EXAM, students);
-  const random = seeded(20261130);
+  const random = seededUnit(20261130);
   const acked = new Map<string, OutboxEvent[]>();
   let reconnects = 0;
   await Promise.all(

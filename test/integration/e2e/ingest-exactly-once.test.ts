@@ -7,28 +7,18 @@ import { StudentClient } from '../../../src/client/student-client.js';
 import type { OutboxEvent } from '../../../src/client/types.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
+import { seededUnit } from '../../helpers/seeded-random.js';
 
 const STUDENTS = 200;
 const ANSWERS_PER_STUDENT = 30;
 const EXAM = 'E2E-1';
 
-// A small seeded generator, so a failing run can be replayed.
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('200 students with resends and reconnects: stored events are exactly the acked ones', async (t) => {
   const ux = await startUntradexProcess(t, { redis: { appendfsync: 'always', buckets: 16 }, gateway: { connectionActors: 2 }, writers: { count: 2 } });
   const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
   const tokens = await ux.tokens(EXAM, students);
-  const random = seeded(20261129);
+  const random = seededUnit(20261129);
   const acked = new Map<string, OutboxEvent[]>();
   let reconnects = 0;
 
