@@ -7,11 +7,11 @@ import t from 'tap';
 import { StudentClient } from '../../src/client/student-client.js';
 import type { OutboxEvent } from '../../src/client/types.js';
 import { waitForExamState, type ExpectedResults } from '../helpers/exam-traffic.js';
-import { helloRaw } from '../helpers/raw-student.js';
 import { startTestCluster } from '../helpers/redis-cluster.js';
 import { assertSqliteResults } from '../helpers/sqlite-results.js';
 import { storedEventsByStudent } from '../helpers/stored-events.js';
 import { startUntradexProcess } from '../helpers/untradex.js';
+import { assertReplacedAcrossProcesses } from '../helpers/cross-process-replacement.js';
 
 const BUCKETS = 16;
 const STUDENTS = 60;
@@ -74,25 +74,7 @@ t.test('three gateway processes on a Redis Cluster behave as one Untradex', asyn
   // sit on different processes; the older must then be replaced (ux_hello publishes on its shard,
   // every process hears it through whichever node it subscribed to).
   const { R1: token } = await ux.tokens('CL-MP-R', ['R1']);
-  let crossed = false;
-  for (let attempt = 0; attempt < 12 && !crossed; attempt += 1) {
-    const before = await perProcess();
-    const older = await helloRaw(ux.gatewayUrl, token!);
-    const afterOlder = await perProcess();
-    const olderOn = [...afterOlder].find(([id, count]) => count > (before.get(id) ?? 0))?.[0];
-    const newer = await helloRaw(ux.gatewayUrl, token!);
-    const afterNewer = await perProcess();
-    const newerOn = [...afterNewer].find(([id, count]) => count > (afterOlder.get(id) ?? 0) - (id === olderOn ? 1 : 0))?.[0];
-    if (olderOn !== undefined && newerOn !== undefined && olderOn !== newerOn) {
-      crossed = true;
-      t.match(await older.student.next((frame) => frame.t === 'err'), { code: 'replaced' }, `replaced across processes (${olderOn} -> ${newerOn})`);
-      t.equal((await older.student.closed).code, 4409);
-    } else {
-      await older.student.closed;
-    }
-    newer.student.close();
-  }
-  t.ok(crossed, 'two sockets of one student landed on different processes at least once');
+  await assertReplacedAcrossProcesses(t, ux, token!);
 
   const expected: ExpectedResults = { exam: EXAM, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
   for (const [student, events] of acked) {
