@@ -51,4 +51,9 @@ if (!data.holdAtEnd) {
     table.release(data.addresses[which]!);
   }
 }
+// A release that met a busy lock waits in the actor's pending list for a retry timer; a real actor's
+// loop lives on until it fires, this worker's would not. countOf takes the lock and applies them.
+while (table.countOf(data.addresses[0]!) < 0) {
+  // the lock was busy past its wait: try again
+}
 parentPort!.postMessage({ held: held.map((which) => data.addresses[which]) });
