@@ -3,7 +3,7 @@
 
 import { ConfigError, SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase } from './bucket-write-base.js';
+import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
 import {
   loadOracleDb,
   type OracleBatchError,
@@ -98,8 +98,7 @@ export class OracleSink implements ResultSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const failures: unknown[] = [];
-    for (const write of [...this.open]) await write.rollback().catch((err: unknown) => failures.push(err));
+    const failures = await rollbackOpenWrites(this.open);
     if (this.pool !== undefined) {
       // A pool that never came up has nothing to close; its failure already reached whoever asked for it.
       const pool = await this.pool.catch(() => undefined);

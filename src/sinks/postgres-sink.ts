@@ -7,7 +7,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase } from './bucket-write-base.js';
+import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
 import { copyTextPieces, type CopyField } from './pg-copy-text.js';
 import {
   answerFields,
@@ -98,8 +98,7 @@ export class PostgresSink implements ResultSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const failures: unknown[] = [];
-    for (const write of [...this.open]) await write.rollback().catch((err: unknown) => failures.push(err));
+    const failures = await rollbackOpenWrites(this.open);
     await this.pool.end().catch((err: unknown) => failures.push(err));
     if (failures.length > 0) throw toSinkError('postgres', failures[0], 'closing');
   }

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase } from './bucket-write-base.js';
+import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
 import type { BucketWrite, ResultSink } from './result-sink.js';
 import { toSinkError } from './sink-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
@@ -109,8 +109,7 @@ export class SqliteSink implements ResultSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const failures: unknown[] = [];
-    for (const write of [...this.open]) await write.rollback().catch((err: unknown) => failures.push(err));
+    const failures = await rollbackOpenWrites(this.open);
     this.db?.close();
     this.db = undefined;
     if (failures.length > 0) throw toSinkError('sqlite', failures[0], `closing ${this.options.path}`);
