@@ -5,6 +5,7 @@ import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
 import { EventForwarder } from './connection/event-forwarder.js';
@@ -51,12 +52,14 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   await watch.start();
   acks.start();
   gateway.start();
+  const loopDelay = new EventLoopDelayMonitor();
   listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.actorIndex, { accepted: (ws, address) => gateway.accept(ws, address) });
   await listener.listen(init.listen);
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 
   const shutdown = async () => {
     gateway.stop();
+    loopDelay.stop();
     await acks.stop();
     await watch.stop();
     await redis.quit().catch(() => redis.disconnect());
@@ -75,6 +78,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         acksSent: acks.acksSent,
         nacksSent: acks.nacksSent,
         rejectedUpgrades: listener?.rejectedUpgrades ?? 0,
+        eventLoop: loopDelay.read(),
       };
     },
     async quiesce() {

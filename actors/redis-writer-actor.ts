@@ -5,6 +5,7 @@ import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import type { RedisWriterApi, RedisWriterInit } from './redis-writer/protocol.js';
 import { WriterLoop } from './redis-writer/writer-loop.js';
@@ -21,11 +22,12 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
   const redis = connections[0]!;
   const loop = new WriterLoop(init, connections.map((connection) => new BucketStore(connection, init.buckets, { waitReplicas: init.waitReplicas })), log);
   loop.start();
+  const loopDelay = new EventLoopDelayMonitor();
   log.debug({ rings: init.eventRings.length }, 'writer ready');
 
   return {
     async status() {
-      return { actorId: init.actorId, redis: redis.status, ...loop.status() };
+      return { actorId: init.actorId, redis: redis.status, ...loop.status(), eventLoop: loopDelay.read() };
     },
     async drain(timeoutMs: number) {
       const deadline = Date.now() + timeoutMs;
@@ -36,6 +38,7 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
       return true;
     },
     async stop() {
+      loopDelay.stop();
       await loop.stop();
       await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     },

@@ -36,6 +36,12 @@ export class RootStatus implements StatusSource {
       this.perSecond = Math.max(0, ((stored - this.lastSample.stored) * 1000) / (now - this.lastSample.at));
       this.lastSample = { at: now, stored };
     }
+    const delays = new Map<string, { p99Ms: number; maxMs: number }>();
+    for (const actor of [...writers, ...connections]) if (actor !== null) delays.set(actor.actorId, actor.eventLoop);
+    const loopOf = (id: string) => {
+      const eventLoop = delays.get(id);
+      return eventLoop === undefined ? {} : { eventLoop };
+    };
     const { config, topology } = this.root;
     const usedBytes = sum(writers, (writer) => writer.ringUsedBytes.reduce((total, bytes) => total + bytes, 0));
     const capacityBytes = topology.connectionActors * topology.writers * config.gateway.ringBytes;
@@ -63,7 +69,7 @@ export class RootStatus implements StatusSource {
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
       rings: { usedBytes, capacityBytes, fill: capacityBytes === 0 ? 0 : usedBytes / capacityBytes },
-      actors: report.children,
+      actors: report.children.map((child) => ({ ...child, ...loopOf(child.id) })),
       redis: {
         status: redisStatus,
         target: describeRedisTarget(this.root.redisTarget),

@@ -2,6 +2,7 @@
 // Student traffic never passes through this API; it is the control plane only.
 
 import type { RedisTarget } from '../../src/redis/redis-client.js';
+import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
 
 /** How the actor gets its share of the one gateway port. */
 export type ListenSpec =
@@ -52,6 +53,8 @@ export interface ConnectionStatus {
   acksSent: number;
   nacksSent: number;
   rejectedUpgrades: number;
+  /** How late this actor's thread ran its callbacks over the last 10 s. */
+  eventLoop: EventLoopDelay;
 }
 
 export interface ConnectionActorApi {

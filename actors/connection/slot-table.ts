@@ -27,6 +27,16 @@ export class SlotTable<T> {
     this.count -= 1;
   }
 
+  /** Slots ever used (live or free): the bound for walking the table by index with at(). */
+  get capacity(): number {
+    return this.items.length;
+  }
+
+  /** The item in `slot`, if one lives there now. */
+  at(slot: number): T | undefined {
+    return this.items[slot];
+  }
+
   get size(): number {
     return this.count;
   }

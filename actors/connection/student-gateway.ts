@@ -12,6 +12,7 @@ import { encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js'
 import { bucketOf } from '../../src/redis/bucket-keys.js';
 import type { BucketStore } from '../../src/redis/bucket-store.js';
 import type { EventForwarder } from './event-forwarder.js';
+import { LivenessSweep } from './liveness-sweep.js';
 import type { ConnectionLimits } from './protocol.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SlotTable } from './slot-table.js';
@@ -36,18 +37,19 @@ export interface StudentGatewayDeps {
 }
 
 export class StudentGateway {
-  private pingTimer: NodeJS.Timeout | null = null;
+  private readonly liveness: LivenessSweep<StudentSession>;
   private accepting = true;
 
-  constructor(private readonly deps: StudentGatewayDeps) {}
+  constructor(private readonly deps: StudentGatewayDeps) {
+    this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
+  }
 
   start(): void {
-    this.pingTimer = setInterval(() => this.ping(), this.deps.limits.pingIntervalMs);
-    this.pingTimer.unref();
+    this.liveness.start();
   }
 
   stop(): void {
-    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.liveness.stop();
   }
 
   /** Stops reading from every socket: used by a graceful shutdown before the last acks. */
@@ -253,17 +255,6 @@ export class StudentGateway {
     this.deps.forwarder.forget(session);
     this.deps.slots.remove(session.slot, session.generation);
     this.deps.released(session);
-  }
-
-  private ping(): void {
-    for (const session of this.deps.slots.values()) {
-      if (!session.alive) {
-        session.ws.terminate();
-        continue;
-      }
-      session.alive = false;
-      session.ws.ping();
-    }
   }
 
   get isAccepting(): boolean {

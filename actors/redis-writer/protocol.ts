@@ -2,6 +2,7 @@
 // Events arrive through rings, not through this API; the API is only the control plane.
 
 import type { RedisTarget } from '../../src/redis/redis-client.js';
+import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
 
 export interface RedisWriterInit {
   actorId: string;
@@ -34,6 +35,8 @@ export interface RedisWriterStatus {
   /** Bytes waiting in each incoming ring. */
   ringUsedBytes: number[];
   redis: string;
+  /** How late this actor's thread ran its callbacks over the last 10 s. */
+  eventLoop: EventLoopDelay;
 }
 
 export interface RedisWriterApi {

@@ -93,7 +93,7 @@ export class WriterLoop {
     return !this.inFlight && this.consumers.every((consumer) => consumer.usedBytes() === 0);
   }
 
-  status(): Omit<RedisWriterStatus, 'actorId' | 'redis'> {
+  status(): Omit<RedisWriterStatus, 'actorId' | 'redis' | 'eventLoop'> {
     return { ...this.counters, ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()) };
   }
 

@@ -8,7 +8,7 @@ import { CpuMeter, sampleRss, type CpuWindow } from './proc-stats.js';
 import { withLoad, type BenchTest } from './load.js';
 import { formatSummary } from '../loadgen/latency.js';
 import { fmt } from './results.js';
-import type { BenchServer } from './servers.js';
+import type { ActorLoopDelay, BenchServer } from './servers.js';
 
 export interface IngestMeasure {
   connect: ConnectResult;
@@ -22,6 +22,29 @@ export interface IngestMeasure {
   loadCpuShare: number;
   /** All CPU used during the run over what the machine's cores could give. */
   machineBusy: number;
+  /** Untradex only: the worst actor event-loop delay seen during the run (10 s windows), ms. */
+  loopDelay: ActorLoopDelay | null;
+}
+
+/** Polls the server's actor loop delays every 5 s (each reading covers the last 10 s) and keeps the worst. */
+function watchLoopDelay(server: BenchServer): () => Promise<ActorLoopDelay | null> {
+  const read = server.loopDelay;
+  if (read === undefined) return async () => null;
+  const worst: ActorLoopDelay = { connections: { p99Ms: 0, maxMs: 0 }, writers: { p99Ms: 0, maxMs: 0 } };
+  const take = async () => {
+    const now = await read().catch(() => null);
+    if (now === null) return;
+    for (const kind of ['connections', 'writers'] as const) {
+      worst[kind].p99Ms = Math.max(worst[kind].p99Ms, now[kind].p99Ms);
+      worst[kind].maxMs = Math.max(worst[kind].maxMs, now[kind].maxMs);
+    }
+  };
+  const timer = setInterval(() => void take(), 5_000);
+  return async () => {
+    clearInterval(timer);
+    await take();
+    return worst;
+  };
 }
 
 export interface IngestPlan {
@@ -38,8 +61,10 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     t.comment(`connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}`);
     const meter = new CpuMeter(server.pids);
     meter.begin();
+    const loopWatch = watchLoopDelay(server);
     const run = await load.run(plan.run);
     const cpu = meter.end();
+    const loopDelay = await loopWatch();
     const peaks = rss.stop();
     const serverCpu = cpu.serverCpuSeconds + cpu.redisCpuSeconds;
     const measure: IngestMeasure = {
@@ -51,11 +76,13 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       cpuPerEventUs: run.ackedDuringRun === 0 ? 0 : (serverCpu / run.ackedDuringRun) * 1e6,
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
+      loopDelay,
     };
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
         `latency all ${formatSummary(run.all)}\n` +
-        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event`,
+        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event` +
+        (loopDelay === null ? '' : `\nworst actor event-loop delay: connection actors p99 ${fmt(loopDelay.connections.p99Ms)} ms, max ${fmt(loopDelay.connections.maxMs)} ms; writers p99 ${fmt(loopDelay.writers.p99Ms)} ms, max ${fmt(loopDelay.writers.maxMs)} ms`),
     );
     return measure;
   });

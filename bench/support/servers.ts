@@ -17,6 +17,28 @@ export interface BenchServer {
   url: string;
   secret: string;
   pids: ServerPids;
+  /** Untradex only: the worst event-loop delay of its actors right now, from /api/status. */
+  loopDelay?: () => Promise<ActorLoopDelay>;
+}
+
+/** Worst p99 and max over the last 10 s window, by actor kind, ms. */
+export interface ActorLoopDelay {
+  connections: { p99Ms: number; maxMs: number };
+  writers: { p99Ms: number; maxMs: number };
+}
+
+type StatusActors = { actors: Array<{ id: string; eventLoop?: { p99Ms: number; maxMs: number } }> };
+
+async function readLoopDelay(ux: UntradexProcess): Promise<ActorLoopDelay> {
+  const { body } = await ux.api<StatusActors>('GET', '/api/status');
+  const worst = { connections: { p99Ms: 0, maxMs: 0 }, writers: { p99Ms: 0, maxMs: 0 } };
+  for (const actor of body.actors) {
+    if (actor.eventLoop === undefined) continue;
+    const kind = /(^|\/)writer-/.test(actor.id) ? worst.writers : worst.connections;
+    kind.p99Ms = Math.max(kind.p99Ms, actor.eventLoop.p99Ms);
+    kind.maxMs = Math.max(kind.maxMs, actor.eventLoop.maxMs);
+  }
+  return worst;
 }
 
 export interface BenchUntradex extends BenchServer {
@@ -60,7 +82,7 @@ export async function startBenchUntradex(t: TeardownHost, overrides: Overrides =
   }
   const ux = await startUntradexProcess(t, config);
   const redis = findChildren(ux.child.pid!, 'redis-server')[0] ?? null;
-  return { ux, url: ux.gatewayUrl, secret, pids: { server: ux.child.pid!, redis } };
+  return { ux, url: ux.gatewayUrl, secret, pids: { server: ux.child.pid!, redis }, loopDelay: () => readLoopDelay(ux) };
 }
 
 export interface BenchNaive extends BenchServer {

@@ -7,6 +7,8 @@ export interface ActorReport {
   incarnation: number;
   restarts: number;
   lastError: string | null;
+  /** Connection and writer actors: how late their thread ran callbacks over the last 10 s, ms. */
+  eventLoop?: { p99Ms: number; maxMs: number };
 }
 
 export interface SystemStatus {

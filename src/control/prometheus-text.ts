@@ -23,6 +23,10 @@ function format(metric: Metric): string {
   return lines.join('\n');
 }
 
+function loopSamples(status: SystemStatus, pick: (delay: { p99Ms: number; maxMs: number }) => number): Metric['samples'] {
+  return status.actors.flatMap((actor) => (actor.eventLoop === undefined ? [] : [{ labels: { actor: actor.id }, value: pick(actor.eventLoop) / 1000 }]));
+}
+
 export function renderMetrics(status: SystemStatus): string {
   const metrics: Metric[] = [
     { name: 'ux_connections', type: 'gauge', help: 'Open student sockets.', samples: [{ value: status.connections.total }] },
@@ -48,6 +52,18 @@ export function renderMetrics(status: SystemStatus): string {
       type: 'gauge',
       help: '1 when the actor is running.',
       samples: status.actors.map((actor) => ({ labels: { actor: actor.id }, value: actor.status === 'running' ? 1 : 0 })),
+    },
+    {
+      name: 'ux_actor_event_loop_delay_p99_seconds',
+      type: 'gauge',
+      help: 'How late the actor thread ran its callbacks, p99 over the last 10 s (a loaded thread delays acks).',
+      samples: loopSamples(status, (delay) => delay.p99Ms),
+    },
+    {
+      name: 'ux_actor_event_loop_delay_max_seconds',
+      type: 'gauge',
+      help: 'How late the actor thread ran its callbacks, worst over the last 10 s.',
+      samples: loopSamples(status, (delay) => delay.maxMs),
     },
     { name: 'ux_redis_up', type: 'gauge', help: '1 when the root Redis connection is ready.', samples: [{ value: status.redis.status === 'ready' ? 1 : 0 }] },
     { name: 'ux_uptime_seconds', type: 'gauge', help: 'Seconds since start.', samples: [{ value: status.uptimeSeconds }] },

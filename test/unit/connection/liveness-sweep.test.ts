@@ -1,0 +1,68 @@
+import t from 'tap';
+import { LivenessSweep, type Pingable } from '../../../actors/connection/liveness-sweep.js';
+import { SlotTable } from '../../../actors/connection/slot-table.js';
+
+class FakeSocket implements Pingable {
+  alive = true;
+  pings = 0;
+  terminated = false;
+  readonly ws = {
+    ping: () => {
+      this.pings += 1;
+    },
+    terminate: () => {
+      this.terminated = true;
+    },
+  };
+}
+
+function table(n: number): { slots: SlotTable<FakeSocket>; sockets: FakeSocket[] } {
+  const slots = new SlotTable<FakeSocket>();
+  const sockets = Array.from({ length: n }, () => new FakeSocket());
+  for (const socket of sockets) slots.add(socket);
+  return { slots, sockets };
+}
+
+t.test('every socket gets exactly one ping per interval, spread over the ticks', async (t) => {
+  const { slots, sockets } = table(10_000);
+  const sweep = new LivenessSweep(slots, 30_000);
+  t.equal(sweep.tickMs, 300);
+  const ticksPerInterval = 30_000 / sweep.tickMs;
+  let most = 0;
+  for (let tick = 0; tick < ticksPerInterval; tick++) {
+    for (const socket of sockets) socket.alive = true; // every client answers
+    most = Math.max(most, sweep.tick());
+  }
+  t.same(new Set(sockets.map((socket) => socket.pings)), new Set([1]), 'one ping each');
+  t.equal(most, 100, 'no tick pings more than 1/100 of the table');
+  t.notOk(sockets.some((socket) => socket.terminated));
+});
+
+t.test('a socket that did not answer the previous ping is terminated on the next visit', async (t) => {
+  const { slots, sockets } = table(50);
+  const sweep = new LivenessSweep(slots, 1_000);
+  const silent = sockets[7]!;
+  for (let tick = 0; tick < 200; tick++) {
+    for (const socket of sockets) if (socket !== silent) socket.alive = true;
+    sweep.tick();
+  }
+  t.ok(silent.terminated, 'the silent socket is terminated');
+  t.equal(silent.pings, 1, 'after exactly one unanswered ping');
+  t.notOk(sockets.some((socket) => socket !== silent && socket.terminated), 'answering sockets stay');
+});
+
+t.test('a table smaller than the tick count is still walked once per interval; free slots are skipped', async (t) => {
+  const { slots, sockets } = table(6);
+  slots.remove(2, 1);
+  const sweep = new LivenessSweep(slots, 1_000);
+  const ticksPerInterval = 1_000 / sweep.tickMs;
+  for (let tick = 0; tick < ticksPerInterval * 3; tick++) {
+    for (const socket of sockets) socket.alive = true;
+    sweep.tick();
+  }
+  t.same(sockets.map((socket) => socket.pings), [3, 3, 0, 3, 3, 3], 'three intervals, three pings each; the freed slot none');
+});
+
+t.test('an empty table is a no-op', async (t) => {
+  t.equal(new LivenessSweep(new SlotTable<FakeSocket>(), 1_000).tick(), 0);
+});
