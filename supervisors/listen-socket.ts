@@ -3,7 +3,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { UntradexError } from '../src/errors.js';
-import type { ListenSpec } from '../actors/connection/protocol.js';
+import { GATEWAY_LISTEN_BACKLOG, type ListenSpec } from '../actors/connection/protocol.js';
 
 /** A raw libuv TCP handle as it arrives over IPC; only its descriptor number is used here. */
 export interface RawTcpHandle {
@@ -70,7 +70,7 @@ class DescriptorListenSocket implements ListenSocket {
 
   static async open(host: string, port: number): Promise<DescriptorListenSocket> {
     const broker = DescriptorListenSocket.forkBroker();
-    broker.send({ op: 'listen', host, port, backlog: 4096 });
+    broker.send({ op: 'listen', host, port, backlog: GATEWAY_LISTEN_BACKLOG });
     const [reply, handle] = await nextReply(broker);
     if (reply.op !== 'listening' || handle === undefined) {
       broker.kill();

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AddressTable } from './address-table.js';
 import { ConnectionCount } from './connection-count.js';
-import type { ConnectionLimits, ListenSpec } from './protocol.js';
+import { GATEWAY_LISTEN_BACKLOG, type ConnectionLimits, type ListenSpec } from './protocol.js';
 
 export interface GatewayListenerHooks {
   accepted(ws: WebSocket, remoteAddress: string): void;
@@ -59,8 +59,9 @@ export class GatewayListener {
         this.server.off('error', reject);
         resolve();
       };
-      if (spec.kind === 'fd') this.server.listen({ fd: spec.fd }, done);
-      else this.server.listen({ host: spec.host, port: spec.port, reusePort: true } as Parameters<Server['listen']>[0], done);
+      // Node 20 ignores options.backlog with a descriptor (it reads only a backlog argument).
+      if (spec.kind === 'fd') this.server.listen({ fd: spec.fd }, GATEWAY_LISTEN_BACKLOG, done);
+      else this.server.listen({ host: spec.host, port: spec.port, reusePort: true, backlog: GATEWAY_LISTEN_BACKLOG } as Parameters<Server['listen']>[0], done);
     });
   }
 

@@ -4,6 +4,14 @@
 import type { RedisTarget } from '../../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
 
+/**
+ * The gateway socket's accept queue. An exam's start spike opens thousands of connections in one
+ * second; with Node's default of 511 the queue overflows and clients wait out SYN retransmits
+ * (1, 3, 7, 15 s...). The kernel caps it at net.core.somaxconn. Every listen() on the socket sets
+ * it again, so each actor passes it too, not only the process that opened the socket.
+ */
+export const GATEWAY_LISTEN_BACKLOG = 4096;
+
 /** How the actor gets its share of the one gateway port. */
 export type ListenSpec =
   /** Node >= 22.12: every actor binds the port itself with SO_REUSEPORT. */
