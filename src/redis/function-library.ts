@@ -91,7 +91,9 @@ local function ux_hello(keys, args)
   local epoch = string.format('%d', tonumber(e) + 1)
   redis.call('HSET', seq_key, student, pack_state(epoch, l, s, t))
   local closed = redis.call('HEXISTS', seq_key, '!closed')
-  redis.call('PUBLISH', CHANNEL_SESSIONS, exam .. '\n' .. student .. '\n' .. epoch)
+  -- A first session has nothing older to replace: announcing it only cost every actor of every
+  -- gateway process a message per student in a start spike (600,000 for 100,000 students on six).
+  if epoch ~= '1' then redis.call('PUBLISH', CHANNEL_SESSIONS, exam .. '\n' .. student .. '\n' .. epoch) end
   -- lastSeq goes back as a string: it may be up to 2^53-1, and ioredis 6 decodes integer replies
   -- that close to 2^53 inexactly (its decoder computes number * 10 + byte - 48).
   return { tonumber(epoch), l, s ~= '0' and 1 or 0, closed }

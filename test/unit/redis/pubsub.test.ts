@@ -23,8 +23,8 @@ async function listen(subscriber: Redis, channel: string): Promise<{ messages: s
   };
 }
 
-t.test('hello claims a new epoch and publishes exam, student and epoch', async (t) => {
-  const { store, server } = await storeFixture(t);
+t.test('hello claims a new epoch and publishes exam, student and epoch when it replaces one', async (t) => {
+  const { store, server, redis } = await storeFixture(t);
   const sessions = await listen(server.client('sub'), CHANNEL_SESSIONS);
   const first = await store.claimSession('E1', 'S1');
   t.same(first, { epoch: 1, lastSeq: 0, submitted: false, closed: false });
@@ -32,8 +32,12 @@ t.test('hello claims a new epoch and publishes exam, student and epoch', async (
   t.equal(second.epoch, 2);
   const other = await store.claimSession('E2', 'S1');
   t.equal(other.epoch, 1, 'epochs are per exam and student');
-  await sessions.until('E2\nS1\n1');
-  t.same(sessions.messages, ['E1\nS1\n1', 'E1\nS1\n2', 'E2\nS1\n1']);
+  const third = await store.claimSession('E2', 'S1');
+  t.equal(third.epoch, 2);
+  // A marker published after the last hello arrives after anything the hellos published.
+  await redis.publish(CHANNEL_SESSIONS, 'MARKER');
+  await sessions.until('MARKER');
+  t.same(sessions.messages, ['E1\nS1\n2', 'E2\nS1\n2', 'MARKER'], 'a first session (epoch 1) replaces nothing and is not announced');
 });
 
 t.test('close closes every bucket, publishes once per bucket, and is idempotent', async (t) => {
@@ -66,6 +70,7 @@ t.test('subscriber connections receive without extra setup after the publisher r
     await setTimeout(20);
   }
   await store.claimSession('E1', 'S9');
-  await sessions.until('E1\nS9\n1');
-  t.ok(sessions.messages.includes('E1\nS9\n1'));
+  await store.claimSession('E1', 'S9');
+  await sessions.until('E1\nS9\n2');
+  t.ok(sessions.messages.includes('E1\nS9\n2'));
 });
