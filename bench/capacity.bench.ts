@@ -3,10 +3,10 @@
 
 import './support/untapped.js';
 import t from 'tap';
-import { readProc, readTree } from './support/proc-stats.js';
-import { measured, withLoad, sleep, KiB, type BenchTest } from './support/load.js';
+import { holdSockets } from './support/hold-sockets.js';
+import { measured } from './support/load.js';
 import { fmt, ResultWriter } from './support/results.js';
-import { startBenchNaive, startBenchUntradex, type BenchServer } from './support/servers.js';
+import { startBenchNaive, startBenchUntradex } from './support/servers.js';
 import { envInt } from './support/sizes.js';
 
 const SOCKETS = envInt('UX_BENCH_CAPACITY_SOCKETS', { small: 600, default: 19_000 });
@@ -18,53 +18,11 @@ const TARGET_KIB_PER_SOCKET = 10;
 const result = new ResultWriter('capacity', 'Capacity: idle authenticated sockets on one gateway process');
 Object.assign(result.sizes, { sockets: SOCKETS, connectPerSecond: CONNECT_RATE });
 
-interface Held {
-  welcomed: number;
-  failed: number;
-  serverKiBPerSocket: number;
-  redisKiBPerSocket: number;
-  welcomeP99Ms: number;
-  serverRssMiB: number;
-}
-
-async function hold(t: BenchTest, server: BenchServer): Promise<Held> {
-  await sleep(2000);
-  // The median of five readings over two seconds, so one GC or allocation burst does not decide it.
-  const rss = async () => {
-    const server_: number[] = [];
-    const redis: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      if (i > 0) await sleep(500);
-      server_.push(readTree(server.pids.server)?.rssBytes ?? 0);
-      redis.push(server.pids.redis === null ? 0 : (readProc(server.pids.redis)?.rssBytes ?? 0));
-    }
-    const median = (v: number[]) => v.sort((a, b) => a - b)[2]!;
-    return { server: median(server_), redis: median(redis) };
-  };
-  const before = await rss();
-  return withLoad(server, { students: SOCKETS, driver: 'client' }, async (load) => {
-    const connected = await load.connect({ mode: 'ramp', windowMs: Math.max(1000, (SOCKETS / CONNECT_RATE) * 1000), timeoutMs: 60_000, sendOpen: false });
-    // Let the allocations of the connect phase settle before reading RSS.
-    await sleep(2000);
-    const after = await rss();
-    const per = (delta: number) => (connected.welcomed === 0 ? 0 : delta / connected.welcomed / KiB);
-    t.comment(`welcomed ${connected.welcomed}, failed ${connected.failed}; server RSS ${fmt(before.server / 2 ** 20)} -> ${fmt(after.server / 2 ** 20)} MiB`);
-    return {
-      welcomed: connected.welcomed,
-      failed: connected.failed,
-      serverKiBPerSocket: per(after.server - before.server),
-      redisKiBPerSocket: per(after.redis - before.redis),
-      welcomeP99Ms: connected.welcome.p99Ms,
-      serverRssMiB: after.server / 2 ** 20,
-    };
-  });
-}
-
 const ux = await measured(t, 'untradex holds the sockets', async (t) => {
   const server = await startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, SOCKETS + 100) } });
-  return hold(t, server);
+  return holdSockets(t, server, SOCKETS, CONNECT_RATE);
 });
-const naive = await measured(t, 'the naive server holds the same sockets', async (t) => hold(t, await startBenchNaive(t, 'always')));
+const naive = await measured(t, 'the naive server holds the same sockets', async (t) => holdSockets(t, await startBenchNaive(t, 'always'), SOCKETS, CONNECT_RATE));
 
 result.add({ id: 'capacity.sockets', label: 'authenticated idle sockets held', value: ux.welcomed, unit: 'sockets', better: 'higher', baseline: { label: 'naive server', value: naive.welcomed }, note: `${ux.failed} of ${SOCKETS} not welcomed` });
 result.add({ id: 'capacity.rssPerSocket', label: 'gateway process RSS per socket', value: ux.serverKiBPerSocket, unit: 'KiB', better: 'lower', baseline: { label: 'naive server', value: naive.serverKiBPerSocket } });

@@ -16,7 +16,7 @@ export async function withLoad<T>(
     secret: server.secret,
     exam: options.exam ?? 'BENCH',
     processes: options.processes ?? loadProcessesFor(options.students),
-    localAddresses: options.localAddresses ?? localAddresses(),
+    localAddresses: options.localAddresses ?? localAddresses(options.students),
     ...options,
   });
   try {

@@ -31,7 +31,9 @@ export interface Figure {
 
 export interface TargetCheck {
   id: string;
-  /** The target as issue 5 states it. */
+  /** The issue that set the target: 5 (benchmarks) unless a scenario says otherwise. */
+  issue?: number;
+  /** The target as its issue states it. */
   text: string;
   /** null: not measured in this run (e.g. a size below the target's). */
   met: boolean | null;
@@ -63,6 +65,13 @@ export interface MachineInfo {
   redis: string;
   postgres: string;
   kernel: string;
+}
+
+/** How this result was produced: the npm script that ran it, or the tap command line. */
+function benchCommand(): string {
+  const script = process.env['npm_lifecycle_event'];
+  if (script === 'bench' || script === 'bench:scale-out') return `npm run ${script}`;
+  return `npx tap ${process.argv.slice(1).join(' ')}`;
 }
 
 export function resultsDir(): string {
@@ -145,7 +154,7 @@ export class ResultWriter {
       finishedAt: finished.toISOString(),
       durationSeconds: Math.round((finished.getTime() - this.started.getTime()) / 100) / 10,
       commit: gitCommit(),
-      command: process.env['npm_lifecycle_event'] === 'bench' ? 'npm run bench' : `npx tap ${process.argv.slice(1).join(' ')}`,
+      command: benchCommand(),
       scale: benchScale(),
       env: benchEnv(),
       sizes: this.sizes,

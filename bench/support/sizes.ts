@@ -48,8 +48,20 @@ export function loadProcessesFor(students: number): number {
   return Math.max(2, Math.ceil(students / 9000));
 }
 
-/** Source addresses 127.0.0.2 .. 127.0.0.(1+n): each has its own ~28,000 ephemeral ports. */
-export function localAddresses(): string[] {
-  const n = envInt('UX_BENCH_LOCAL_ADDRESSES', { small: 4, default: 8 });
-  return Array.from({ length: Math.max(1, Math.min(250, n)) }, (_, i) => `127.0.0.${i + 2}`);
+/** Students per source address the load generator aims for (see localAddresses). */
+const STUDENTS_PER_ADDRESS = 1_000;
+
+/**
+ * Source addresses 127.0.0.2, 127.0.0.3, ...: one per 1,000 students, at least 8
+ * (UX_BENCH_LOCAL_ADDRESSES overrides). Each address has its own ~28,000 ephemeral ports, but a
+ * connect from a given address first binds it with port 0, and the kernel's search for a free port
+ * for bind() slows down as an address fills: with 7,500 students per address the load processes
+ * spent 70% of the machine in the kernel and connects stalled at 32,000; at 1,000 per address the
+ * search stays short.
+ */
+export function localAddresses(students = 0): string[] {
+  const forced = process.env['UX_BENCH_LOCAL_ADDRESSES'];
+  const n = forced !== undefined && forced !== '' ? envInt('UX_BENCH_LOCAL_ADDRESSES', { small: 4, default: 8 }) : Math.max(benchScale() === 'small' ? 4 : 8, Math.ceil(students / STUDENTS_PER_ADDRESS));
+  // 127.0.0.2-251, 127.0.1.2-251, ...: all loopback on Linux (127.0.0.0/8), none needs configuring.
+  return Array.from({ length: Math.max(1, Math.min(60_000, n)) }, (_, i) => `127.0.${Math.floor(i / 250)}.${(i % 250) + 2}`);
 }

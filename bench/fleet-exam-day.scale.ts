@@ -1,0 +1,72 @@
+// Scale-out exam day (issue 6): 100,000 students through several gateway processes (start spike,
+// one answer per student every 30 s, end spike), against one gateway process with 19,000 in the same run.
+
+import './support/untapped.js';
+import t from 'tap';
+import { FLEET_PROCESSES, FLEET_TARGET_SOCKETS, fleetConfig, oneProcessConfig } from './support/fleet.js';
+import { measured } from './support/load.js';
+import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';
+import { fmt, ResultWriter } from './support/results.js';
+import { startBenchUntradex } from './support/servers.js';
+import { envInt } from './support/sizes.js';
+
+const STUDENTS = envInt('UX_BENCH_FLEET_STUDENTS', { small: 3_000, default: 100_000 });
+const ONE_PROCESS_STUDENTS = envInt('UX_BENCH_FLEET_BASELINE_STUDENTS', { small: 1_000, default: 19_000 });
+const SECONDS = envInt('UX_BENCH_FLEET_SECONDS', { small: 30, default: 60 });
+const INTERVAL_S = envInt('UX_BENCH_FLEET_INTERVAL_S', { small: 30, default: 30 });
+/** The start spike: every student connects and says hello within this window. */
+const SPIKE_MS = envInt('UX_BENCH_FLEET_SPIKE_MS', { small: 1_000, default: 1_000 });
+
+const result = new ResultWriter('fleet-exam-day', `Scale-out exam day: start spike, one answer per student every ${INTERVAL_S} s, end spike, through ${FLEET_PROCESSES} gateway processes (appendfsync always)`);
+Object.assign(result.sizes, { students: STUDENTS, gatewayProcesses: FLEET_PROCESSES, baselineStudents: ONE_PROCESS_STUDENTS, steadySeconds: SECONDS, answerEverySeconds: INTERVAL_S, spikeMs: SPIKE_MS });
+
+function plan(students: number): IngestPlan {
+  return {
+    students,
+    driver: 'client',
+    // Welcomes of 100,000 students on two cores take minutes, not seconds: the timeout says how long we wait.
+    connect: { mode: 'spike', windowMs: SPIKE_MS, timeoutMs: 300_000, sendOpen: true },
+    run: { kind: 'rate', durationMs: SECONDS * 1000, perStudentPerSecond: 1 / INTERVAL_S, endSpike: true, drainMs: 120_000 },
+  };
+}
+
+const one = await measured(t, 'one gateway process (baseline)', async (t) => measureIngest(t, await startBenchUntradex(t, oneProcessConfig()), plan(ONE_PROCESS_STUDENTS)));
+const fleet = await measured(t, `${FLEET_PROCESSES} gateway processes`, async (t) => measureIngest(t, await startBenchUntradex(t, fleetConfig(FLEET_PROCESSES)), plan(STUDENTS)));
+
+const oneLabel = `one gateway process, ${ONE_PROCESS_STUDENTS.toLocaleString('en-US')} students`;
+const add = (id: string, label: string, unit: string, better: 'higher' | 'lower', pick: (m: IngestMeasure) => number) =>
+  result.add({ id, label, value: pick(fleet), unit, better, baseline: { label: oneLabel, value: pick(one) } });
+
+add('fleet.examday.p99', 'p99 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p99Ms);
+add('fleet.examday.p999', 'p99.9 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p999Ms);
+add('fleet.examday.p50', 'p50 ack latency', 'ms', 'lower', (m) => m.run.all.p50Ms);
+add('fleet.examday.startP99', 'p99 ack latency of the opens in the start spike', 'ms', 'lower', (m) => m.run.start.p99Ms);
+add('fleet.examday.steadyP99', 'p99 ack latency of the answers', 'ms', 'lower', (m) => m.run.steady.p99Ms);
+add('fleet.examday.endP99', 'p99 ack latency of the submits in the end spike', 'ms', 'lower', (m) => m.run.end.p99Ms);
+add('fleet.examday.endLast', 'end spike: last submit acked after', 'ms', 'lower', (m) => m.run.endSpike.lastAckMs);
+add('fleet.examday.welcomeP99', 'p99 connect-to-welcome in the start spike', 'ms', 'lower', (m) => m.connect.welcome.p99Ms);
+add('fleet.examday.welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
+add('fleet.examday.rate', 'acked events/s during the steady phase', 'events/s', 'higher', (m) => m.run.ackedPerSecond);
+add('fleet.examday.cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
+add('fleet.examday.serverRss', 'server peak RSS', 'MiB', 'lower', (m) => m.serverRssPeakMiB);
+add('fleet.examday.errors', 'errors seen by the students (err frames and socket errors)', 'errors', 'lower', (m) => m.run.errors);
+add('fleet.examday.reconnects', 'reconnects', 'reconnects', 'lower', (m) => m.run.reconnects);
+add('fleet.examday.loadShare', 'load generator share of the CPU used', '%', 'lower', (m) => m.loadCpuShare * 100);
+if (fleet.loopDelay !== null && one.loopDelay !== null) {
+  result.add({ id: 'fleet.examday.loopMax', label: 'worst connection-actor event-loop delay in the run', value: fleet.loopDelay.connections.maxMs, unit: 'ms', better: 'lower', baseline: { label: oneLabel, value: one.loopDelay.connections.maxMs } });
+}
+result.target({
+  id: 'fleet.examday',
+  issue: 6,
+  text: `exam day with ${FLEET_TARGET_SOCKETS.toLocaleString('en-US')} students (start spike, one answer per student every 30 s, end spike): p99 ack latency reported against the one-process figures`,
+  met: STUDENTS < FLEET_TARGET_SOCKETS ? null : fleet.connect.welcomed >= FLEET_TARGET_SOCKETS && fleet.run.pendingAtEnd === 0,
+  measured: `${fleet.connect.welcomed} students welcomed, every event acked: ${fleet.run.pendingAtEnd === 0}; p99 ${fmt(fleet.run.all.p99Ms)} ms (answers ${fmt(fleet.run.steady.p99Ms)}, start spike ${fmt(fleet.run.start.p99Ms)}, end spike ${fmt(fleet.run.end.p99Ms)}) against ${fmt(one.run.all.p99Ms)} ms (answers ${fmt(one.run.steady.p99Ms)}) for one process with ${ONE_PROCESS_STUDENTS}`,
+});
+result.note(`${FLEET_PROCESSES} processes: ${fleet.connect.welcomed} opens, then ${fleet.run.sent} answers and submits sent; ${fleet.run.ackedTotal} events acked in all, ${fleet.run.nacked} nacked, ${fleet.run.pendingAtEnd} unacked when the drain ended; ${fleet.run.errors} errors, ${fleet.run.reconnects} reconnects.`);
+result.note(`Gateway processes run ${JSON.stringify(fleetConfig(FLEET_PROCESSES))} over config/default.json; the baseline is one process with config/default.json; appendfsync always in both.`);
+result.note('The target asks for the figure, not a bound: met means every student was welcomed and every event acked. Latency is measured in the load generator, which shares the 2 cores with the server.');
+
+t.comment(result.table());
+t.equal(fleet.run.pendingAtEnd, 0, 'the fleet acked every event it was sent');
+t.equal(one.run.pendingAtEnd, 0, 'one process acked every event it was sent');
+t.comment(`results: ${result.write()}`);
