@@ -4,6 +4,7 @@
 import { workerData } from 'piscina';
 import { SinkError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
+import { readAhead } from '../src/export/read-ahead.js';
 import { BucketReader } from '../src/redis/bucket-reader.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
@@ -49,9 +50,10 @@ export default async function exportBucket(task: BucketTask): Promise<BucketTask
     }
     write = await sink.beginBucket(task.exam, task.bucket);
     const reader = new BucketReader(redis, task.exam, task.bucket, chunkSize);
-    for await (const rows of reader.events()) await write.addEvents(rows);
-    for await (const rows of reader.answers()) await write.addAnswers(rows);
-    for await (const rows of reader.submissions()) await write.addSubmissions(rows);
+    // Each next chunk is read from Redis while the sink writes the current one.
+    for await (const rows of readAhead(reader.events())) await write.addEvents(rows);
+    for await (const rows of readAhead(reader.answers())) await write.addAnswers(rows);
+    for await (const rows of readAhead(reader.submissions())) await write.addSubmissions(rows);
     const { rows } = await write.commit();
     return { ok: true, rows };
   } catch (error) {

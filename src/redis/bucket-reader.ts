@@ -9,6 +9,44 @@ import type { RedisClient } from './redis-client.js';
 const KIND_NAME: Record<string, EventRow['kind']> = { o: 'open', a: 'answer', s: 'submit' };
 const STATE_PATTERN = /^(\d+),(\d+),(\d+),(\d*)$/;
 
+interface LogFields {
+  s?: string | undefined;
+  q?: string | undefined;
+  k?: string | undefined;
+  v?: string | undefined;
+  seq?: string | undefined;
+  cts?: string | undefined;
+  sts?: string | undefined;
+}
+
+/**
+ * ux_write adds every entry with the same seven fields in the same order; reading them by position
+ * (after checking the names) skips building a keyed object per entry, the export's hottest loop.
+ */
+function hasWriteLayout(fields: string[]): boolean {
+  return (
+    fields.length === 14 &&
+    fields[0] === 's' &&
+    fields[2] === 'q' &&
+    fields[4] === 'k' &&
+    fields[6] === 'v' &&
+    fields[8] === 'seq' &&
+    fields[10] === 'cts' &&
+    fields[12] === 'sts'
+  );
+}
+
+function positionalFields(fields: string[]): LogFields {
+  return { s: fields[1], q: fields[3], k: fields[5], v: fields[7], seq: fields[9], cts: fields[11], sts: fields[13] };
+}
+
+/** Any other layout (an entry written by hand, a future field): by name, unknown fields ignored. */
+function namedFields(fields: string[]): LogFields {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+  return f;
+}
+
 export class BucketReader {
   private readonly redis: RedisClient;
   private readonly exam: string;
@@ -75,8 +113,7 @@ export class BucketReader {
   }
 
   private eventRow(id: string, fields: string[]): EventRow {
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+    const f = hasWriteLayout(fields) ? positionalFields(fields) : namedFields(fields);
     const kind = KIND_NAME[f.k ?? ''];
     if (kind === undefined || f.s === undefined || f.seq === undefined || f.sts === undefined || f.cts === undefined) {
       throw this.corrupt('log entry', id);

@@ -128,6 +128,8 @@ export class SqliteSink implements ResultSink {
       // The exporter marks a bucket done in Redis right after commit, so the commit must survive
       // power loss: this build's WAL default (NORMAL) could lose the last transactions.
       db.pragma('synchronous = FULL');
+      // Staged rows (one bucket's, then dropped) never need a disk: a temp file only adds writes.
+      db.pragma('temp_store = MEMORY');
       this.db = db;
       return db;
     } catch (err) {

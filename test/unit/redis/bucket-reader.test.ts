@@ -3,6 +3,7 @@
 import t from 'tap';
 import { WriteOutcome } from '../../../src/events/answer-event.js';
 import { BucketReader } from '../../../src/redis/bucket-reader.js';
+import { bucketKeys } from '../../../src/redis/bucket-keys.js';
 import type { EventToWrite } from '../../../src/redis/bucket-store.js';
 import { answer, ev, storeFixture } from './store-fixture.js';
 
@@ -76,4 +77,19 @@ t.test('exactly chunkSize events end without an empty chunk', async (t) => {
   await store.writeBatch('E1', 0, [1, 2, 3, 4].map((s) => answer('S1', 1, s, 'Q1', 'v')));
   t.same((await chunksOf(new BucketReader(redis, 'E1', 0, 4).events())).map((c) => c.length), [4]);
   t.same((await chunksOf(new BucketReader(redis, 'E1', 0, 2).events())).map((c) => c.length), [2, 2]);
+});
+
+t.test('log entries in another field order read the same; an entry missing a field is refused', async (t) => {
+  const { store, redis } = await storeFixture(t, 1);
+  await store.claimSession('E1', 'S1');
+  await store.writeBatch('E1', 0, [answer('S1', 1, 1, 'Q1', 'written by ux_write')]);
+  const key = bucketKeys.log('E1', 0);
+  // The same seven fields in another order, as a hand repair or a future writer might add them.
+  await redis.xadd(key, '*', 'sts', '1700000000002', 'cts', '', 'seq', '2', 'v', 'by hand', 'k', 'a', 'q', 'Q2', 's', 'S1');
+  const rows = (await chunksOf(new BucketReader(redis, 'E1', 0, 10).events())).flat();
+  t.equal(rows.length, 2);
+  t.match(rows[0], { studentId: 'S1', seq: 1, kind: 'answer', questionId: 'Q1', value: 'written by ux_write' });
+  t.same(rows[1], { examId: 'E1', studentId: 'S1', seq: 2, kind: 'answer', questionId: 'Q2', value: 'by hand', clientTs: null, serverTs: 1700000000002 });
+  await redis.xadd(key, '*', 's', 'S1', 'k', 'a', 'seq', '3');
+  await t.rejects(chunksOf(new BucketReader(redis, 'E1', 0, 10).events()), { code: 'UX_ERR_REDIS_SCRIPT', message: /malformed log entry/ });
 });
