@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'dist', 'bench-results');
 const out = join(root, 'bench', 'RESULTS.md');
 /** Scenarios in the order the report shows them; others follow by name. */
-const ORDER = ['capacity', 'exam-day', 'saturation', 'durability', 'ring', 'export', 'fleet-capacity', 'fleet-exam-day'];
+const ORDER = ['capacity', 'exam-day', 'saturation', 'durability', 'ring', 'export', 'fleet-capacity', 'fleet-exam-day', 'export-5m'];
 
 const results = existsSync(dir)
   ? readdirSync(dir)
@@ -22,7 +22,8 @@ const results = existsSync(dir)
   : [];
 
 const extra = (r) => r.name.endsWith('-sweep');
-const scaleOut = (r) => r.name.startsWith('fleet-');
+/** Written by `npm run bench:scale-out` (or one of its bench/*.scale.ts files run by hand). */
+const scaleOut = (r) => /bench:scale-out|\.scale\.js/.test(r.command);
 /** Which command wrote a result: each is run on its own, so each has its own "last run". */
 const groupOf = (r) => (extra(r) ? 'sweep' : scaleOut(r) ? 'scale-out' : 'bench');
 

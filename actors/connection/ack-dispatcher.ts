@@ -9,7 +9,12 @@ import type { SlotTable } from './slot-table.js';
 import type { StudentSession } from './student-session.js';
 
 const IDLE_WAIT_MS = 50;
-const READ_LIMIT = 8192;
+/**
+ * Answers handled per ring per turn of the loop. Each may mean an ack frame, a syscall of ~100 µs
+ * here: at 8,192 an end spike kept the actor's thread for up to 2.3 s in one callback, with reads,
+ * pings and the other ring waiting. 1,024 bounds a turn near 100 ms; the next turn follows at once.
+ */
+const READ_LIMIT = 1024;
 
 export interface AckDispatcherHooks {
   /** The session was replaced by a newer hello somewhere; close it with 4409. */
