@@ -11,8 +11,8 @@ import type { StudentSession } from './student-session.js';
 const IDLE_WAIT_MS = 50;
 /**
  * Answers handled per ring per turn of the loop. Each may mean an ack frame, a syscall of ~100 µs
- * here: at 8,192 an end spike kept the actor's thread for up to 2.3 s in one callback, with reads,
- * pings and the other ring waiting. 1,024 bounds a turn near 100 ms; the next turn follows at once.
+ * on this machine: 1,024 bounds a turn near 100 ms, so the reads and pings of other sockets are not
+ * held up behind a whole ring of acks; the next turn follows at once.
  */
 const READ_LIMIT = 1024;
 

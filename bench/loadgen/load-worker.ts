@@ -71,21 +71,35 @@ async function connectAll(plan: ConnectPlan): Promise<void> {
   const started = performance.now();
   let welcomed = 0;
   const n = students.length;
+  const limit = plan.maxInFlight ?? Infinity;
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
   const all = students.map(
     (student, i) =>
       new Promise<void>((resolve) => {
         const offset = plan.mode === 'spike' ? Math.random() * plan.windowMs : (i / n) * plan.windowMs;
         setTimeout(() => {
+          // Latency counts from the planned moment, so time spent waiting for a turn is in it.
           const t0 = performance.now();
-          student.connect().then(
-            () => {
-              recordMs(welcomeLatency, performance.now() - t0);
-              welcomed++;
-              if (plan.sendOpen) student.send('open', null, null);
+          const go = () => {
+            inFlight++;
+            const done = () => {
+              inFlight--;
+              waiting.shift()?.();
               resolve();
-            },
-            () => resolve(),
-          );
+            };
+            student.connect().then(
+              () => {
+                recordMs(welcomeLatency, performance.now() - t0);
+                welcomed++;
+                if (plan.sendOpen) student.send('open', null, null);
+                done();
+              },
+              done,
+            );
+          };
+          if (inFlight < limit) go();
+          else waiting.push(go);
         }, offset);
       }),
   );

@@ -31,6 +31,13 @@ export interface ConnectPlan {
   timeoutMs: number;
   /** Send an `open` event right after the welcome, as a student opening the exam does. */
   sendOpen: boolean;
+  /**
+   * At most this many students of one load process between connect and welcome; the others wait
+   * their turn in the load process, and their connect-to-welcome counts from their planned moment.
+   * Real students each have their own machine; on one box, thousands of handshakes at once starve
+   * the load processes themselves (they miss the server's hello deadline and retry without end).
+   */
+  maxInFlight?: number;
 }
 
 /**

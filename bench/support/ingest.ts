@@ -26,14 +26,26 @@ export interface IngestMeasure {
   loopDelay: ActorLoopDelay | null;
 }
 
-/** Polls the server's actor loop delays every 5 s (each reading covers the last 10 s) and keeps the worst. */
+/** The server's loop-delay windows (src/telemetry/event-loop-delay.ts). */
+const LOOP_WINDOW_MS = 10_000;
+
+/**
+ * Polls the server's actor loop delays every 5 s and keeps the worst. A reading covers the last
+ * full 10 s window, which may have begun up to 20 s earlier: readings start two windows into the
+ * run, or the connect phase (the start spike's handshakes) would count as the run's. A run too
+ * short for that reports null.
+ */
 function watchLoopDelay(server: BenchServer): () => Promise<ActorLoopDelay | null> {
   const read = server.loopDelay;
   if (read === undefined) return async () => null;
   const worst: ActorLoopDelay = { connections: { p99Ms: 0, maxMs: 0 }, writers: { p99Ms: 0, maxMs: 0 } };
+  const from = Date.now() + 2 * LOOP_WINDOW_MS;
+  let taken = false;
   const take = async () => {
+    if (Date.now() < from) return;
     const now = await read().catch(() => null);
     if (now === null) return;
+    taken = true;
     for (const kind of ['connections', 'writers'] as const) {
       worst[kind].p99Ms = Math.max(worst[kind].p99Ms, now[kind].p99Ms);
       worst[kind].maxMs = Math.max(worst[kind].maxMs, now[kind].maxMs);
@@ -43,7 +55,7 @@ function watchLoopDelay(server: BenchServer): () => Promise<ActorLoopDelay | nul
   return async () => {
     clearInterval(timer);
     await take();
-    return worst;
+    return taken ? worst : null;
   };
 }
 
