@@ -3,6 +3,7 @@
 
 import type { Readiness, SystemStatus } from '../src/control/control-backend.js';
 import { describeRedisTarget } from '../src/redis/redis-client.js';
+import type { EventLoopDelay } from '../src/telemetry/event-loop-delay.js';
 import type { RootSupervisor } from './root-supervisor.js';
 
 export interface StatusSource {
@@ -36,7 +37,7 @@ export class RootStatus implements StatusSource {
       this.perSecond = Math.max(0, ((stored - this.lastSample.stored) * 1000) / (now - this.lastSample.at));
       this.lastSample = { at: now, stored };
     }
-    const delays = new Map<string, { p99Ms: number; maxMs: number }>();
+    const delays = new Map<string, EventLoopDelay>();
     for (const actor of [...writers, ...connections]) if (actor !== null) delays.set(actor.actorId, actor.eventLoop);
     const loopOf = (id: string) => {
       const eventLoop = delays.get(id);

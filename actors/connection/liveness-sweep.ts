@@ -22,7 +22,7 @@ const MIN_TICK_MS = 10;
 export class LivenessSweep<T extends Pingable> {
   private timer: NodeJS.Timeout | null = null;
   private cursor = 0;
-  /** Slots still to visit in this interval; refilled from the table's capacity at each wrap. */
+  /** The fraction of a visit owed from earlier ticks (a tick's share of the table is rarely whole). */
   private carry = 0;
   readonly tickMs: number;
 

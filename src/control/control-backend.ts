@@ -1,6 +1,8 @@
 // What the control API needs from the running system, as an interface: the HTTP layer stays
 // free of actor and supervisor details, and tests can drive it against a real root.
 
+import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
+
 export interface ActorReport {
   id: string;
   status: string;
@@ -8,7 +10,7 @@ export interface ActorReport {
   restarts: number;
   lastError: string | null;
   /** Connection and writer actors: how late their thread ran callbacks over the last 10 s, ms. */
-  eventLoop?: { p99Ms: number; maxMs: number };
+  eventLoop?: EventLoopDelay;
 }
 
 export interface SystemStatus {

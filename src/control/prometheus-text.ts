@@ -1,6 +1,7 @@
 // Renders the system status in the Prometheus text exposition format (version 0.0.4) for
 // GET /metrics: the same figures as /api/status, named ux_* with their types.
 
+import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
 import type { SystemStatus } from './control-backend.js';
 
 interface Metric {
@@ -23,7 +24,7 @@ function format(metric: Metric): string {
   return lines.join('\n');
 }
 
-function loopSamples(status: SystemStatus, pick: (delay: { p99Ms: number; maxMs: number }) => number): Metric['samples'] {
+function loopSamples(status: SystemStatus, pick: (delay: EventLoopDelay) => number): Metric['samples'] {
   return status.actors.flatMap((actor) => (actor.eventLoop === undefined ? [] : [{ labels: { actor: actor.id }, value: pick(actor.eventLoop) / 1000 }]));
 }
 
