@@ -1,21 +1,38 @@
 // A TCP port that was free a moment ago on 127.0.0.1, for test servers that cannot take port 0.
 // Never 6379 (the machine's Redis) nor 6390 (Untradex's default embedded port).
 
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const RESERVED = new Set([6379, 6390]);
+const LOWEST = 10_000;
+
+/**
+ * The first port of the kernel's ephemeral range. Ports are drawn below it: a port from the range
+ * itself (what listen(0) hands out) can be taken by any outgoing connection's local end between
+ * our check and the server's listen, and with tests running in parallel one was (EADDRINUSE).
+ */
+function ephemeralStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > LOWEST + 1000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
 
 export async function freePort(): Promise<number> {
+  const high = ephemeralStart();
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => resolve(found));
-      });
-    });
-    if (port !== 0 && !RESERVED.has(port)) return port;
+    const port = LOWEST + Math.floor(Math.random() * (high - LOWEST));
+    if (!RESERVED.has(port) && (await isFree(port))) return port;
   }
 }
