@@ -4,7 +4,8 @@
 import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
-import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';
+import { addExamDayFigures } from './support/exam-day-figures.js';
+import { measureIngest, type IngestPlan } from './support/ingest.js';
 import { fmt, ResultWriter } from './support/results.js';
 import { startBenchNaive, startBenchUntradex } from './support/servers.js';
 import { envInt } from './support/sizes.js';
@@ -28,24 +29,12 @@ const plan: IngestPlan = {
 const ux = await measured(t, 'untradex', async (t) => measureIngest(t, await startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, STUDENTS + 100) } }), plan));
 const naive = await measured(t, 'naive server', async (t) => measureIngest(t, await startBenchNaive(t, 'always'), plan));
 
-const add = (id: string, label: string, unit: string, better: 'higher' | 'lower', pick: (m: IngestMeasure) => number) =>
-  result.add({ id, label, value: pick(ux), unit, better, baseline: { label: 'naive server', value: pick(naive) } });
-
-add('examday.p99', 'p99 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p99Ms);
-add('examday.p999', 'p99.9 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p999Ms);
-add('examday.max', 'max ack latency', 'ms', 'lower', (m) => m.run.all.maxMs);
-add('examday.p50', 'p50 ack latency', 'ms', 'lower', (m) => m.run.all.p50Ms);
-add('examday.startP99', 'p99 ack latency of the opens in the start spike', 'ms', 'lower', (m) => m.run.start.p99Ms);
-add('examday.steadyP99', 'p99 ack latency of the answers', 'ms', 'lower', (m) => m.run.steady.p99Ms);
-add('examday.endP99', 'p99 ack latency of the submits in the end spike', 'ms', 'lower', (m) => m.run.end.p99Ms);
-add('examday.endLast', 'end spike: last submit acked after', 'ms', 'lower', (m) => m.run.endSpike.lastAckMs);
-add('examday.welcomeP99', 'p99 connect-to-welcome in the start spike', 'ms', 'lower', (m) => m.connect.welcome.p99Ms);
-add('examday.welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
-add('examday.cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
-add('examday.serverRss', 'gateway process peak RSS', 'MiB', 'lower', (m) => m.serverRssPeakMiB);
-add('examday.errors', 'errors seen by the students (err frames and socket errors)', 'errors', 'lower', (m) => m.run.errors);
-add('examday.reconnects', 'reconnects', 'reconnects', 'lower', (m) => m.run.reconnects);
-add('examday.loadShare', 'load generator share of the CPU used', '%', 'lower', (m) => m.loadCpuShare * 100);
+addExamDayFigures(result, ux, naive, {
+  idPrefix: 'examday',
+  baselineLabel: 'naive server',
+  welcomeLabel: 'p99 connect-to-welcome in the start spike',
+  rssLabel: 'gateway process peak RSS',
+});
 
 result.target({
   id: 'examday.p99',

@@ -5,7 +5,8 @@ import './support/untapped.js';
 import t from 'tap';
 import { FLEET_PROCESSES, FLEET_TARGET_SOCKETS, fleetConfig, oneProcessConfig } from './support/fleet.js';
 import { measured } from './support/load.js';
-import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';
+import { addExamDayFigures } from './support/exam-day-figures.js';
+import { measureIngest, type IngestPlan } from './support/ingest.js';
 import { fmt, ResultWriter } from './support/results.js';
 import { startBenchUntradex } from './support/servers.js';
 import { envInt } from './support/sizes.js';
@@ -45,27 +46,12 @@ const one = await measured(t, 'one gateway process (baseline)', async (t) => mea
 const fleet = await measured(t, `${FLEET_PROCESSES} gateway processes`, async (t) => measureIngest(t, await startBenchUntradex(t, fleetConfig(FLEET_PROCESSES)), plan(STUDENTS)));
 
 const oneLabel = `one gateway process, ${ONE_PROCESS_STUDENTS.toLocaleString('en-US')} students`;
-const add = (id: string, label: string, unit: string, better: 'higher' | 'lower', pick: (m: IngestMeasure) => number) =>
-  result.add({ id, label, value: pick(fleet), unit, better, baseline: { label: oneLabel, value: pick(one) } });
-
-add('fleet.examday.p99', 'p99 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p99Ms);
-add('fleet.examday.p999', 'p99.9 ack latency, every event of the run', 'ms', 'lower', (m) => m.run.all.p999Ms);
-add('fleet.examday.p50', 'p50 ack latency', 'ms', 'lower', (m) => m.run.all.p50Ms);
-add('fleet.examday.startP99', 'p99 ack latency of the opens in the start spike', 'ms', 'lower', (m) => m.run.start.p99Ms);
-add('fleet.examday.steadyP99', 'p99 ack latency of the answers', 'ms', 'lower', (m) => m.run.steady.p99Ms);
-add('fleet.examday.endP99', 'p99 ack latency of the submits in the end spike', 'ms', 'lower', (m) => m.run.end.p99Ms);
-add('fleet.examday.endLast', 'end spike: last submit acked after', 'ms', 'lower', (m) => m.run.endSpike.lastAckMs);
-add('fleet.examday.welcomeP99', 'p99 connect-to-welcome in the start spike (from the planned moment)', 'ms', 'lower', (m) => m.connect.welcome.p99Ms);
-add('fleet.examday.welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
-add('fleet.examday.rate', 'acked events/s during the steady phase', 'events/s', 'higher', (m) => m.run.ackedPerSecond);
-add('fleet.examday.cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
-add('fleet.examday.serverRss', 'server peak RSS', 'MiB', 'lower', (m) => m.serverRssPeakMiB);
-add('fleet.examday.errors', 'errors seen by the students (err frames and socket errors)', 'errors', 'lower', (m) => m.run.errors);
-add('fleet.examday.reconnects', 'reconnects', 'reconnects', 'lower', (m) => m.run.reconnects);
-add('fleet.examday.loadShare', 'load generator share of the CPU used', '%', 'lower', (m) => m.loadCpuShare * 100);
-if (fleet.loopDelay !== null && one.loopDelay !== null) {
-  result.add({ id: 'fleet.examday.loopMax', label: 'worst connection-actor event-loop delay in the run', value: fleet.loopDelay.connections.maxMs, unit: 'ms', better: 'lower', baseline: { label: oneLabel, value: one.loopDelay.connections.maxMs } });
-}
+addExamDayFigures(result, fleet, one, {
+  idPrefix: 'fleet.examday',
+  baselineLabel: oneLabel,
+  welcomeLabel: 'p99 connect-to-welcome in the start spike (from the planned moment)',
+  rssLabel: 'server peak RSS',
+});
 result.target({
   id: 'fleet.examday',
   issue: 6,
