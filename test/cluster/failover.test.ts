@@ -32,6 +32,11 @@ t.test('a replica promoted after its primary is killed already runs the function
   const redis = cluster.client('library');
   await waitForRedis(redis, 15_000);
   await loadFunctionLibrary(redis);
+  // FUNCTION LOAD reaches replicas asynchronously, like any write: wait until every node runs it,
+  // so that the kill below tests the promotion, not a race with replication.
+  for (const node of cluster.nodes) {
+    while ((await fetchLibraryVersion(cluster.nodeClient(node))) !== LIBRARY_VERSION) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const key = bucketKeys.seq('LIB', 0);
   const victim = await cluster.primaryOf(key);
   await victim.kill();

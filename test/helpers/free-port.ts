@@ -6,6 +6,11 @@ import { createServer } from 'node:net';
 
 const RESERVED = new Set([6379, 6390]);
 const LOWEST = 10_000;
+/**
+ * Ports this process already handed out: a helper may ask for several before any listens (the
+ * test cluster starts its nodes at once), and a random draw could repeat one that is still free.
+ */
+const handedOut = new Set<number>();
 
 /**
  * The first port of the kernel's ephemeral range. Ports are drawn below it: a port from the range
@@ -33,6 +38,8 @@ export async function freePort(): Promise<number> {
   const high = ephemeralStart();
   for (;;) {
     const port = LOWEST + Math.floor(Math.random() * (high - LOWEST));
-    if (!RESERVED.has(port) && (await isFree(port))) return port;
+    if (RESERVED.has(port) || handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await isFree(port)) return port;
   }
 }
