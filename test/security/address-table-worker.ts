@@ -45,6 +45,15 @@ for (let op = 0; op < data.operations; op++) {
   if (Atomics.add(truth, which, 1) + 1 > data.cap) Atomics.add(stats, 0, 1);
   held.push(which);
 }
+// The test then kills this worker and checks that reclaim frees what it held, so it must hold
+// something: with the other threads holding every place, its last operations may have left it none.
+// They give theirs back when they finish, so keep trying until one is ours.
+for (let which = 0; data.holdAtEnd && held.length === 0; which = (which + 1) % data.addresses.length) {
+  if (table.tryTake(data.addresses[which]!, data.cap) !== 'taken') continue;
+  Atomics.add(stats, 1, 1);
+  if (Atomics.add(truth, which, 1) + 1 > data.cap) Atomics.add(stats, 0, 1);
+  held.push(which);
+}
 if (!data.holdAtEnd) {
   for (const which of held.splice(0)) {
     Atomics.sub(truth, which, 1);
