@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test`: installs the npm dependencies when they are missing,
 // makes sure redis-server (7 or newer) is there, installing it with apt-get when it can, and builds.
+// For the tests it also installs Debian's Chromium (the browser tests drive it with playwright-core).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -62,6 +63,30 @@ function ensureRedis() {
   if (forTests) process.exit(1);
 }
 
+function isRootWithApt() {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  return isRoot && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The browser tests need a Chromium; playwright's own browser download cannot reach the registries
+ * these machines have, so Debian's package it is. Missing and not installable: the browser tests
+ * skip and say so (test/helpers/chromium.ts); everything else still runs.
+ */
+function ensureChromium() {
+  const path = process.env.UX_CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(path)) return;
+  if (isRootWithApt()) {
+    say('Chromium is missing; installing Debian\'s chromium package for the browser tests (apt-get)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    if (run('apt-get', ['update', '-qq'], { env }) && run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }) && existsSync(path)) return;
+  }
+  say(
+    `no Chromium at ${path}: the browser tests will be skipped.\n` +
+      '  Debian/Ubuntu: sudo apt-get install chromium   (or set UX_CHROMIUM_PATH to a Chromium or Chrome binary)\n',
+  );
+}
+
 function build() {
   if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')])) {
     say('the TypeScript build failed; see the errors above');
@@ -71,4 +96,5 @@ function build() {
 
 ensureNodeModules();
 ensureRedis();
+if (forTests) ensureChromium();
 build();
