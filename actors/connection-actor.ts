@@ -40,6 +40,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     slots,
     log,
     released: (session) => listener?.release(session.remoteAddress),
+    welcomed: (session) => listener?.releaseUnwelcomed(session.remoteAddress),
   });
   const acks = new AckDispatcher(init.ackRings, init.doorbell, init.incarnation, slots, {
     replaced: (session) => gateway.replace(session),
@@ -56,7 +57,9 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   acks.start();
   gateway.start();
   const loopDelay = new EventLoopDelayMonitor();
-  listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.actorIndex, { accepted: (ws, address) => gateway.accept(ws, address) });
+  listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.unwelcomed, init.actorIndex, {
+    accepted: (ws, address) => gateway.accept(ws, address),
+  });
   await listener.listen(init.listen);
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 
@@ -81,6 +84,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         acksSent: acks.acksSent,
         nacksSent: acks.nacksSent,
         rejectedUpgrades: listener?.rejectedUpgrades ?? 0,
+        unwelcomed: gateway.unwelcomedCount(),
         eventLoop: loopDelay.read(),
       };
     },

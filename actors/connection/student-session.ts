@@ -42,6 +42,8 @@ export class StudentSession {
    */
   refusedFrom: number | null = null;
   alive = true;
+  /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */
+  unwelcomed = true;
   helloTimer: NodeJS.Timeout | null = null;
   readonly limiter: EventRateLimiter;
 
