@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   UX_ERR_REDIS_START: 'the embedded redis-server did not start',
   UX_ERR_REDIS_UNAVAILABLE: 'Redis did not answer',
   UX_ERR_REDIS_SCRIPT: 'the Untradex Redis function library failed or returned a malformed reply',
+  UX_ERR_REDIS_DURABILITY: 'a Redis server would not keep acked answers as redis.appendfsync promises',
   UX_ERR_ACTOR_CRASHED: 'an actor exited or threw without being asked to stop',
   UX_ERR_RESTART_INTENSITY: 'an actor crashed more often than its supervisor allows',
   UX_ERR_RING_RECORD: 'a ring record is larger than the ring can ever hold, or is malformed',
@@ -83,6 +84,13 @@ export class RedisStartError extends UntradexError {
 export class RedisUnavailableError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/** A Redis whose persistence settings break the promise of an ack: Untradex refuses to use it. */
+export class RedisDurabilityError extends UntradexError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UX_ERR_REDIS_DURABILITY', message, options);
   }
 }
 

@@ -77,6 +77,7 @@ export class RootStatus implements StatusSource {
         target: describeRedisTarget(this.root.redisTarget),
         embedded: config.redis.embedded,
         appendfsync: config.redis.appendfsync,
+        servers: this.root.durability.map(({ node, appendonly, appendfsync, maxmemoryPolicy, problem }) => ({ node, appendonly, appendfsync, maxmemoryPolicy, problem })),
       },
     };
   }
@@ -91,6 +92,7 @@ export class RootStatus implements StatusSource {
       reasons.push(`redis unreachable: ${(error as Error).message}`);
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
+    for (const node of this.root.durability) if (node.problem !== null) reasons.push(`redis durability: ${node.problem}`);
     return { ready: reasons.length === 0, reasons };
   }
 }

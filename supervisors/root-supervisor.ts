@@ -10,6 +10,7 @@ import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { ClusterLibraryGuard } from '../src/redis/cluster-library-guard.js';
+import { assertDurable, readDurability, type NodeDurability } from '../src/redis/durability-check.js';
 import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
@@ -65,6 +66,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private adminRedis: RedisClient | null = null;
   private libraryGuard: ClusterLibraryGuard | null = null;
   private storeInstance: BucketStore | null = null;
+  private durabilityReport: NodeDurability[] = [];
   readonly redisTarget: RedisTarget;
   readonly role: RootRole;
   private readonly ownsListenSocket: boolean;
@@ -147,6 +149,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
+      await this.checkDurability();
       if (isCluster(this.adminRedis)) {
         // New primaries (resharding, a replica promoted after a failover) get the library too.
         this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
@@ -212,6 +215,37 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       ...(this.gateway?.report() ?? []),
     ];
     return { children, writers: this.writerActors, connections: this.connectionActors };
+  }
+
+  /** What every Redis server reported of its persistence settings at start or last reconnect. */
+  get durability(): readonly NodeDurability[] {
+    return this.durabilityReport;
+  }
+
+  /**
+   * Refuses a Redis whose settings would make an ack promise more than it keeps (issue 10 item 3),
+   * and reads them again after every reconnect: a server restarted with another configuration
+   * then shows in /readyz and the log instead of going unnoticed.
+   */
+  private async checkDurability(): Promise<void> {
+    const { config, log } = this;
+    const redis = this.redis;
+    if (!config.redis.checkDurability) {
+      log.warn('redis.checkDurability is off: Untradex trusts that Redis keeps acked answers as redis.appendfsync promises');
+      this.durabilityReport = await readDurability(redis, config.redis.appendfsync).catch(() => []);
+      return;
+    }
+    this.durabilityReport = await assertDurable(redis, config.redis.appendfsync);
+    // The client is ready already: every 'ready' from here on is a reconnect.
+    redis.on('ready', () => {
+      readDurability(redis, config.redis.appendfsync).then(
+        (report) => {
+          this.durabilityReport = report;
+          for (const node of report) if (node.problem !== null) log.error({ code: 'UX_ERR_REDIS_DURABILITY', node: node.node }, node.problem);
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not read the Redis persistence settings after a reconnect'),
+      );
+    });
   }
 
   allActorsRunning(): boolean {

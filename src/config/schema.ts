@@ -78,6 +78,12 @@ const redisSchema = z.strictObject({
    */
   waitReplicas: z.number().int().min(0).max(16),
   appendfsync: z.enum(['always', 'everysec']),
+  /**
+   * Read appendonly, appendfsync and maxmemory-policy from every Redis server at start and after
+   * each reconnect, and refuse one that would not keep acked answers as promised. Turn off only for
+   * a managed Redis that refuses CONFIG GET, after checking its settings yourself.
+   */
+  checkDurability: z.boolean(),
   /** Buckets per exam: the unit of Redis keys, of writer routing and of export parallelism. */
   buckets: z.number().int().min(1).max(16384),
   /** The redis-server binary embedded mode runs. */

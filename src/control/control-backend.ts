@@ -22,9 +22,21 @@ export interface SystemStatus {
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
-  redis: { status: string; target: string; embedded: boolean; appendfsync: string };
+  /**
+   * appendfsync is what the config promises; servers what each Redis server really has (read at
+   * start and after each reconnect), with what is wrong with it for that promise.
+   */
+  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerReport[] };
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
+}
+
+export interface RedisServerReport {
+  node: string;
+  appendonly: string;
+  appendfsync: string;
+  maxmemoryPolicy: string;
+  problem: string | null;
 }
 
 export interface ProcessReport {
