@@ -14,10 +14,11 @@ export const FAULT_PLAN_ENV = 'UX_FAULT_PLAN';
  * - `now`: as soon as it is armed (an actor that crashes out of the blue);
  * - `connection.event`: a connection actor took a student's event off a socket;
  * - `writer.afterFcall`: a writer's FCALLs were answered by Redis, no ack posted, no ring space freed;
- * - `writer.afterAcks`: the acks were posted, the ring space not yet freed.
+ * - `writer.afterAcks`: the acks were posted, the ring space not yet freed;
+ * - `exporter.afterCommit`: an exporter committed a bucket, which the job has not yet marked done.
  */
-export type FaultPoint = 'now' | 'connection.event' | 'writer.afterFcall' | 'writer.afterAcks';
-const POINTS: ReadonlySet<string> = new Set<FaultPoint>(['now', 'connection.event', 'writer.afterFcall', 'writer.afterAcks']);
+export type FaultPoint = 'now' | 'connection.event' | 'writer.afterFcall' | 'writer.afterAcks' | 'exporter.afterCommit';
+const POINTS: ReadonlySet<string> = new Set<FaultPoint>(['now', 'connection.event', 'writer.afterFcall', 'writer.afterAcks', 'exporter.afterCommit']);
 
 /** `throw`: an uncaught exception in the thread; `exit`: process.exit(1) inside the thread. */
 export type FaultAction = 'throw' | 'exit';
@@ -129,11 +130,20 @@ function plannedFor(actorId: string, env: NodeJS.ProcessEnv): FaultSpec[] {
  * arms this actor's planned faults and adds `injectFault` to the API the supervisor reaches.
  */
 export function withFaultInjection<Api extends object>(api: Api, actorId: string, env: NodeJS.ProcessEnv = process.env): Api {
-  if (!faultInjectionEnabled(env)) return api;
-  faults.identify(actorId);
-  for (const spec of plannedFor(actorId, env)) faults.arm(spec);
+  if (!armPlannedFaults(actorId, env)) return api;
   const injectFault = async (spec: FaultSpec): Promise<void> => faults.arm(spec);
   return { ...api, injectFault };
+}
+
+/**
+ * Called inside a thread that has no control API (an exporter in the piscina pool): with injection
+ * on, arms this thread's planned faults and returns true; with it off, does nothing.
+ */
+export function armPlannedFaults(actorId: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!faultInjectionEnabled(env)) return false;
+  faults.identify(actorId);
+  for (const spec of plannedFor(actorId, env)) faults.arm(spec);
+  return true;
 }
 
 /** For tests: arms a fault in the actor behind `api` (rejects when injection is off there). */
