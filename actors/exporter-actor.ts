@@ -2,7 +2,9 @@
 // chunks and writing it through the sink's bulk path in one transaction. Started by finalize.
 
 import { workerData } from 'piscina';
-import { SinkError, UntradexError } from '../src/errors.js';
+import type { Logger } from 'pino';
+import { armPlannedFaults, faults } from '../src/actor-runtime/fault-injection.js';
+import { SinkError, SinkKeyConflictError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
 import { readAhead } from '../src/export/read-ahead.js';
 import { BucketReader } from '../src/redis/bucket-reader.js';
@@ -21,6 +23,7 @@ export interface ExporterInit {
 
 interface ExporterState {
   redis: RedisClient;
+  log: Logger;
   sink: ResultSink;
   /** Set once the tables exist; a failed creation is simply tried again by the next task. */
   tablesReady: boolean;
@@ -32,8 +35,10 @@ let state: ExporterState | null = null;
 function exporterState(): ExporterState {
   if (state === null) {
     const init = workerData as ExporterInit;
-    const redis = logConnectionHealth(createRedisClient(init.redis, 'untradex:exporter'), 'untradex:exporter', createLogger('exporter', init.logLevel));
-    state = { redis, sink: createSink(init.sink), tablesReady: false };
+    armPlannedFaults('exporter');
+    const log = createLogger('exporter', init.logLevel);
+    const redis = logConnectionHealth(createRedisClient(init.redis, 'untradex:exporter'), 'untradex:exporter', log);
+    state = { redis, log, sink: createSink(init.sink), tablesReady: false };
   }
   return state;
 }
@@ -41,26 +46,46 @@ function exporterState(): ExporterState {
 export default async function exportBucket(task: BucketTask): Promise<BucketTaskResult> {
   const { chunkSize } = workerData as ExporterInit;
   const current = exporterState();
-  const { redis, sink } = current;
-  let write;
   try {
     if (!current.tablesReady) {
-      await sink.ensureTables();
+      await current.sink.ensureTables();
       current.tablesReady = true;
     }
-    write = await sink.beginBucket(task.exam, task.bucket);
+    let rows: number;
+    let load: 'insert' | 'upsert' = 'insert';
+    try {
+      // Most buckets are exported once: straight into the final tables, as fast as the database loads.
+      rows = await loadBucket(current, task, chunkSize, load);
+    } catch (error) {
+      if (!(error instanceof SinkKeyConflictError)) throw error;
+      // A committed earlier attempt (its done mark lost to a crash, or a second exporter): merge by key.
+      current.log.info({ exam: task.exam, bucket: task.bucket }, 'bucket already in the database; loading it again with upsert');
+      load = 'upsert';
+      rows = await loadBucket(current, task, chunkSize, load);
+    }
+    if (faults.armed) await faults.reach('exporter.afterCommit');
+    return { ok: true, rows, load };
+  } catch (error) {
+    if (error instanceof SinkError) return { ok: false, code: error.code, message: error.message, transient: error.transient };
+    if (error instanceof UntradexError) return { ok: false, code: error.code, message: error.message, transient: error.code === 'UX_ERR_REDIS_UNAVAILABLE' };
+    // Anything else (a Redis connection error mid-read, say) is worth another attempt.
+    return { ok: false, code: 'UX_ERR_EXPORT', message: (error as Error).message, transient: true };
+  }
+}
+
+/** Reads one bucket from Redis and writes it in one transaction; a failure rolls it back and rethrows. */
+async function loadBucket({ redis, sink }: ExporterState, task: BucketTask, chunkSize: number, load: 'insert' | 'upsert'): Promise<number> {
+  const write = await sink.beginBucket(task.exam, task.bucket, { load });
+  try {
     const reader = new BucketReader(redis, task.exam, task.bucket, chunkSize);
     // Each next chunk is read from Redis while the sink writes the current one.
     for await (const rows of readAhead(reader.events())) await write.addEvents(rows);
     for await (const rows of readAhead(reader.answers())) await write.addAnswers(rows);
     for await (const rows of readAhead(reader.submissions())) await write.addSubmissions(rows);
     const { rows } = await write.commit();
-    return { ok: true, rows };
+    return rows;
   } catch (error) {
-    await write?.rollback().catch(() => undefined);
-    if (error instanceof SinkError) return { ok: false, code: error.code, message: error.message, transient: error.transient };
-    if (error instanceof UntradexError) return { ok: false, code: error.code, message: error.message, transient: error.code === 'UX_ERR_REDIS_UNAVAILABLE' };
-    // Anything else (a Redis connection error mid-read, say) is worth another attempt.
-    return { ok: false, code: 'UX_ERR_EXPORT', message: (error as Error).message, transient: true };
+    await write.rollback().catch(() => undefined);
+    throw error;
   }
 }

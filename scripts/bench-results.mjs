@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'dist', 'bench-results');
 const out = join(root, 'bench', 'RESULTS.md');
 /** Scenarios in the order the report shows them; others follow by name. */
-const ORDER = ['capacity', 'exam-day', 'saturation', 'durability', 'ring', 'export', 'fleet-capacity', 'fleet-exam-day', 'export-5m'];
+const ORDER = ['capacity', 'exam-day', 'spike', 'saturation', 'durability', 'ring', 'export', 'fleet-capacity', 'fleet-exam-day', 'export-5m'];
 
 const results = existsSync(dir)
   ? readdirSync(dir)

@@ -144,6 +144,17 @@ export class SinkError extends UntradexError {
   }
 }
 
+/**
+ * A plain insert met a key already in the final tables: the bucket was loaded before (a crash
+ * between its commit and its done mark, say). Its rows are not written; load the bucket again
+ * with `upsert`, which merges by key.
+ */
+export class SinkKeyConflictError extends SinkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(false, message, options);
+  }
+}
+
 export class ExportError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_EXPORT', message, options);

@@ -8,7 +8,12 @@ import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import type { SlotTable } from './slot-table.js';
 import type { StudentSession } from './student-session.js';
 
-const IDLE_WAIT_MS = 50;
+/**
+ * The doorbell wakes the dispatcher for every batch of answers; the timeout is only a safety net
+ * (a writer that died between publishing acks and ringing). 50 ms woke every idle actor 20 times a
+ * second for nothing; a second bounds how long such acks could wait.
+ */
+const IDLE_WAIT_MS = 1_000;
 /**
  * Answers handled per ring per turn of the loop. Each may mean an ack frame, a syscall of ~100 µs
  * on this machine: 1,024 bounds a turn near 100 ms, so the reads and pings of other sockets are not

@@ -26,19 +26,42 @@ export class LivenessSweep<T extends Pingable> {
   private carry = 0;
   readonly tickMs: number;
 
+  private running = false;
+
   constructor(
     private readonly slots: SlotTable<T>,
     private readonly intervalMs: number,
   ) {
     this.tickMs = Math.max(MIN_TICK_MS, Math.floor(intervalMs / TICKS_PER_INTERVAL));
+    slots.onOccupied(() => this.wake());
   }
 
+  /** Ticks while the table holds sockets; an actor with none is never woken by the sweep. */
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.timer.unref();
+    this.running = true;
+    this.wake();
   }
 
   stop(): void {
+    this.running = false;
+    this.sleep();
+  }
+
+  /** True while the tick timer runs (for tests). */
+  get ticking(): boolean {
+    return this.timer !== null;
+  }
+
+  private wake(): void {
+    if (!this.running || this.timer !== null || this.slots.size === 0) return;
+    this.timer = setInterval(() => {
+      this.tick();
+      if (this.slots.size === 0) this.sleep();
+    }, this.tickMs);
+    this.timer.unref();
+  }
+
+  private sleep(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
   }

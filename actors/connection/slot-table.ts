@@ -6,6 +6,15 @@ export class SlotTable<T> {
   private readonly generations: number[] = [];
   private readonly free: number[] = [];
   private count = 0;
+  private readonly occupiedListeners: Array<() => void> = [];
+
+  /**
+   * Calls `listener` each time the table goes from empty to holding an item: what sleeps while an
+   * actor holds no socket (the liveness sweep) wakes up here.
+   */
+  onOccupied(listener: () => void): void {
+    this.occupiedListeners.push(listener);
+  }
 
   add(item: T): { slot: number; generation: number } {
     const slot = this.free.pop() ?? this.items.length;
@@ -13,6 +22,7 @@ export class SlotTable<T> {
     this.generations[slot] = generation;
     this.items[slot] = item;
     this.count += 1;
+    if (this.count === 1) for (const listener of this.occupiedListeners) listener();
     return { slot, generation };
   }
 

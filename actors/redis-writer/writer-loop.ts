@@ -36,7 +36,8 @@ export interface WriterLoopOptions {
   lingerMs: number;
 }
 
-const IDLE_WAIT_MS = 100;
+/** The doorbell wakes an idle writer; the timeout is a safety net only (100 ms woke it 10 times a second). */
+const IDLE_WAIT_MS = 1_000;
 const ACK_RING_FULL_WAIT_MS = 1;
 const RETRY_DELAYS_MS = [10, 50, 200, 1000];
 

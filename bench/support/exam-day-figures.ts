@@ -2,7 +2,7 @@
 // and the scale-out one (against one gateway process): the same names, so the tables line up.
 
 import type { IngestMeasure } from './ingest.js';
-import type { ResultWriter } from './results.js';
+import { fmt, type ResultWriter } from './results.js';
 
 export interface ExamDayFigureOptions {
   /** Prefix of every figure id: `examday` or `fleet.examday`. */
@@ -30,6 +30,7 @@ export function addExamDayFigures(result: ResultWriter, measured: IngestMeasure,
   add('welcomed', 'students welcomed', 'students', 'higher', (m) => m.connect.welcomed);
   add('rate', 'acked events/s during the steady phase', 'events/s', 'higher', (m) => m.run.ackedPerSecond);
   add('cpuPerEvent', 'server + Redis CPU per acked event', 'µs', 'lower', (m) => m.cpuPerEventUs);
+  add('cpuPerEventWhole', 'server + Redis CPU per acked event, the start spike\'s connects included', 'µs', 'lower', (m) => m.cpuPerEventWholeUs);
   add('serverRss', options.rssLabel, 'MiB', 'lower', (m) => m.serverRssPeakMiB);
   add('errors', 'errors seen by the students (err frames and socket errors)', 'errors', 'lower', (m) => m.run.errors);
   add('reconnects', 'reconnects', 'reconnects', 'lower', (m) => m.run.reconnects);
@@ -44,4 +45,22 @@ export function addExamDayFigures(result: ResultWriter, measured: IngestMeasure,
       baseline: { label: options.baselineLabel, value: baseline.loopDelay.connections.maxMs },
     });
   }
+}
+
+/**
+ * Issue 13's targets for the spike shape (everyone arrives within a second and opens, answers at a
+ * steady rate, all submit at once), against the naive server in the same run: CPU per acked event
+ * with the connects included, and the p99 of the answers, the submits, connect-to-welcome and every
+ * event, each at most the naive server's. `full` is false for runs smaller than the issue's sizes.
+ */
+export function addSpikeTargets(result: ResultWriter, idPrefix: string, students: number, measured: IngestMeasure, naive: IngestMeasure, full: boolean): void {
+  const n = students.toLocaleString('en-US');
+  const cpu = measured.cpuPerEventWholeUs / Math.max(1e-9, naive.cpuPerEventWholeUs);
+  result.target({ id: `${idPrefix}.cpu`, issue: 13, text: `spike of ${n}: CPU per acked event at most naive`, met: full ? cpu <= 1 : null, measured: `${fmt(cpu)}x (${fmt(measured.cpuPerEventWholeUs)} µs against ${fmt(naive.cpuPerEventWholeUs)} µs, connects included)` });
+  const notAbove = (what: string, pick: (m: IngestMeasure) => number) =>
+    result.target({ id: `${idPrefix}.${what.replace(/\W+/g, '-')}`, issue: 13, text: `spike of ${n}: p99 of ${what} at most naive`, met: full ? pick(measured) <= pick(naive) : null, measured: `${fmt(pick(measured))} ms against ${fmt(pick(naive))} ms` });
+  notAbove('answers', (m) => m.run.steady.p99Ms);
+  notAbove('submits', (m) => m.run.end.p99Ms);
+  notAbove('connect-to-welcome', (m) => m.connect.welcome.p99Ms);
+  notAbove('every event', (m) => m.run.all.p99Ms);
 }

@@ -9,19 +9,19 @@ import Database from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { AnswerRow, EventRow, SubmissionRow } from '../../src/events/result-rows.js';
-import { copyTextPieces, type CopyField } from '../../src/sinks/pg-copy-text.js';
+import { copyTextPieces } from '../../src/sinks/pg-copy-text.js';
 import { PostgresSink } from '../../src/sinks/postgres-sink.js';
-import { answerFields, copySql, eventFields, PG_TABLES, submissionFields, type PgTable } from '../../src/sinks/postgres-sql.js';
+import { answerLine, copySql, eventLine, PG_TABLES, submissionLine, type PgTable } from '../../src/sinks/postgres-sql.js';
 import { SqliteSink } from '../../src/sinks/sqlite-sink.js';
 import { tableNames } from '../../src/sinks/table-names.js';
 import { readBucketRows } from './export-data.js';
 
 const run = promisify(execFile);
 
-const FIELDS: { [T in PgTable]: (row: never) => CopyField[] } = {
-  events: eventFields as (row: never) => CopyField[],
-  answers: answerFields as (row: never) => CopyField[],
-  submissions: submissionFields as (row: never) => CopyField[],
+const LINES: { [T in PgTable]: (row: never) => string } = {
+  events: eventLine as (row: never) => string,
+  answers: answerLine as (row: never) => string,
+  submissions: submissionLine as (row: never) => string,
 };
 
 /** The COPY column list of a final table, as the sink's own COPY names it. */
@@ -36,7 +36,7 @@ export async function dumpCopyFiles(redis: Redis, exam: string, buckets: number,
   for (let bucket = 0; bucket < buckets; bucket++) {
     const rows = await readBucketRows(redis, exam, bucket);
     for (const table of PG_TABLES) {
-      for (const piece of copyTextPieces(rows[table] as never[], FIELDS[table])) {
+      for (const piece of copyTextPieces(rows[table] as never[], LINES[table])) {
         if (!streams[table].write(piece)) await once(streams[table], 'drain');
       }
     }

@@ -18,6 +18,11 @@ export interface IngestMeasure {
   redisRssPeakMiB: number;
   /** Server plus Redis CPU during the run over the events acked during it, µs. */
   cpuPerEventUs: number;
+  /**
+   * Server plus Redis CPU from the first connect to the end of the drain over every event acked
+   * (the start spike's handshakes and opens included), µs: what a whole exam costs per event.
+   */
+  cpuPerEventWholeUs: number;
   /** The load generator's part of all CPU used during the run (it shares the machine). */
   loadCpuShare: number;
   /** All CPU used during the run over what the machine's cores could give. */
@@ -69,6 +74,8 @@ export interface IngestPlan {
 export async function measureIngest(t: BenchTest, server: BenchServer, plan: IngestPlan): Promise<IngestMeasure> {
   return withLoad(server, { students: plan.students, driver: plan.driver }, async (load) => {
     const rss = sampleRss(server.pids);
+    const whole = new CpuMeter(server.pids);
+    whole.begin();
     const connect = await load.connect(plan.connect);
     t.comment(`connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}`);
     const meter = new CpuMeter(server.pids);
@@ -76,6 +83,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     const loopWatch = watchLoopDelay(server);
     const run = await load.run(plan.run);
     const cpu = meter.end();
+    const wholeCpu = whole.end();
     const loopDelay = await loopWatch();
     const peaks = rss.stop();
     const serverCpu = cpu.serverCpuSeconds + cpu.redisCpuSeconds;
@@ -86,6 +94,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       serverRssPeakMiB: peaks.serverPeakBytes / 2 ** 20,
       redisRssPeakMiB: peaks.redisPeakBytes / 2 ** 20,
       cpuPerEventUs: run.ackedDuringRun === 0 ? 0 : (serverCpu / run.ackedDuringRun) * 1e6,
+      cpuPerEventWholeUs: run.ackedTotal === 0 ? 0 : ((wholeCpu.serverCpuSeconds + wholeCpu.redisCpuSeconds) / run.ackedTotal) * 1e6,
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
       loopDelay,

@@ -16,9 +16,10 @@ export const FAULT_PLAN_ENV = 'UX_FAULT_PLAN';
  * - `connection.claim`: a connection actor is about to send a hello's session claim to Redis;
  * - `connection.claimReply`: Redis answered a session claim, the connection actor has not looked yet;
  * - `writer.afterFcall`: a writer's FCALLs were answered by Redis, no ack posted, no ring space freed;
- * - `writer.afterAcks`: the acks were posted, the ring space not yet freed.
+ * - `writer.afterAcks`: the acks were posted, the ring space not yet freed;
+ * - `exporter.afterCommit`: an exporter committed a bucket, which the job has not yet marked done.
  */
-export type FaultPoint = 'now' | 'connection.event' | 'connection.claim' | 'connection.claimReply' | 'writer.afterFcall' | 'writer.afterAcks';
+export type FaultPoint = 'now' | 'connection.event' | 'connection.claim' | 'connection.claimReply' | 'writer.afterFcall' | 'writer.afterAcks' | 'exporter.afterCommit';
 const POINTS: ReadonlySet<string> = new Set<FaultPoint>([
   'now',
   'connection.event',
@@ -26,6 +27,7 @@ const POINTS: ReadonlySet<string> = new Set<FaultPoint>([
   'connection.claimReply',
   'writer.afterFcall',
   'writer.afterAcks',
+  'exporter.afterCommit',
 ]);
 
 /**
@@ -150,11 +152,20 @@ function plannedFor(actorId: string, env: NodeJS.ProcessEnv): FaultSpec[] {
  * arms this actor's planned faults and adds `injectFault` to the API the supervisor reaches.
  */
 export function withFaultInjection<Api extends object>(api: Api, actorId: string, env: NodeJS.ProcessEnv = process.env): Api {
-  if (!faultInjectionEnabled(env)) return api;
-  faults.identify(actorId);
-  for (const spec of plannedFor(actorId, env)) faults.arm(spec);
+  if (!armPlannedFaults(actorId, env)) return api;
   const injectFault = async (spec: FaultSpec): Promise<void> => faults.arm(spec);
   return { ...api, injectFault };
+}
+
+/**
+ * Called inside a thread that has no control API (an exporter in the piscina pool): with injection
+ * on, arms this thread's planned faults and returns true; with it off, does nothing.
+ */
+export function armPlannedFaults(actorId: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!faultInjectionEnabled(env)) return false;
+  faults.identify(actorId);
+  for (const spec of plannedFor(actorId, env)) faults.arm(spec);
+  return true;
 }
 
 /** For tests: arms a fault in the actor behind `api` (rejects when injection is off there). */

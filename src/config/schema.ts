@@ -1,11 +1,15 @@
 // The shape of every configuration key, with its bounds: PROTOCOL.md section 6 plus tuning.
 // Defaults live in config/default.json; this schema only validates (strict: unknown keys fail).
 
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { resolveActorCounts } from './actor-counts.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
 const host = z.string().min(1);
+/** A thread count, or "auto": derived from the machine's cores (src/config/actor-counts.ts). */
+const actorCount = z.union([z.literal('auto'), z.number().int().min(1).max(64)]);
 
 const rateLimitSchema = z.strictObject({
   /** Sustained events per second one connection may send before `err rate_limited`. */
@@ -24,8 +28,8 @@ const gatewaySchema = z.strictObject({
    * one when students outgrow one process's open-file limit. 1 runs everything in one process.
    */
   processes: z.number().int().min(1).max(64),
-  /** Connection actor threads sharing the gateway port (per gateway process). */
-  connectionActors: z.number().int().min(1).max(64),
+  /** Connection actor threads sharing the gateway port (per gateway process), or "auto". */
+  connectionActors: actorCount,
   helloTimeoutMs: z.number().int().min(100).max(600_000),
   maxFrameBytes: z.number().int().min(256).max(1_048_576),
   maxValueBytes: z.number().int().min(1).max(1_048_576),
@@ -49,8 +53,8 @@ const gatewaySchema = z.strictObject({
 });
 
 const writersSchema = z.strictObject({
-  /** Redis writer actor threads. */
-  count: z.number().int().min(1).max(64),
+  /** Redis writer actor threads (per gateway process), or "auto". */
+  count: actorCount,
   /** Most events one writer takes from its rings per batch. */
   batchMaxEvents: z.number().int().min(1).max(100_000),
   /** How long a writer waits for more events before sending a small batch. */
@@ -137,6 +141,10 @@ export const configSchema = z.strictObject({
     periodSeconds: z.number().min(0.1),
   }),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+}).transform((config) => {
+  // "auto" becomes a number here, so every part of Untradex sees thread counts, never "auto".
+  const counts = resolveActorCounts({ connectionActors: config.gateway.connectionActors, writers: config.writers.count }, availableParallelism(), config.gateway.processes);
+  return { ...config, gateway: { ...config.gateway, connectionActors: counts.connectionActors }, writers: { ...config.writers, count: counts.writers } };
 });
 
 /** The configuration as validated, before secrets and derived paths are filled in. */

@@ -137,7 +137,7 @@ export class ExamLifecycle {
       await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
       await this.meta.setState(exam, 'exported', { finishedAt: Date.now(), error: null });
       if (this.options.retainSeconds !== null) await this.expireExam(exam, this.options.retainSeconds);
-      this.log.info({ exam, rows: job.progress().rowsThisRun, ms: Date.now() - started }, 'export finished');
+      this.log.info({ exam, rows: job.progress().rowsThisRun, bucketsUpserted: job.progress().bucketsUpserted, ms: Date.now() - started }, 'export finished');
     } catch (error) {
       const message = error instanceof ExportError ? error.message : `export failed: ${(error as Error).message}`;
       this.log.error({ exam, err: error }, 'export failed; finalize again to resume it');

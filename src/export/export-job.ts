@@ -10,8 +10,12 @@ export interface BucketTask {
   bucket: number;
 }
 
-/** What an exporter answers for one bucket; errors travel as plain data across the thread. */
-export type BucketTaskResult = { ok: true; rows: number } | { ok: false; code: string; message: string; transient: boolean };
+/**
+ * What an exporter answers for one bucket; errors travel as plain data across the thread. `load`
+ * says how the rows went in: `insert` on a bucket's first export, `upsert` when an earlier attempt
+ * had committed them already (a crash between the commit and the done mark).
+ */
+export type BucketTaskResult = { ok: true; rows: number; load?: 'insert' | 'upsert' } | { ok: false; code: string; message: string; transient: boolean };
 
 /** Runs one bucket's export somewhere (a piscina pool in production). May reject if the worker died. */
 export interface BucketTaskRunner {
@@ -38,6 +42,7 @@ export interface ExportProgress {
 
 export class ExportJob {
   private rowsThisRun = 0;
+  private bucketsUpserted = 0;
   private readonly startedAt = Date.now();
   private failure: ExportError | null = null;
 
@@ -51,10 +56,13 @@ export class ExportJob {
     private readonly log: Logger,
   ) {}
 
-  /** Rows committed by this run (earlier runs' rows are in meta) and the rate since it started. */
-  progress(): { rowsThisRun: number; rowsPerSecond: number } {
+  /**
+   * Rows committed by this run (earlier runs' rows are in meta), the rate since it started, and the
+   * buckets that had to be merged because an earlier attempt had committed them already.
+   */
+  progress(): { rowsThisRun: number; rowsPerSecond: number; bucketsUpserted: number } {
     const seconds = (Date.now() - this.startedAt) / 1000;
-    return { rowsThisRun: this.rowsThisRun, rowsPerSecond: seconds > 0 ? Math.round(this.rowsThisRun / seconds) : 0 };
+    return { rowsThisRun: this.rowsThisRun, rowsPerSecond: seconds > 0 ? Math.round(this.rowsThisRun / seconds) : 0, bucketsUpserted: this.bucketsUpserted };
   }
 
   /** Resolves when every pending bucket is done; rejects with ExportError on a permanent failure. */
@@ -83,6 +91,7 @@ export class ExportJob {
       if (result.ok) {
         await this.meta.markBucketDone(this.exam, bucket, result.rows);
         this.rowsThisRun += result.rows;
+        if (result.load === 'upsert') this.bucketsUpserted += 1;
         return;
       }
       const delay = result.transient ? this.backoff(attempt) : null;

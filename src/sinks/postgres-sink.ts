@@ -1,26 +1,27 @@
-// The PostgreSQL result sink (pg + pg-copy-streams): each bucket is one transaction that COPYs
-// its chunks into TEMP staging tables and, at commit, upserts them into the final tables.
+// The PostgreSQL result sink (pg + pg-copy-streams): each bucket is one transaction that COPYs its
+// chunks straight into the final tables (first export), or into staging tables merged at commit.
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { SinkError } from '../errors.js';
+import { SinkError, SinkKeyConflictError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
 import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
-import { copyTextPieces, type CopyField } from './pg-copy-text.js';
+import { copyTextPieces } from './pg-copy-text.js';
 import {
-  answerFields,
+  answerLine,
+  copyIntoTableSql,
   copySql,
   createStageSql,
   createTableSql,
-  eventFields,
+  eventLine,
   mergeSql,
   PG_TABLES,
-  submissionFields,
+  submissionLine,
   type PgTable,
 } from './postgres-sql.js';
-import type { BucketWrite, ResultSink } from './result-sink.js';
+import type { BucketWrite, BucketWriteOptions, ResultSink } from './result-sink.js';
 import { toSinkError } from './sink-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
 
@@ -86,10 +87,10 @@ export class PostgresSink implements ResultSink {
     }
   }
 
-  async beginBucket(exam: string, bucket: number): Promise<BucketWrite> {
+  async beginBucket(exam: string, bucket: number, options: BucketWriteOptions = {}): Promise<BucketWrite> {
     const label = `exam ${exam} bucket ${bucket}`;
     const client = await this.connect(`beginning ${label}`);
-    const write = new PostgresBucketWrite(client, this.names, label, (w) => this.open.delete(w));
+    const write = new PostgresBucketWrite(client, this.names, label, options.load ?? 'upsert', (w) => this.open.delete(w));
     this.open.add(write);
     await write.start();
     return write;
@@ -113,6 +114,15 @@ export class PostgresSink implements ResultSink {
   }
 }
 
+/** A unique index refused a row: SQLSTATE 23505. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * `insert`: COPY into the final tables, the way psql's \copy loads them: one pass over the data and
+ * the indexes, nothing staged, and the primary keys refuse any row a committed export already wrote.
+ * `upsert`: COPY into TEMP staging tables, merged into the final tables by key at commit, so a
+ * bucket written again leaves one row per key (reruns, and the load after an `insert` conflict).
+ */
 class PostgresBucketWrite extends BucketWriteBase {
   /** A connection error that arrived while no query ran; the next step reports it. */
   private connectionError: Error | undefined;
@@ -125,6 +135,7 @@ class PostgresBucketWrite extends BucketWriteBase {
     private readonly client: pg.PoolClient,
     private readonly names: TableNames,
     label: string,
+    private readonly load: 'insert' | 'upsert',
     onFinished: (write: BucketWriteBase) => void,
   ) {
     super('postgres', label, onFinished);
@@ -132,26 +143,27 @@ class PostgresBucketWrite extends BucketWriteBase {
     client.on('error', this.onClientError);
   }
 
-  /** BEGIN and the staging tables, in one round trip (the simple-query protocol runs them in order). */
+  /** BEGIN, and for an upsert the staging tables, in one round trip (the simple-query protocol runs them in order). */
   start(): Promise<void> {
-    return this.runStep('staging', () => this.client.query(['BEGIN', ...PG_TABLES.map(createStageSql)].join('; ')).then(() => undefined));
+    const statements = this.load === 'insert' ? ['BEGIN'] : ['BEGIN', ...PG_TABLES.map(createStageSql)];
+    return this.runStep('beginning', () => this.client.query(statements.join('; ')).then(() => undefined));
   }
 
   protected writeEvents(rows: readonly EventRow[]): Promise<void> {
-    return this.copy('events', rows, eventFields);
+    return this.copy('events', rows, eventLine);
   }
 
   protected writeAnswers(rows: readonly AnswerRow[]): Promise<void> {
-    return this.copy('answers', rows, answerFields);
+    return this.copy('answers', rows, answerLine);
   }
 
   protected writeSubmissions(rows: readonly SubmissionRow[]): Promise<void> {
-    return this.copy('submissions', rows, submissionFields);
+    return this.copy('submissions', rows, submissionLine);
   }
 
   protected async commitStaged(): Promise<void> {
     this.throwIfBroken();
-    for (const table of PG_TABLES) await this.client.query(mergeSql(table, this.names));
+    if (this.load === 'upsert') for (const table of PG_TABLES) await this.client.query(mergeSql(table, this.names));
     await this.client.query('COMMIT');
     this.release(false);
   }
@@ -172,10 +184,22 @@ class PostgresBucketWrite extends BucketWriteBase {
     this.release(false);
   }
 
-  private async copy<R>(table: PgTable, rows: readonly R[], fields: (row: R) => CopyField[]): Promise<void> {
+  private async copy<R>(table: PgTable, rows: readonly R[], line: (row: R) => string): Promise<void> {
     this.throwIfBroken();
-    const ingest = this.client.query(copyFrom(copySql(table)));
-    await pipeline(Readable.from(copyTextPieces(rows, fields)), ingest);
+    const sql = this.load === 'insert' ? copyIntoTableSql(table, this.names) : copySql(table);
+    const ingest = this.client.query(copyFrom(sql));
+    try {
+      await pipeline(Readable.from(copyTextPieces(rows, line)), ingest);
+    } catch (err) {
+      if (this.load === 'insert' && (err as { code?: unknown }).code === UNIQUE_VIOLATION) {
+        throw new SinkKeyConflictError(
+          `postgres sink: ${this.label} was loaded before (${(err as Error).message} in ${this.names[table]}); ` +
+            'nothing of this attempt is kept: load the bucket again with upsert',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   private throwIfBroken(): void {

@@ -2,7 +2,7 @@
 // column lists and the deduplicating upserts, plus how each row becomes COPY fields.
 
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { copyTimestamp, type CopyField } from './pg-copy-text.js';
+import { copyNumber, copyText, CopyTimestamps } from './pg-copy-text.js';
 import type { TableNames } from './table-names.js';
 
 export type PgTable = 'events' | 'answers' | 'submissions';
@@ -94,6 +94,11 @@ export function copySql(table: PgTable): string {
   return `COPY pg_temp.${stageName(table)} (${columnNames(table).join(', ')}) FROM STDIN`;
 }
 
+/** COPY straight into a final table: a bucket's first export (the `insert` load). */
+export function copyIntoTableSql(table: PgTable, names: TableNames): string {
+  return `COPY ${names[table]} (${columnNames(table).join(', ')}) FROM STDIN`;
+}
+
 /**
  * One upsert per table. DISTINCT ON is needed because ON CONFLICT DO UPDATE refuses to touch
  * the same row twice in one statement, and a bucket may stage one key more than once.
@@ -110,25 +115,21 @@ export function mergeSql(table: PgTable, names: TableNames): string {
   );
 }
 
-export const eventFields = (r: EventRow): CopyField[] => [
-  r.examId,
-  r.studentId,
-  r.seq,
-  r.kind,
-  r.questionId,
-  r.value,
-  copyTimestamp(r.clientTs),
-  copyTimestamp(r.serverTs),
-];
+/** One clock cache for every row encoder of this thread: rows are encoded one at a time. */
+const times = new CopyTimestamps();
+/**
+ * Every field goes through a NULL check, NOT NULL columns too: a row that breaks its type (a bug
+ * upstream) must reach the database as NULL and be refused there, never be stored as "null".
+ */
+const text = (value: string | null): string => (value === null || value === undefined ? '\\N' : copyText(value));
+const num = (value: number | null): string => (value === null || value === undefined ? '\\N' : copyNumber(value));
 
-export const answerFields = (r: AnswerRow): CopyField[] => [
-  r.examId,
-  r.studentId,
-  r.questionId,
-  r.value,
-  r.seq,
-  copyTimestamp(r.answeredAt),
-  copyTimestamp(r.receivedAt),
-];
+/** A row of each table as one line of COPY text, in the column order of copySql. */
+export const eventLine = (r: EventRow): string =>
+  `${text(r.examId)}\t${text(r.studentId)}\t${num(r.seq)}\t${text(r.kind)}\t${text(r.questionId)}\t${text(r.value)}\t${times.format(r.clientTs)}\t${times.format(r.serverTs)}`;
 
-export const submissionFields = (r: SubmissionRow): CopyField[] => [r.examId, r.studentId, copyTimestamp(r.submittedAt), r.lastSeq];
+export const answerLine = (r: AnswerRow): string =>
+  `${text(r.examId)}\t${text(r.studentId)}\t${text(r.questionId)}\t${text(r.value)}\t${num(r.seq)}\t${times.format(r.answeredAt)}\t${times.format(r.receivedAt)}`;
+
+export const submissionLine = (r: SubmissionRow): string =>
+  `${text(r.examId)}\t${text(r.studentId)}\t${times.format(r.submittedAt)}\t${num(r.lastSeq)}`;

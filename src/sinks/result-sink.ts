@@ -19,6 +19,17 @@ export interface BucketWrite {
   rollback(): Promise<void>;
 }
 
+export interface BucketWriteOptions {
+  /**
+   * `upsert` (the default): rows are merged by key, so a bucket written again, whole or in part,
+   * leaves one row per key. `insert`: rows go straight into the final tables, as fast as the
+   * database loads data, for a bucket none of whose keys are there yet (its first export); a key
+   * already there fails the write with SinkKeyConflictError, nothing of it is kept, and the
+   * caller writes the bucket again with `upsert`. A sink without a faster path upserts.
+   */
+  load?: 'insert' | 'upsert';
+}
+
 export interface ResultSink {
   readonly kind: SinkKind;
   /**
@@ -30,7 +41,7 @@ export interface ResultSink {
    * Starts the transaction of one bucket. A write that fails rolls itself back and releases its
    * connection; later calls on it reject with that same error, so the caller begins the bucket again.
    */
-  beginBucket(exam: string, bucket: number): Promise<BucketWrite>;
+  beginBucket(exam: string, bucket: number, options?: BucketWriteOptions): Promise<BucketWrite>;
   /** Rolls back bucket writes still open, then releases every connection. Idempotent. */
   close(): Promise<void>;
 }

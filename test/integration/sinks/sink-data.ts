@@ -3,7 +3,7 @@
 
 import { MAX_CLIENT_TS, MAX_SEQ } from '../../../src/events/answer-event.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../../../src/events/result-rows.js';
-import type { ResultSink } from '../../../src/sinks/result-sink.js';
+import type { BucketWriteOptions, ResultSink } from '../../../src/sinks/result-sink.js';
 
 export interface BucketData {
   exam: string;
@@ -138,6 +138,17 @@ export function generateBuckets(options: GenerateOptions): BucketData[] {
   return buckets;
 }
 
+/** The bucket as Redis holds it after an exam: one answer per question, the last by seq. */
+export function lastAnswersOnly(b: BucketData): BucketData {
+  const latest = new Map<string, AnswerRow>();
+  for (const row of b.answers) {
+    const key = `${row.studentId}|${row.questionId}`;
+    const seen = latest.get(key);
+    if (seen === undefined || row.seq >= seen.seq) latest.set(key, row);
+  }
+  return { ...b, answers: [...latest.values()] };
+}
+
 export const totalRows = (b: BucketData): number => b.events.length + b.answers.length + b.submissions.length;
 
 const answerKey = (r: { examId: string; studentId: string; questionId: string }): string => `${r.examId}\0${r.studentId}\0${r.questionId}`;
@@ -221,8 +232,8 @@ export function diffTables(actual: ResultTables, expected: ResultTables, limit =
 }
 
 /** Writes one bucket in chunks of `chunkRows`, interleaving the three kinds, and commits. */
-export async function writeBucket(sink: ResultSink, data: BucketData, chunkRows: number): Promise<{ rows: number }> {
-  const write = await sink.beginBucket(data.exam, data.bucket);
+export async function writeBucket(sink: ResultSink, data: BucketData, chunkRows: number, options: BucketWriteOptions = {}): Promise<{ rows: number }> {
+  const write = await sink.beginBucket(data.exam, data.bucket, options);
   const chunks = Math.ceil(Math.max(data.events.length, data.answers.length, data.submissions.length) / chunkRows);
   for (let c = 0; c < chunks; c++) {
     const slice = <R>(rows: readonly R[]): readonly R[] => rows.slice(c * chunkRows, (c + 1) * chunkRows);

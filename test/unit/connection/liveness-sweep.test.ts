@@ -66,3 +66,22 @@ t.test('a table smaller than the tick count is still walked once per interval; f
 t.test('an empty table is a no-op', async (t) => {
   t.equal(new LivenessSweep(new SlotTable<FakeSocket>(), 1_000).tick(), 0);
 });
+
+t.test('the sweep sleeps while the table is empty and wakes with the first socket', async (t) => {
+  const slots = new SlotTable<FakeSocket>();
+  const sweep = new LivenessSweep(slots, 1_000);
+  t.teardown(() => sweep.stop());
+  sweep.start();
+  t.notOk(sweep.ticking, 'no socket: no timer');
+  const socket = new FakeSocket();
+  const { slot, generation } = slots.add(socket);
+  t.ok(sweep.ticking, 'the first socket starts it');
+  for (let waited = 0; socket.pings === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(socket.pings, 1, 'and it pings as before');
+  slots.remove(slot, generation);
+  await new Promise((resolve) => setTimeout(resolve, 3 * sweep.tickMs));
+  t.notOk(sweep.ticking, 'the last socket gone, it sleeps again');
+  sweep.stop();
+  slots.add(new FakeSocket());
+  t.notOk(sweep.ticking, 'a stopped sweep stays stopped');
+});

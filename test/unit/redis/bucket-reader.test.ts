@@ -93,3 +93,37 @@ t.test('log entries in another field order read the same; an entry missing a fie
   await redis.xadd(key, '*', 's', 'S1', 'k', 'a', 'seq', '3');
   await t.rejects(chunksOf(new BucketReader(redis, 'E1', 0, 10).events()), { code: 'UX_ERR_REDIS_SCRIPT', message: /malformed log entry/ });
 });
+
+t.test('a log entry holding a NUL is refused, never read shifted', async (t) => {
+  const { redis } = await storeFixture(t, 1);
+  // ux_write refuses U+0000; only a hand-written entry can hold one.
+  await redis.xadd(bucketKeys.log('E1', 0), '*', 's', 'S1', 'q', 'Q1', 'k', 'a', 'v', 'before\0after', 'seq', '1', 'cts', '', 'sts', '1700000000000');
+  await t.rejects(chunksOf(new BucketReader(redis, 'E1', 0, 10).events()), { code: 'UX_ERR_REDIS_SCRIPT', message: /malformed log range/ });
+});
+
+t.test('a Redis that forgot the read script (restart, failover) is sent it again', async (t) => {
+  const { store, redis } = await storeFixture(t, 1);
+  await store.writeBatch('E1', 0, [1, 2, 3].map((s) => answer('S1', 1, s, 'Q1', `v${s}`)));
+  t.equal((await chunksOf(new BucketReader(redis, 'E1', 0, 10).events())).flat().length, 3);
+  await redis.script('FLUSH');
+  const rows = (await chunksOf(new BucketReader(redis, 'E1', 0, 10).events())).flat();
+  t.same(
+    rows.map((r) => r.value),
+    ['v1', 'v2', 'v3'],
+  );
+});
+
+t.test('chunks larger than one read call are filled from several calls, in order', async (t) => {
+  const { store, redis } = await storeFixture(t, 1);
+  const events = Array.from({ length: 2_600 }, (_, i) => answer('S1', 1, i + 1, `Q${i % 40}`, `v${i}`));
+  for (let at = 0; at < events.length; at += 500) await store.writeBatch('E1', 0, events.slice(at, at + 500));
+  const chunks = await chunksOf(new BucketReader(redis, 'E1', 0, 2_500).events());
+  t.same(
+    chunks.map((c) => c.length),
+    [2_500, 100],
+  );
+  t.ok(
+    chunks.flat().every((r, i) => r.seq === i + 1),
+    'every event once, in stored order',
+  );
+});

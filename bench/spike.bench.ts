@@ -1,0 +1,110 @@
+// Exam-day speed (issue 13): the load an exam really makes, against the naive one-thread server in
+// the same run: idle, a moderate steady load, and the spike shape at 3,000 students (19,000: exam-day).
+
+import './support/untapped.js';
+import t from 'tap';
+import { CpuMeter } from './support/proc-stats.js';
+import { measured, sleep } from './support/load.js';
+import { addSpikeTargets } from './support/exam-day-figures.js';
+import { measureIngest, type IngestMeasure, type IngestPlan } from './support/ingest.js';
+import { fmt, ResultWriter } from './support/results.js';
+import { startBenchNaive, startBenchUntradex, type BenchServer } from './support/servers.js';
+import { envInt, envIntList } from './support/sizes.js';
+
+/** 19,000 is exam-day.bench.ts (the same shape, with issue 13's targets too): run twice, it would not fit the 15 minutes. */
+const SPIKE_STUDENTS = envIntList('UX_BENCH_SPIKE_STUDENTS', { small: [300], default: [3_000] });
+const SPIKE_SECONDS = envInt('UX_BENCH_SPIKE_SECONDS', { small: 6, default: 20 });
+const SPIKE_INTERVAL_S = envInt('UX_BENCH_SPIKE_INTERVAL_S', { small: 3, default: 10 });
+const STEADY_STUDENTS = envInt('UX_BENCH_STEADY_STUDENTS', { small: 200, default: 2_000 });
+const STEADY_RATE = envInt('UX_BENCH_STEADY_RATE', { small: 4, default: 4 });
+const STEADY_SECONDS = envInt('UX_BENCH_STEADY_SECONDS', { small: 6, default: 20 });
+const IDLE_SECONDS = envInt('UX_BENCH_IDLE_SECONDS', { small: 5, default: 15 });
+const ISSUE = 13;
+
+const result = new ResultWriter('spike', 'Exam-day speed: steady load, arrival and submit spikes, idle (appendfsync always)');
+Object.assign(result.sizes, {
+  spikeStudents: SPIKE_STUDENTS.join(','),
+  spikeSeconds: SPIKE_SECONDS,
+  answerEverySeconds: SPIKE_INTERVAL_S,
+  steadyStudents: STEADY_STUDENTS,
+  steadyEventsPerStudentPerSecond: STEADY_RATE,
+  steadySeconds: STEADY_SECONDS,
+  idleSeconds: IDLE_SECONDS,
+});
+
+const ratio = (a: number, b: number): number => a / Math.max(1e-9, b);
+const untradex = (t: Parameters<typeof startBenchUntradex>[0], students: number) => startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, students + 100) } });
+
+/** Server + Redis CPU over `seconds` with nobody connected, after the same settling time for both servers. */
+async function idleShare(server: BenchServer): Promise<number> {
+  await sleep(3_000);
+  const meter = new CpuMeter(server.pids);
+  meter.begin();
+  await sleep(IDLE_SECONDS * 1000);
+  const cpu = meter.end();
+  return (cpu.serverCpuSeconds + cpu.redisCpuSeconds) / cpu.wallSeconds;
+}
+
+// Idle first: nothing else of this file runs yet.
+const idleUx = await measured(t, 'idle untradex', async (t) => idleShare(await untradex(t, 0)));
+const idleNaive = await measured(t, 'idle naive server', async (t) => idleShare(await startBenchNaive(t, 'always')));
+t.comment(`idle: untradex ${fmt(idleUx * 100)}% of one core, naive server ${fmt(idleNaive * 100)}%`);
+result.add({ id: 'spike.idle', label: 'idle, nobody connected: server + Redis CPU, % of one core', value: idleUx * 100, unit: '%', better: 'lower', baseline: { label: 'naive server', value: idleNaive * 100 } });
+result.target({ id: 'spike.idle', issue: ISSUE, text: 'idle at most 0.5% of one core', met: IDLE_SECONDS >= 15 ? idleUx <= 0.005 : null, measured: `${fmt(idleUx * 100)}% (server and its Redis; naive server ${fmt(idleNaive * 100)}%)` });
+
+// A moderate steady load: every student answers at a fixed rate, no spikes.
+const steadyPlan: IngestPlan = {
+  students: STEADY_STUDENTS,
+  driver: 'raw',
+  connect: { mode: 'ramp', windowMs: 2_000, timeoutMs: 30_000, sendOpen: false },
+  run: { kind: 'rate', durationMs: STEADY_SECONDS * 1000, perStudentPerSecond: STEADY_RATE, endSpike: false, drainMs: 15_000 },
+};
+const steadyUx = await measured(t, `untradex, ${STEADY_STUDENTS} x ${STEADY_RATE} events/s`, async (t) => measureIngest(t, await untradex(t, STEADY_STUDENTS), steadyPlan));
+const steadyNaive = await measured(t, `naive server, ${STEADY_STUDENTS} x ${STEADY_RATE} events/s`, async (t) => measureIngest(t, await startBenchNaive(t, 'always'), steadyPlan));
+const steadyLabel = `${STEADY_STUDENTS.toLocaleString('en-US')} x ${STEADY_RATE} events/s`;
+const addSteady = (id: string, label: string, unit: string, pick: (m: IngestMeasure) => number, better: 'lower' | 'higher' = 'lower') =>
+  result.add({ id: `spike.steady.${id}`, label: `${steadyLabel}: ${label}`, value: pick(steadyUx), unit, better, baseline: { label: 'naive server', value: pick(steadyNaive) } });
+addSteady('cpuPerEvent', 'server + Redis CPU per acked event', 'µs', (m) => m.cpuPerEventUs);
+addSteady('p99', 'p99 ack latency', 'ms', (m) => m.run.all.p99Ms);
+addSteady('p50', 'p50 ack latency', 'ms', (m) => m.run.all.p50Ms);
+addSteady('rate', 'acked events/s', 'events/s', (m) => m.run.ackedPerSecond, 'higher');
+addSteady('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
+const steadyFull = STEADY_STUDENTS >= 2_000 && STEADY_RATE >= 4;
+const steadyCpu = ratio(steadyUx.cpuPerEventUs, steadyNaive.cpuPerEventUs);
+result.target({ id: 'spike.steady.cpu', issue: ISSUE, text: '2,000 x 4 events/s: CPU per acked event at most 0.6x naive', met: steadyFull ? steadyCpu <= 0.6 : null, measured: `${fmt(steadyCpu)}x (${fmt(steadyUx.cpuPerEventUs)} µs against ${fmt(steadyNaive.cpuPerEventUs)} µs)` });
+result.target({ id: 'spike.steady.p99', issue: ISSUE, text: '2,000 x 4 events/s: p99 ack latency at most naive', met: steadyFull ? steadyUx.run.all.p99Ms <= steadyNaive.run.all.p99Ms : null, measured: `${fmt(steadyUx.run.all.p99Ms)} ms against ${fmt(steadyNaive.run.all.p99Ms)} ms` });
+
+// The spike shape: everyone arrives within a second and opens, answers at a steady rate, all submit at once.
+for (const students of SPIKE_STUDENTS) {
+  const plan: IngestPlan = {
+    students,
+    driver: 'client',
+    connect: { mode: 'spike', windowMs: 1_000, timeoutMs: 60_000, sendOpen: true },
+    run: { kind: 'rate', durationMs: SPIKE_SECONDS * 1000, perStudentPerSecond: 1 / SPIKE_INTERVAL_S, endSpike: true, drainMs: 60_000 },
+  };
+  const ux = await measured(t, `untradex, spike of ${students}`, async (t) => measureIngest(t, await untradex(t, students), plan));
+  const naive = await measured(t, `naive server, spike of ${students}`, async (t) => measureIngest(t, await startBenchNaive(t, 'always'), plan));
+  const n = students.toLocaleString('en-US');
+  const add = (id: string, label: string, unit: string, pick: (m: IngestMeasure) => number, better: 'lower' | 'higher' = 'lower') =>
+    result.add({ id: `spike.${students}.${id}`, label: `spike of ${n}: ${label}`, value: pick(ux), unit, better, baseline: { label: 'naive server', value: pick(naive) } });
+  add('cpuPerEvent', 'server + Redis CPU per acked event, connects included', 'µs', (m) => m.cpuPerEventWholeUs);
+  add('cpuPerEventRun', 'server + Redis CPU per acked event after everyone was welcomed', 'µs', (m) => m.cpuPerEventUs);
+  add('p99', 'p99 ack latency, every event', 'ms', (m) => m.run.all.p99Ms);
+  add('startP99', 'p99 ack latency of the opens', 'ms', (m) => m.run.start.p99Ms);
+  add('steadyP99', 'p99 ack latency of the answers', 'ms', (m) => m.run.steady.p99Ms);
+  add('steadyP50', 'p50 ack latency of the answers', 'ms', (m) => m.run.steady.p50Ms);
+  add('endP99', 'p99 ack latency of the submits', 'ms', (m) => m.run.end.p99Ms);
+  add('welcomeP99', 'p99 connect-to-welcome', 'ms', (m) => m.connect.welcome.p99Ms);
+  add('welcomed', 'students welcomed', 'students', (m) => m.connect.welcomed, 'higher');
+  add('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
+  addSpikeTargets(result, `spike.${students}`, students, ux, naive, students >= 3_000);
+  t.equal(ux.run.pendingAtEnd, 0, `untradex acked every event of the spike of ${n}`);
+}
+
+result.note('Idle: each server started, left 3 s, then its CPU and its Redis\'s read from /proc over the idle window (clock ticks of 10 ms).');
+result.note(`Steady: ${STEADY_STUDENTS} bare ws students (RawStudent) each sending ${STEADY_RATE} events/s at a random phase for ${STEADY_SECONDS} s; CPU per event counts the run and its drain.`);
+result.note(`Spike: StudentClient students connecting within 1 s, each opening the exam at its welcome, answering every ${SPIKE_INTERVAL_S} s for ${SPIKE_SECONDS} s, then all submitting at once. Its CPU per event runs from the first connect to the end of the drain over every acked event.`);
+result.note('Every figure shares 2 cores with the load generator (its share of the CPU is given); compare the ratios, which come from one run.');
+
+t.comment(result.table());
+t.comment(`results: ${result.write()}`);
