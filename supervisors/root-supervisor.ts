@@ -14,7 +14,7 @@ import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
-import type { ChildHandle, ChildReport } from './supervisor-spec.js';
+import { growingRestartDelay, type ChildHandle, type ChildReport } from './supervisor-spec.js';
 import { Supervisor } from './supervisor.js';
 import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
 
@@ -38,7 +38,23 @@ export interface RootEvents {
   fatal: [error: RestartIntensityError];
 }
 
-const DRAIN_TIMEOUT_MS = 20_000;
+/** The drain time of a graceful stop: how long writers get to put what the rings hold into Redis. */
+export const DRAIN_TIMEOUT_MS = 20_000;
+/**
+ * Rule S1: every stop ends within the drain time plus 10 s, whatever state the server is in. The
+ * CLI exits non-zero when this passes; the steps below are bounded well inside it.
+ */
+export const STOP_DEADLINE_MS = DRAIN_TIMEOUT_MS + 10_000;
+/** Each step of stopping the trees after the drain (actors, the admin connection, Redis). */
+const STOP_STEP_MS = 3_000;
+/**
+ * The embedded Redis dies of its surroundings (a full disk, a bad AOF) more often than of itself:
+ * restarts wait 250 ms, doubling to 8 s, and the supervisor gives up after supervision.intensity
+ * restarts within this period, about 20 s after the first death with the default of 5. Then the
+ * process exits non-zero well within rule S4's 60 s, and a service manager takes over.
+ */
+const REDIS_RESTART_PERIOD_SECONDS = 60;
+const redisRestartDelay = growingRestartDelay(250, 8_000);
 /** How long connection actors hand out the live writers' last acks when some writer is gone. */
 const LOST_WRITER_FINISH_MS = 1_000;
 
@@ -49,8 +65,8 @@ class EmbeddedRedisChild implements ChildHandle {
     return this.server.stop();
   }
   onCrash(listener: (error: UntradexError) => void): void {
-    this.server.once('exit', (code: number | null, signal: string | null) =>
-      listener(new RedisUnavailableError(`embedded redis-server exited (code ${code}, signal ${signal}); restarting it from its AOF`)),
+    this.server.once('exit', (_code: number | null, _signal: string | null, cause: string) =>
+      listener(new RedisUnavailableError(`embedded redis-server ${cause}`)),
     );
   }
 }
@@ -116,12 +132,13 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     const { config, log } = this;
     try {
       if (config.redis.embedded && this.role !== 'gateway') {
-        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
+        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
         this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
           {
             id: 'redis-server',
             restart: 'permanent',
-            shutdownMs: 15_000,
+            shutdownMs: 12_000,
+            restartDelayMs: redisRestartDelay,
             start: async () => {
               const server = new EmbeddedRedis({
                 serverPath: config.redis.serverPath,
@@ -182,7 +199,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
    * Graceful stop (SIGTERM): stop accepting and reading, let the writers put everything in the
    * rings into Redis, send the last acks, then stop the actors and Redis in reverse order.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { beforeRedisStops?: Promise<unknown> } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'draining') return;
     this.state = 'draining';
     const connections = this.connectionActors;
@@ -190,17 +207,21 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     // A writer that is gone (its supervisor gave up, or it is between incarnations) will answer
     // nothing before exit: waiting the whole drain timeout for its events would only stall the exit.
     const lostWriters = Array.from({ length: this.topology.writers }, (_, index) => `writer-${index}`).filter((id) => !writers.some((writer) => writer.id === id));
+    // An embedded Redis whose supervisor gave up takes nothing more: draining into it would only
+    // hold the exit back for the whole drain time (rule S4 wants the process gone, non-zero, soon).
+    const redisGone = this.redisSupervisor !== null && !this.redisSupervisor.allRunning();
+    const drainMs = redisGone ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS;
     try {
       await Promise.all(connections.map((actor) => actor.api.quiesce()));
-      const drained = await Promise.all(writers.map((writer) => writer.api.drain(DRAIN_TIMEOUT_MS)));
-      if (drained.includes(false)) this.log.warn('writers did not drain every ring in time; unacked events will be resent by clients');
+      const drained = await Promise.all(writers.map((writer) => writer.api.drain(drainMs)));
+      if (drained.includes(false)) this.log.warn({ redisGone }, 'writers did not drain every ring in time; unacked events will be resent by clients');
       if (lostWriters.length > 0) this.log.warn({ lostWriters }, 'events routed to writers that are gone stay unacked; their students resend them after a restart');
       // The live writers have posted every answer by now; handing those out takes moments.
-      await Promise.all(connections.map((actor) => actor.api.finish(lostWriters.length > 0 ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS)));
+      await Promise.all(connections.map((actor) => actor.api.finish(lostWriters.length > 0 || redisGone ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS)));
     } catch (error) {
       this.log.error({ err: error }, 'graceful drain failed; stopping anyway');
     }
-    await this.stopTrees();
+    await this.stopTrees(options.beforeRedisStops);
     this.state = 'stopped';
   }
 
@@ -226,12 +247,25 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     });
   }
 
-  private async stopTrees(): Promise<void> {
-    await this.gateway?.stop();
-    await this.writers?.stop();
+  private async stopTrees(beforeRedisStops: Promise<unknown> = Promise.resolve()): Promise<void> {
+    // The actors were drained above: both trees stop at once, each actor within its own bound.
+    await Promise.all([this.gateway?.stop(), this.writers?.stop()]);
     if (this.ownsListenSocket) await this.listenSocket?.close();
     this.libraryGuard?.stop();
-    if (this.adminRedis !== null) await this.adminRedis.quit().catch(() => this.adminRedis?.disconnect());
+    await beforeRedisStops;
+    const admin = this.adminRedis;
+    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
+    if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
     await this.redisSupervisor?.stop();
+  }
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, ms, 'timeout')));
+  try {
+    return await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

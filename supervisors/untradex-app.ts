@@ -66,9 +66,8 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> implements Runn
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.controlPlane?.stop();
-      // Exporters first: they read from Redis, which the root stops last.
-      await this.exporters.stop();
-      await this.root.shutdown();
+      // Exporters reach their checkpoint while the gateway drains; both need Redis, which stops last.
+      await this.root.shutdown({ beforeRedisStops: this.exporters.stop() });
     })();
     return this.stopping;
   }

@@ -124,6 +124,13 @@ export const configSchema = z.strictObject({
     periodSeconds: z.number().min(0.1),
   }),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  storage: z.strictObject({
+    /**
+     * Rule S3: below this many free bytes on the disk of dataDir no new event is acked (writers stop
+     * taking from the rings) until space returns. 0 turns the gate off.
+     */
+    minFreeBytes: z.number().int().min(0),
+  }),
 });
 
 /** The configuration as validated, before secrets and derived paths are filled in. */

@@ -2,6 +2,7 @@
 // as a child process exactly like `npm start`, or in-process when a test needs the actor handles.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,32 @@ function controlClient(controlUrl: string, adminToken: string): ControlClient {
   };
 }
 
+/** Every live descendant of `pid`, from /proc (children in their own process groups included). */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [candidate, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(candidate);
+        queue.push(candidate);
+      }
+    }
+  }
+  return found;
+}
+
 function redisFactory(t: TeardownHost, port: number): () => Redis {
   return () => {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 });
@@ -93,7 +120,10 @@ export interface UntradexProcess extends RunningUntradex {
   output(): string;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
-  /** SIGKILL of the process group (Untradex and its redis-server), as a power loss would. */
+  /**
+   * SIGKILL of Untradex and every process it started (its redis-server, broker and gateway
+   * processes run in process groups of their own), as a power loss would.
+   */
   killGroup(): Promise<void>;
   /** Starts the CLI again on the same config and dataDir. */
   restart(): Promise<void>;
@@ -134,10 +164,13 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   await launch();
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
+      const family = descendants(child.pid!);
+      for (const pid of [child.pid!, ...family]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       await exited();
     }
@@ -159,7 +192,15 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
       return exited();
     },
     async killGroup() {
+      const family = descendants(child.pid!);
       process.kill(-child.pid!, 'SIGKILL');
+      for (const pid of family) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       await exited();
     },
     async restart() {
