@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   UX_ERR_CONTROL: 'a control API request was refused',
   UX_ERR_SHUTDOWN: 'the operation was refused because Untradex is shutting down',
   UX_ERR_CLIENT: 'the student client library was used out of order or has stopped',
+  UX_ERR_DATA_DIR_LOCKED: 'another Untradex server is running on the same dataDir',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -77,6 +78,18 @@ export class RedisNotInstalledError extends UntradexError {
 export class RedisStartError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_REDIS_START', message, options);
+  }
+}
+
+export class DataDirLockedError extends UntradexError {
+  readonly holderPid: number;
+  constructor(dataDir: string, holderPid: number, host: string) {
+    super(
+      'UX_ERR_DATA_DIR_LOCKED',
+      `dataDir ${dataDir} is in use by another Untradex server (pid ${holderPid} on ${host}). ` +
+        'Two servers on one dataDir would write one append-only file: stop that one first, or give this one another dataDir.',
+    );
+    this.holderPid = holderPid;
   }
 }
 

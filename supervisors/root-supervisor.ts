@@ -4,7 +4,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import { RedisUnavailableError, type RestartIntensityError, type UntradexError } from '../src/errors.js';
+import { RedisUnavailableError, UntradexError } from '../src/errors.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
@@ -34,8 +35,8 @@ export interface RootOptions {
 }
 
 export interface RootEvents {
-  /** A subtree gave up past its restart intensity: the process should exit non-zero. */
-  fatal: [error: RestartIntensityError];
+  /** A subtree gave up past its restart intensity, or the dataDir lock was lost: exit non-zero. */
+  fatal: [error: UntradexError];
 }
 
 /** The drain time of a graceful stop: how long writers get to put what the rings hold into Redis. */
@@ -81,6 +82,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private adminRedis: RedisClient | null = null;
   private libraryGuard: ClusterLibraryGuard | null = null;
   private storeInstance: BucketStore | null = null;
+  private dataDirLock: DataDirLock | null = null;
   readonly redisTarget: RedisTarget;
   readonly role: RootRole;
   private readonly ownsListenSocket: boolean;
@@ -131,6 +133,16 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   async start(): Promise<void> {
     const { config, log } = this;
     try {
+      // Rule S2, before anything touches the files: gateway processes run under their primary's lock.
+      if (this.role !== 'gateway') {
+        this.dataDirLock = await DataDirLock.acquire(config.dataDir, (error) => {
+          const lost = new UntradexError('UX_ERR_DATA_DIR_LOCKED', `the lock on dataDir ${config.dataDir} was taken from this server (${error.message}); stopping`, { cause: error });
+          this.log.fatal({ code: lost.code, err: error }, lost.message);
+          this.emit('fatal', lost);
+        });
+        const { tookOverFrom } = this.dataDirLock;
+        if (tookOverFrom !== null) log.warn({ dataDir: config.dataDir, ...tookOverFrom }, 'took over the dataDir lock of a server that died without stopping (pid above)');
+      }
       if (config.redis.embedded && this.role !== 'gateway') {
         const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
         this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
@@ -257,6 +269,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
     if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
     await this.redisSupervisor?.stop();
+    await this.dataDirLock?.unlock();
   }
 }
 
