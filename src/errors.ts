@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   UX_ERR_SHUTDOWN: 'the operation was refused because Untradex is shutting down',
   UX_ERR_CLIENT: 'the student client library was used out of order or has stopped',
   UX_ERR_DATA_DIR_LOCKED: 'another Untradex server is running on the same dataDir',
+  UX_ERR_EXPORT_LEASE_LOST: 'this process lost the export lease of an exam; its job stopped and the lease holder finishes the export',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -152,6 +153,12 @@ export class SinkError extends UntradexError {
 export class ExportError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_EXPORT', message, options);
+  }
+}
+
+export class ExportLeaseLostError extends UntradexError {
+  constructor(exam: string, why: string) {
+    super('UX_ERR_EXPORT_LEASE_LOST', `the export lease of exam ${exam} is no longer this process's (${why}); its job stopped, and whoever holds the lease now finishes the export`);
   }
 }
 
