@@ -77,6 +77,7 @@ export class RootStatus implements StatusSource {
         embedded: config.redis.embedded,
         appendfsync: config.redis.appendfsync,
       },
+      ...(this.root.diskWatcher === null ? {} : { storage: this.root.diskWatcher.status() }),
     };
   }
 
@@ -90,6 +91,8 @@ export class RootStatus implements StatusSource {
       reasons.push(`redis unreachable: ${(error as Error).message}`);
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
+    const disk = this.root.diskWatcher?.readinessReason() ?? null;
+    if (disk !== null) reasons.push(disk);
     return { ready: reasons.length === 0, reasons };
   }
 }

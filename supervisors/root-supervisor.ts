@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import { RedisUnavailableError, UntradexError } from '../src/errors.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { DiskWatcher } from './disk-watcher.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
@@ -83,6 +84,8 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private libraryGuard: ClusterLibraryGuard | null = null;
   private storeInstance: BucketStore | null = null;
   private dataDirLock: DataDirLock | null = null;
+  /** Rule S3: every root watches dataDir's disk; a gateway process's writers obey its own watcher. */
+  private diskWatcherInstance: DiskWatcher | null = null;
   readonly redisTarget: RedisTarget;
   readonly role: RootRole;
   private readonly ownsListenSocket: boolean;
@@ -126,6 +129,10 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     return this.writers?.handles() ?? [];
   }
 
+  get diskWatcher(): DiskWatcher | null {
+    return this.diskWatcherInstance;
+  }
+
   get embeddedRedis(): EmbeddedRedis | null {
     return this.redisSupervisor?.handles()[0]?.server ?? null;
   }
@@ -143,6 +150,8 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         const { tookOverFrom } = this.dataDirLock;
         if (tookOverFrom !== null) log.warn({ dataDir: config.dataDir, ...tookOverFrom }, 'took over the dataDir lock of a server that died without stopping (pid above)');
       }
+      this.diskWatcherInstance = new DiskWatcher(config.dataDir, config.storage.minFreeBytes, log);
+      await this.diskWatcherInstance.start();
       if (config.redis.embedded && this.role !== 'gateway') {
         const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
         this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
@@ -187,7 +196,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         return;
       }
 
-      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log);
+      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log, this.diskWatcherInstance.gate);
       this.watch(this.writers);
       await this.writers.start();
 
@@ -221,7 +230,8 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     const lostWriters = Array.from({ length: this.topology.writers }, (_, index) => `writer-${index}`).filter((id) => !writers.some((writer) => writer.id === id));
     // An embedded Redis whose supervisor gave up takes nothing more: draining into it would only
     // hold the exit back for the whole drain time (rule S4 wants the process gone, non-zero, soon).
-    const redisGone = this.redisSupervisor !== null && !this.redisSupervisor.allRunning();
+    // The same when the disk is full: the writers take nothing from the rings until space returns.
+    const redisGone = (this.redisSupervisor !== null && !this.redisSupervisor.allRunning()) || this.diskWatcherInstance?.open === false;
     const drainMs = redisGone ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS;
     try {
       await Promise.all(connections.map((actor) => actor.api.quiesce()));
@@ -269,6 +279,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
     if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
     await this.redisSupervisor?.stop();
+    this.diskWatcherInstance?.stop();
     await this.dataDirLock?.unlock();
   }
 }

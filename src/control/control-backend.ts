@@ -22,6 +22,8 @@ export interface SystemStatus {
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
   redis: { status: string; target: string; embedded: boolean; appendfsync: string };
+  /** Rule S3: the disk of dataDir; below minFreeBytes no new event is acked (`state` "full"). */
+  storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
 }
