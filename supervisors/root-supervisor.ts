@@ -166,6 +166,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
                 port: config.redis.port,
                 dataDir: config.dataDir,
                 appendfsync: config.redis.appendfsync,
+                ...(config.redis.embeddedPassword === null ? {} : { password: config.redis.embeddedPassword }),
               });
               await server.start();
               return new EmbeddedRedisChild(server);

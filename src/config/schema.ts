@@ -137,7 +137,9 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.infer<typeof configSchema>;
 
 /** The configuration every part of Untradex receives: secrets present, paths absolute. */
-export type UntradexConfig = Omit<RawConfig, 'control' | 'auth' | 'export'> & {
+export type UntradexConfig = Omit<RawConfig, 'redis' | 'control' | 'auth' | 'export'> & {
+  /** embeddedPassword: the embedded Redis's generated password (kept in dataDir/secrets.json); null when external. */
+  redis: RawConfig['redis'] & { embeddedPassword: string | null };
   control: Omit<RawConfig['control'], 'adminToken'> & { adminToken: string };
   auth: { secret: string };
   export: Omit<RawConfig['export'], 'sqlite'> & { sqlite: { path: string } };

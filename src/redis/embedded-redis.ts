@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readFile, readlink, realpath, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,8 +17,13 @@ export interface EmbeddedRedisOptions {
   /** Redis keeps its AOF and log in `<dataDir>/redis`. */
   dataDir: string;
   appendfsync: 'always' | 'everysec';
-  /** Address to bind; default 127.0.0.1 (embedded Redis has no password, so never expose it). */
+  /** Address to bind; default 127.0.0.1 (never expose it: it is for this server's actors only). */
   host?: string;
+  /**
+   * requirepass: every client must AUTH, so another local user cannot read or change answers.
+   * Handed over on stdin, never on the command line (which `ps` shows to everyone).
+   */
+  password?: string;
   /** How long start() waits for the server to answer, AOF load included; default 30000. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 10000. */
@@ -92,13 +97,25 @@ export class EmbeddedRedis extends EventEmitter {
   async start(): Promise<void> {
     if (this.running !== undefined) throw new RedisStartError(`embedded Redis on port ${this.port} is already running`);
     await checkVersion(this.options.serverPath);
-    await mkdir(this.redisDir, { recursive: true });
+    await mkdir(this.redisDir, { recursive: true, mode: 0o700 });
+    await makePrivate(this.redisDir);
     await this.stopOrphan();
     await assertPortFree(this.host, this.port);
 
     // Its own process group: Ctrl-C in a terminal (and systemd's stop) signals the whole foreground
     // group, and Redis must not stop by itself while Untradex still drains events into it (rule S1).
-    const child = spawn(this.options.serverPath, this.serverArgs(), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // A private umask while spawning (spawn forks synchronously): redis-server creates the AOF,
+    // its log and its pid file 0600, whatever the umask Untradex was started with.
+    const umask = process.umask(0o077);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.options.serverPath, ['-', ...this.serverArgs()], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    } finally {
+      process.umask(umask);
+    }
+    // `-` makes redis-server read a config file from stdin before its arguments: the password goes there.
+    child.stdin?.on('error', () => undefined); // a server that dies at once closes it; its exit tells why
+    child.stdin?.end(this.options.password === undefined ? '' : `requirepass ${quoteConfigValue(this.options.password)}\n`);
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -224,6 +241,7 @@ export class EmbeddedRedis extends EventEmitter {
     const probe = new Redis({
       host: this.host,
       port: this.port,
+      ...(this.options.password === undefined ? {} : { password: this.options.password }),
       lazyConnect: true,
       enableOfflineQueue: false,
       enableReadyCheck: true,
@@ -278,6 +296,29 @@ export class EmbeddedRedis extends EventEmitter {
       log = `(no log at ${this.logPath})`;
     }
     return stderr.trim() === '' ? log : `${log}\n${stderr}`;
+  }
+}
+
+/** A value for a redis.conf line, quoted so that spaces or quotes in it cannot start another directive. */
+function quoteConfigValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The Redis directory and what it holds are the owner's only: the AOF is every answer of every
+ * exam. Files made by an older Untradex (or under a loose umask) are tightened at start.
+ */
+async function makePrivate(redisDir: string): Promise<void> {
+  const tighten = async (path: string, mode: number) => {
+    try {
+      if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, mode);
+    } catch {
+      // gone meanwhile, or not ours: the start goes on, Redis itself reports what it cannot open
+    }
+  };
+  await tighten(redisDir, 0o700);
+  for (const entry of await readdir(redisDir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    await tighten(join(entry.parentPath ?? entry.path, entry.name), entry.isDirectory() ? 0o700 : 0o600);
   }
 }
 

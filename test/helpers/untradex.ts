@@ -104,9 +104,19 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-function redisFactory(t: TeardownHost, port: number): () => Redis {
+/** The embedded Redis's password, as the server keeps it in its dataDir. */
+export function embeddedRedisPassword(dataDir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { redisPassword?: string }).redisPassword;
+  } catch {
+    return undefined;
+  }
+}
+
+function redisFactory(t: TeardownHost, port: number, password: () => string | undefined): () => Redis {
   return () => {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 });
+    const secret = password();
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3, ...(secret === undefined ? {} : { password: secret }) });
     // The server may be stopped or killed by the test itself: that is expected, not an error to print.
     client.on('error', () => undefined);
     t.teardown(() => client.disconnect());
@@ -185,7 +195,7 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
     dataDir,
     gatewayUrl: `ws://127.0.0.1:${gateway.port}/ws`,
     redisPort,
-    redis: redisFactory(t, redisPort),
+    redis: redisFactory(t, redisPort, () => embeddedRedisPassword(dataDir)),
     output: () => output,
     async stop() {
       child.kill('SIGTERM');
@@ -231,7 +241,7 @@ export async function startUntradexInProcess(t: TeardownHost, overrides: Overrid
     dataDir,
     gatewayUrl: `ws://127.0.0.1:${app.gatewayPort}/ws`,
     redisPort: config.redis.port,
-    redis: redisFactory(t, config.redis.port),
+    redis: redisFactory(t, config.redis.port, () => config.redis.embeddedPassword ?? undefined),
   };
 }
 
