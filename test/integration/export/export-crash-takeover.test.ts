@@ -61,7 +61,8 @@ t.test('kill -9 at 20% of a PostgreSQL export, restart, one finalize: exported w
       if (done.state === 'exported' || done.state === 'failed' || Date.now() - restartedAt > TAKEOVER_LIMIT_MS + 30_000) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    t.equal(seenFailed, false, 'never failed meanwhile');
+    t.equal(seenFailed, false, `never failed meanwhile${done.export.error === null ? '' : ` (error: ${done.export.error})`}`);
+    if (done.state !== 'exported') t.comment(ux.output().split('\n').filter((line) => /"level":(4|5|6)0/.test(line)).slice(-15).join('\n'));
     t.equal(done.state, 'exported', `round ${round}: exported after one finalize (${Date.now() - restartedAt} ms after the restart)`);
     t.equal(done.export.bucketsDone, BUCKETS);
 
