@@ -50,6 +50,7 @@ export function createGatewaySupervisor(
           addressTable,
           redis,
           buckets: config.redis.buckets,
+          waitReplicas: config.redis.waitReplicas,
           authSecret: config.auth.secret,
           limits: {
             helloTimeoutMs: gateway.helloTimeoutMs,
