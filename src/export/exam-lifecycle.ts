@@ -218,9 +218,20 @@ export class ExamLifecycle {
     let renewedAt = Date.now();
     const timer = setInterval(() => {
       this.meta.renewLease(exam, this.owner, LEASE_TTL_MS).then(
-        (renewed) => {
-          if (renewed) renewedAt = Date.now();
-          else job.abort(new ExportLeaseLostError(exam, 'it lapsed before it was renewed'));
+        async (renewed) => {
+          if (renewed) {
+            renewedAt = Date.now();
+            return;
+          }
+          // Lapsed (this thread stalled past the lease time): take it again if nobody else did, so
+          // a stall does not leave the exam `exporting` with nobody exporting it. Every write is
+          // fenced, so whatever another holder did meanwhile stays consistent.
+          if (await this.meta.acquireLease(exam, this.owner, LEASE_TTL_MS).catch(() => false)) {
+            this.log.warn({ exam, sinceRenewalMs: Date.now() - renewedAt }, 'the export lease lapsed during a stall; took it again');
+            renewedAt = Date.now();
+          } else {
+            job.abort(new ExportLeaseLostError(exam, 'it lapsed before it was renewed, and another process holds it now'));
+          }
         },
         (error: unknown) => {
           this.log.warn({ err: error, exam }, 'lease renewal failed');

@@ -156,7 +156,8 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`untradex did not start in 30 s:\n${output}`)), 30_000);
+      // 60 s: on a shared 2-core box under several test suites, each actor thread took 5-7 s to start.
+      const timer = setTimeout(() => reject(new Error(`untradex did not start in 60 s:\n${output}`)), 60_000);
       const onData = () => {
         if (output.includes('Untradex is running.')) {
           clearTimeout(timer);

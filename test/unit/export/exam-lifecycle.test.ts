@@ -196,3 +196,23 @@ t.test('a finalize that finds a dead owner\'s lease takes the job over once it l
   t.equal(report.export.bucketsDone, BUCKETS);
   t.equal(await redis.get('ux:{LC-T}:lock'), null, 'the lease is released');
 });
+
+t.test('a lease that lapsed during a stall, with nobody else taking it, is taken again and the job finishes', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slow = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
+  const original = slow.run.bind(slow);
+  slow.run = async (task) => {
+    if (task.bucket >= 2) await gate;
+    return original(task);
+  };
+  const exams = lifecycle(slow);
+  await exams.finalize('LC-S');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await redis.del('ux:{LC-S}:lock'); // what a lapse looks like from Redis: nobody holds it
+  await new Promise((resolve) => setTimeout(resolve, 3_500)); // one renewal period
+  release();
+  await exams.settled('LC-S');
+  t.equal((await exams.report('LC-S')).state, 'exported', 'the job took the lease again and finished');
+});
