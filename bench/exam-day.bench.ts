@@ -4,6 +4,7 @@
 import './support/untapped.js';
 import t from 'tap';
 import { measured } from './support/load.js';
+import { addDiskFigures, aofBytes } from './support/aof-size.js';
 import { addExamDayFigures, addSpikeTargets } from './support/exam-day-figures.js';
 import { measureIngest, type IngestPlan } from './support/ingest.js';
 import { fmt, ResultWriter } from './support/results.js';
@@ -26,7 +27,14 @@ const plan: IngestPlan = {
   run: { kind: 'rate', durationMs: SECONDS * 1000, perStudentPerSecond: 1 / INTERVAL_S, endSpike: true, drainMs: 60_000 },
 };
 
-const ux = await measured(t, 'untradex', async (t) => measureIngest(t, await startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, STUDENTS + 100) } }), plan));
+let aofGrowth = 0;
+const ux = await measured(t, 'untradex', async (t) => {
+  const server = await startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, STUDENTS + 100) } });
+  const before = aofBytes(server.ux.dataDir);
+  const measure = await measureIngest(t, server, plan);
+  aofGrowth = aofBytes(server.ux.dataDir) - before;
+  return measure;
+});
 const naive = await measured(t, 'naive server', async (t) => measureIngest(t, await startBenchNaive(t, 'always'), plan));
 
 addExamDayFigures(result, ux, naive, {
@@ -35,6 +43,8 @@ addExamDayFigures(result, ux, naive, {
   welcomeLabel: 'p99 connect-to-welcome in the start spike',
   rssLabel: 'gateway process peak RSS',
 });
+
+addDiskFigures(result, 'examday', aofGrowth, ux.run.ackedTotal, ux.connect.welcomed);
 
 result.target({
   id: 'examday.p99',

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   UX_ERR_CONTROL: 'a control API request was refused',
   UX_ERR_SHUTDOWN: 'the operation was refused because Untradex is shutting down',
   UX_ERR_CLIENT: 'the student client library was used out of order or has stopped',
+  UX_ERR_DATA_DIR_LOCKED: 'another Untradex server is running on the same dataDir',
+  UX_ERR_EXPORT_LEASE_LOST: 'this process lost the export lease of an exam; its job stopped and the lease holder finishes the export',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -78,6 +80,18 @@ export class RedisNotInstalledError extends UntradexError {
 export class RedisStartError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_REDIS_START', message, options);
+  }
+}
+
+export class DataDirLockedError extends UntradexError {
+  readonly holderPid: number;
+  constructor(dataDir: string, holderPid: number, host: string) {
+    super(
+      'UX_ERR_DATA_DIR_LOCKED',
+      `dataDir ${dataDir} is in use by another Untradex server (pid ${holderPid} on ${host}). ` +
+        'Two servers on one dataDir would write one append-only file: stop that one first, or give this one another dataDir.',
+    );
+    this.holderPid = holderPid;
   }
 }
 
@@ -158,6 +172,12 @@ export class SinkKeyConflictError extends SinkError {
 export class ExportError extends UntradexError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UX_ERR_EXPORT', message, options);
+  }
+}
+
+export class ExportLeaseLostError extends UntradexError {
+  constructor(exam: string, why: string) {
+    super('UX_ERR_EXPORT_LEASE_LOST', `the export lease of exam ${exam} is no longer this process's (${why}); its job stopped, and whoever holds the lease now finishes the export`);
   }
 }
 

@@ -51,6 +51,7 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
     exams,
     server,
     async stop() {
+      exams.close();
       unregisterMetrics();
       await server.close();
     },

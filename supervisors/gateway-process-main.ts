@@ -7,7 +7,7 @@ import { createLogger } from '../src/telemetry/logger.js';
 import type { GatewayProcessApi, GatewayProcessInit, GatewayProcessNote } from './gateway-process-protocol.js';
 import { adoptListenSocket, type RawTcpHandle } from './listen-socket.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor } from './root-supervisor.js';
+import { RootSupervisor, STOP_DEADLINE_MS } from './root-supervisor.js';
 
 function note(message: GatewayProcessNote): void {
   process.send?.(message);
@@ -18,6 +18,8 @@ process.once('message', (message: GatewayProcessInit, handle: unknown) => {
   const log = createLogger(`gateway-${index}`, config.log.level);
   let root: RootSupervisor | null = null;
   const leave = (code: number) => {
+    // However the drain goes, this process is gone within rule S1's bound.
+    setTimeout(() => process.exit(code === 0 ? 1 : code), STOP_DEADLINE_MS).unref();
     const stopping = root?.shutdown() ?? Promise.resolve();
     stopping.finally(() => process.exit(code));
   };

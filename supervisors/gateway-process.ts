@@ -7,12 +7,14 @@ import { wrapApiOverIpc, type Remote } from '../src/actor-runtime/comlink-port.j
 import type { UntradexConfig } from '../src/config/schema.js';
 import { ActorCrashedError, deserializeError, type UntradexError } from '../src/errors.js';
 import { actorExecArgv } from './actor-thread.js';
+import { DRAIN_TIMEOUT_MS } from './root-supervisor.js';
 import { isGatewayProcessNote, type GatewayProcessApi, type GatewayProcessInit } from './gateway-process-protocol.js';
 import type { ListenSocket } from './listen-socket.js';
 import type { ChildHandle } from './supervisor-spec.js';
 
 const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
+/** Within rule S1's bound (drain time plus 10 s) with room for the primary's own last steps. */
+const STOP_TIMEOUT_MS = DRAIN_TIMEOUT_MS + 5_000;
 
 export class GatewayProcess implements ChildHandle {
   readonly api: Remote<GatewayProcessApi>;
@@ -39,6 +41,9 @@ export class GatewayProcess implements ChildHandle {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       execArgv: actorExecArgv(),
+      // Its own process group: a terminal's Ctrl-C reaches the primary, which drains this process
+      // in order (rule S1); if the primary dies, the closed IPC channel tells this one to leave.
+      detached: true,
     });
     const init: GatewayProcessInit = { type: 'init', index, incarnation, config, port: listenSocket.port };
     const handle = listenSocket.shareableHandle();

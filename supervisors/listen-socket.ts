@@ -92,6 +92,9 @@ class DescriptorListenSocket implements ListenSocket {
     return fork(new URL('./listen-socket-broker-process.js', import.meta.url), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
+      // Its own process group, so a terminal's Ctrl-C does not end it under the draining gateway
+      // (rule S1); it exits when our IPC channel closes, with us or when close() asks.
+      detached: true,
     });
   }
 
@@ -113,7 +116,8 @@ class DescriptorListenSocket implements ListenSocket {
   }
 
   async close(): Promise<void> {
-    this.broker.disconnect();
+    // The broker may be gone already (it dies with its channel): nothing is left to disconnect then.
+    if (this.broker.connected) this.broker.disconnect();
     // The anchor is the one duplicate no actor owns: closing it lets the kernel free the port
     // once the actors have closed theirs.
     (this.anchor as unknown as { close?: () => void }).close?.();

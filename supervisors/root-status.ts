@@ -79,6 +79,7 @@ export class RootStatus implements StatusSource {
         appendfsync: config.redis.appendfsync,
         servers: this.root.durability.map(({ node, appendonly, appendfsync, maxmemoryPolicy, problem }) => ({ node, appendonly, appendfsync, maxmemoryPolicy, problem })),
       },
+      ...(this.root.diskWatcher === null ? {} : { storage: this.root.diskWatcher.status() }),
     };
   }
 
@@ -93,6 +94,8 @@ export class RootStatus implements StatusSource {
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
     for (const node of this.root.durability) if (node.problem !== null) reasons.push(`redis durability: ${node.problem}`);
+    const disk = this.root.diskWatcher?.readinessReason() ?? null;
+    if (disk !== null) reasons.push(disk);
     return { ready: reasons.length === 0, reasons };
   }
 }

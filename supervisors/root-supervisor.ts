@@ -4,7 +4,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import { RedisUnavailableError, type RestartIntensityError, type UntradexError } from '../src/errors.js';
+import { RedisUnavailableError, UntradexError } from '../src/errors.js';
+import { DataDirLock } from './data-dir-lock.js';
+import { DiskWatcher } from './disk-watcher.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
@@ -15,7 +17,7 @@ import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
-import type { ChildHandle, ChildReport } from './supervisor-spec.js';
+import { growingRestartDelay, type ChildHandle, type ChildReport } from './supervisor-spec.js';
 import { Supervisor } from './supervisor.js';
 import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
 
@@ -35,11 +37,27 @@ export interface RootOptions {
 }
 
 export interface RootEvents {
-  /** A subtree gave up past its restart intensity: the process should exit non-zero. */
-  fatal: [error: RestartIntensityError];
+  /** A subtree gave up past its restart intensity, or the dataDir lock was lost: exit non-zero. */
+  fatal: [error: UntradexError];
 }
 
-const DRAIN_TIMEOUT_MS = 20_000;
+/** The drain time of a graceful stop: how long writers get to put what the rings hold into Redis. */
+export const DRAIN_TIMEOUT_MS = 20_000;
+/**
+ * Rule S1: every stop ends within the drain time plus 10 s, whatever state the server is in. The
+ * CLI exits non-zero when this passes; the steps below are bounded well inside it.
+ */
+export const STOP_DEADLINE_MS = DRAIN_TIMEOUT_MS + 10_000;
+/** Each step of stopping the trees after the drain (actors, the admin connection, Redis). */
+const STOP_STEP_MS = 3_000;
+/**
+ * The embedded Redis dies of its surroundings (a full disk, a bad AOF) more often than of itself:
+ * restarts wait 250 ms, doubling to 8 s, and the supervisor gives up after supervision.intensity
+ * restarts within this period, about 20 s after the first death with the default of 5. Then the
+ * process exits non-zero well within rule S4's 60 s, and a service manager takes over.
+ */
+const REDIS_RESTART_PERIOD_SECONDS = 60;
+const redisRestartDelay = growingRestartDelay(250, 8_000);
 /** How long connection actors hand out the live writers' last acks when some writer is gone. */
 const LOST_WRITER_FINISH_MS = 1_000;
 
@@ -50,8 +68,8 @@ class EmbeddedRedisChild implements ChildHandle {
     return this.server.stop();
   }
   onCrash(listener: (error: UntradexError) => void): void {
-    this.server.once('exit', (code: number | null, signal: string | null) =>
-      listener(new RedisUnavailableError(`embedded redis-server exited (code ${code}, signal ${signal}); restarting it from its AOF`)),
+    this.server.once('exit', (_code: number | null, _signal: string | null, cause: string) =>
+      listener(new RedisUnavailableError(`embedded redis-server ${cause}`)),
     );
   }
 }
@@ -67,6 +85,9 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private libraryGuard: ClusterLibraryGuard | null = null;
   private storeInstance: BucketStore | null = null;
   private durabilityReport: NodeDurability[] = [];
+  private dataDirLock: DataDirLock | null = null;
+  /** Rule S3: every root watches dataDir's disk; a gateway process's writers obey its own watcher. */
+  private diskWatcherInstance: DiskWatcher | null = null;
   readonly redisTarget: RedisTarget;
   readonly role: RootRole;
   private readonly ownsListenSocket: boolean;
@@ -110,6 +131,10 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     return this.writers?.handles() ?? [];
   }
 
+  get diskWatcher(): DiskWatcher | null {
+    return this.diskWatcherInstance;
+  }
+
   get embeddedRedis(): EmbeddedRedis | null {
     return this.redisSupervisor?.handles()[0]?.server ?? null;
   }
@@ -117,19 +142,33 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   async start(): Promise<void> {
     const { config, log } = this;
     try {
+      // Rule S2, before anything touches the files: gateway processes run under their primary's lock.
+      if (this.role !== 'gateway') {
+        this.dataDirLock = await DataDirLock.acquire(config.dataDir, (error) => {
+          const lost = new UntradexError('UX_ERR_DATA_DIR_LOCKED', `the lock on dataDir ${config.dataDir} was taken from this server (${error.message}); stopping`, { cause: error });
+          this.log.fatal({ code: lost.code, err: error }, lost.message);
+          this.emit('fatal', lost);
+        });
+        const { tookOverFrom } = this.dataDirLock;
+        if (tookOverFrom !== null) log.warn({ dataDir: config.dataDir, ...tookOverFrom }, 'took over the dataDir lock of a server that died without stopping (pid above)');
+      }
+      this.diskWatcherInstance = new DiskWatcher(config.dataDir, config.storage.minFreeBytes, log);
+      await this.diskWatcherInstance.start();
       if (config.redis.embedded && this.role !== 'gateway') {
-        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
+        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
         this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
           {
             id: 'redis-server',
             restart: 'permanent',
-            shutdownMs: 15_000,
+            shutdownMs: 12_000,
+            restartDelayMs: redisRestartDelay,
             start: async () => {
               const server = new EmbeddedRedis({
                 serverPath: config.redis.serverPath,
                 port: config.redis.port,
                 dataDir: config.dataDir,
                 appendfsync: config.redis.appendfsync,
+                ...(config.redis.embeddedPassword === null ? {} : { password: config.redis.embeddedPassword }),
               });
               await server.start();
               return new EmbeddedRedisChild(server);
@@ -161,7 +200,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         return;
       }
 
-      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log);
+      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log, this.diskWatcherInstance.gate);
       this.watch(this.writers);
       await this.writers.start();
 
@@ -185,7 +224,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
    * Graceful stop (SIGTERM): stop accepting and reading, let the writers put everything in the
    * rings into Redis, send the last acks, then stop the actors and Redis in reverse order.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { beforeRedisStops?: Promise<unknown> } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'draining') return;
     this.state = 'draining';
     const connections = this.connectionActors;
@@ -193,17 +232,22 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     // A writer that is gone (its supervisor gave up, or it is between incarnations) will answer
     // nothing before exit: waiting the whole drain timeout for its events would only stall the exit.
     const lostWriters = Array.from({ length: this.topology.writers }, (_, index) => `writer-${index}`).filter((id) => !writers.some((writer) => writer.id === id));
+    // An embedded Redis whose supervisor gave up takes nothing more: draining into it would only
+    // hold the exit back for the whole drain time (rule S4 wants the process gone, non-zero, soon).
+    // The same when the disk is full: the writers take nothing from the rings until space returns.
+    const redisGone = (this.redisSupervisor !== null && !this.redisSupervisor.allRunning()) || this.diskWatcherInstance?.open === false;
+    const drainMs = redisGone ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS;
     try {
       await Promise.all(connections.map((actor) => actor.api.quiesce()));
-      const drained = await Promise.all(writers.map((writer) => writer.api.drain(DRAIN_TIMEOUT_MS)));
-      if (drained.includes(false)) this.log.warn('writers did not drain every ring in time; unacked events will be resent by clients');
+      const drained = await Promise.all(writers.map((writer) => writer.api.drain(drainMs)));
+      if (drained.includes(false)) this.log.warn({ redisGone }, 'writers did not drain every ring in time; unacked events will be resent by clients');
       if (lostWriters.length > 0) this.log.warn({ lostWriters }, 'events routed to writers that are gone stay unacked; their students resend them after a restart');
       // The live writers have posted every answer by now; handing those out takes moments.
-      await Promise.all(connections.map((actor) => actor.api.finish(lostWriters.length > 0 ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS)));
+      await Promise.all(connections.map((actor) => actor.api.finish(lostWriters.length > 0 || redisGone ? LOST_WRITER_FINISH_MS : DRAIN_TIMEOUT_MS)));
     } catch (error) {
       this.log.error({ err: error }, 'graceful drain failed; stopping anyway');
     }
-    await this.stopTrees();
+    await this.stopTrees(options.beforeRedisStops);
     this.state = 'stopped';
   }
 
@@ -260,12 +304,27 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     });
   }
 
-  private async stopTrees(): Promise<void> {
-    await this.gateway?.stop();
-    await this.writers?.stop();
+  private async stopTrees(beforeRedisStops: Promise<unknown> = Promise.resolve()): Promise<void> {
+    // The actors were drained above: both trees stop at once, each actor within its own bound.
+    await Promise.all([this.gateway?.stop(), this.writers?.stop()]);
     if (this.ownsListenSocket) await this.listenSocket?.close();
     this.libraryGuard?.stop();
-    if (this.adminRedis !== null) await this.adminRedis.quit().catch(() => this.adminRedis?.disconnect());
+    await beforeRedisStops;
+    const admin = this.adminRedis;
+    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
+    if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
     await this.redisSupervisor?.stop();
+    this.diskWatcherInstance?.stop();
+    await this.dataDirLock?.unlock();
+  }
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<'settled' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, ms, 'timeout')));
+  try {
+    return await Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

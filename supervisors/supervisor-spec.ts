@@ -28,6 +28,17 @@ export interface ChildSpec<H extends ChildHandle = ChildHandle> {
   restart: RestartPolicy;
   /** How long stop() may take before the supervisor moves on. */
   shutdownMs: number;
+  /**
+   * How long to wait before restart number `restartsInPeriod` (1 for the first restart within the
+   * intensity period); none restarts at once. A child that dies of its surroundings (a full disk)
+   * gets time for them to change instead of burning its restart intensity in half a second.
+   */
+  restartDelayMs?: (restartsInPeriod: number) => number;
+}
+
+/** Capped exponential: `firstMs`, then doubling up to `maxMs`. */
+export function growingRestartDelay(firstMs: number, maxMs: number): (restartsInPeriod: number) => number {
+  return (restartsInPeriod) => Math.min(maxMs, firstMs * 2 ** Math.max(0, restartsInPeriod - 1));
 }
 
 /** Lifecycle of one child, changed only through the supervisor's setStatus. */

@@ -15,6 +15,9 @@ interface ChildState<H extends ChildHandle> {
   /** Times of recent restarts (ms), pruned to the intensity period. */
   restartTimes: number[];
   lastError: string | null;
+  /** A restart waiting out its delay, or a start in flight: stop() cancels or waits for it. */
+  restartTimer: NodeJS.Timeout | null;
+  starting: Promise<void> | null;
 }
 
 export interface SupervisorEvents<H extends ChildHandle> {
@@ -44,6 +47,8 @@ export class Supervisor<H extends ChildHandle = ChildHandle> extends EventEmitte
       restarts: 0,
       restartTimes: [],
       lastError: null,
+      restartTimer: null,
+      starting: null,
     }));
   }
 
@@ -63,6 +68,13 @@ export class Supervisor<H extends ChildHandle = ChildHandle> extends EventEmitte
   async stop(): Promise<void> {
     this.stopping = true;
     for (const child of [...this.children].reverse()) {
+      if (child.restartTimer !== null) {
+        clearTimeout(child.restartTimer);
+        child.restartTimer = null;
+        this.setStatus(child, 'stopped');
+      }
+      // A restart in flight finishes (or fails) first, so the child it makes is stopped too.
+      if (child.starting !== null) await withDeadline(child.starting.catch(() => undefined), child.spec.shutdownMs);
       const handle = child.handle;
       if (handle === null) continue;
       this.setStatus(child, 'stopping');
@@ -104,10 +116,24 @@ export class Supervisor<H extends ChildHandle = ChildHandle> extends EventEmitte
     return this.children.every((child) => child.status === 'running' || child.spec.restart === 'temporary');
   }
 
-  private async startChild(child: ChildState<H>): Promise<void> {
+  private startChild(child: ChildState<H>): Promise<void> {
+    const starting = this.startChildOnce(child).finally(() => {
+      if (child.starting === starting) child.starting = null;
+    });
+    child.starting = starting;
+    return starting;
+  }
+
+  private async startChildOnce(child: ChildState<H>): Promise<void> {
     child.incarnation += 1;
     this.setStatus(child, child.incarnation === 1 ? 'starting' : 'restarting');
     const handle = await child.spec.start(child.incarnation);
+    if (this.stopping && child.incarnation > 1) {
+      // stop() came while this restart was in flight: the new child must not outlive its supervisor.
+      await handle.stop();
+      this.setStatus(child, 'stopped');
+      return;
+    }
     child.handle = handle;
     handle.onCrash((error) => this.onChildCrash(child, handle, error));
     this.setStatus(child, 'running');
@@ -134,6 +160,20 @@ export class Supervisor<H extends ChildHandle = ChildHandle> extends EventEmitte
     }
     child.restartTimes.push(now);
     child.restarts += 1;
+    const delayMs = child.spec.restartDelayMs?.(child.restartTimes.length) ?? 0;
+    if (delayMs <= 0) {
+      this.restartChild(child);
+      return;
+    }
+    this.setStatus(child, 'restarting');
+    this.log.warn({ child: child.spec.id, delayMs, restartsInPeriod: child.restartTimes.length }, 'restarting the child after a delay');
+    child.restartTimer = setTimeout(() => {
+      child.restartTimer = null;
+      if (!this.stopping) this.restartChild(child);
+    }, delayMs);
+  }
+
+  private restartChild(child: ChildState<H>): void {
     this.startChild(child).catch((startError: unknown) => {
       const wrapped =
         startError instanceof UntradexError ? startError : new UntradexError('UX_ERR_ACTOR_CRASHED', String(startError), { cause: startError });
@@ -149,4 +189,8 @@ export class Supervisor<H extends ChildHandle = ChildHandle> extends EventEmitte
     this.log.debug({ supervisor: this.name, child: child.spec.id, from: child.status, to: status }, 'child status');
     child.status = status;
   }
+}
+
+function withDeadline(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import type { RestartIntensityError } from '../src/errors.js';
+import type { UntradexError } from '../src/errors.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { ExportSupervisor } from './export-supervisor.js';
@@ -12,7 +12,7 @@ import { RootStatus } from './root-status.js';
 import { RootSupervisor } from './root-supervisor.js';
 
 export interface UntradexAppEvents {
-  fatal: [error: RestartIntensityError];
+  fatal: [error: UntradexError];
 }
 
 /** What the CLI needs of any deployment shape (one process, or a primary with gateway processes). */
@@ -66,9 +66,8 @@ export class UntradexApp extends EventEmitter<UntradexAppEvents> implements Runn
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.controlPlane?.stop();
-      // Exporters first: they read from Redis, which the root stops last.
-      await this.exporters.stop();
-      await this.root.shutdown();
+      // Exporters reach their checkpoint while the gateway drains; both need Redis, which stops last.
+      await this.root.shutdown({ beforeRedisStops: this.exporters.stop() });
     })();
     return this.stopping;
   }

@@ -11,7 +11,7 @@ import { Supervisor } from './supervisor.js';
 
 export type WriterActor = ActorThread<RedisWriterApi>;
 
-export function createWriterSupervisor(config: UntradexConfig, topology: RingTopology, redis: RedisTarget, log: Logger): Supervisor<WriterActor> {
+export function createWriterSupervisor(config: UntradexConfig, topology: RingTopology, redis: RedisTarget, log: Logger, storageGate?: SharedArrayBuffer): Supervisor<WriterActor> {
   const specs = Array.from({ length: topology.writers }, (_, writer) => {
     const id = `writer-${writer}`;
     const init: RedisWriterInit = {
@@ -28,6 +28,7 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
       lingerMs: config.writers.lingerMs,
       redisConnections: config.writers.redisConnections,
       logLevel: config.log.level,
+      ...(storageGate === undefined ? {} : { storageGate }),
     };
     return {
       id,

@@ -21,6 +21,8 @@ export interface RedisWriterInit {
   lingerMs: number;
   redisConnections: number;
   logLevel: string;
+  /** Rule S3: closed by the disk watcher while dataDir's disk is below storage.minFreeBytes. */
+  storageGate?: SharedArrayBuffer;
 }
 
 export interface RedisWriterStatus {

@@ -12,6 +12,7 @@ import { Doorbell } from '../../src/ring/doorbell.js';
 import { decodeEventRecord, type EventEnvelope } from '../../src/ring/event-record.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import { RingProducer } from '../../src/ring/ring-producer.js';
+import { storageOpen } from '../../src/storage/storage-gate.js';
 import type { RedisWriterStatus } from './protocol.js';
 
 interface BatchEntry {
@@ -34,10 +35,14 @@ export interface WriterLoopOptions {
   connectionDoorbells: SharedArrayBuffer[];
   batchMaxEvents: number;
   lingerMs: number;
+  /** Rule S3: while the disk watcher holds this closed, nothing is taken from the rings. */
+  storageGate?: SharedArrayBuffer;
 }
 
 /** The doorbell wakes an idle writer; the timeout is a safety net only (100 ms woke it 10 times a second). */
 const IDLE_WAIT_MS = 1_000;
+/** How often a writer held back by a full disk looks at the storage gate again. */
+const STORAGE_GATE_POLL_MS = 100;
 const ACK_RING_FULL_WAIT_MS = 1;
 const RETRY_DELAYS_MS = [10, 50, 200, 1000];
 
@@ -100,6 +105,12 @@ export class WriterLoop {
 
   private async run(): Promise<void> {
     while (this.running) {
+      if (!storageOpen(this.options.storageGate)) {
+        // The disk of dataDir is nearly full: events wait in the rings, which fill and pause
+        // sockets (rule 6), rather than reach a Redis that could not keep them.
+        await sleep(STORAGE_GATE_POLL_MS);
+        continue;
+      }
       const seen = this.doorbell.snapshot();
       let batch = this.collect([]);
       if (batch.length === 0) {

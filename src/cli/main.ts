@@ -8,6 +8,7 @@ import { UntradexError } from '../errors.js';
 import { describeRedisTarget, redisTargetFromConfig } from '../redis/redis-client.js';
 import { createLogger } from '../telemetry/logger.js';
 import { FleetApp } from '../../supervisors/fleet-app.js';
+import { STOP_DEADLINE_MS } from '../../supervisors/root-supervisor.js';
 import { UntradexApp, type RunningApp } from '../../supervisors/untradex-app.js';
 
 function fail(message: string, exitCode: number): never {
@@ -37,25 +38,37 @@ async function main(): Promise<void> {
   const log = createLogger('untradex', config.log.level);
   const app: RunningApp = config.gateway.processes > 1 ? new FleetApp(config, log) : new UntradexApp(config, log);
 
+  // Rule S1: the first SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole process group; the
+  // children run in groups of their own) is a graceful stop; a second one ends it at once; and no
+  // stop outlives STOP_DEADLINE_MS, whatever state the server is in.
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const beginStop = (exitCode: number) => {
     stopping = true;
-    log.info({ signal }, 'stopping: draining events into Redis and sending the last acks');
+    setTimeout(() => {
+      log.error({ deadlineMs: STOP_DEADLINE_MS }, `the stop did not finish within ${STOP_DEADLINE_MS / 1000} s; exiting without waiting any longer`);
+      process.exit(exitCode === 0 ? 1 : exitCode);
+    }, STOP_DEADLINE_MS);
     app.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         log.error({ err: error }, 'stop failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: stopping at once; students resend whatever was not acked');
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    log.info({ signal }, 'stopping: draining events into Redis and sending the last acks (a second Ctrl-C stops at once)');
+    beginStop(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   app.on('fatal', (error) => {
-    process.stderr.write(`untradex: ${error.message}\n`);
-    stopping = true;
-    app.stop().finally(() => process.exit(1));
+    process.stderr.write(`untradex: ${error.message}${error.cause instanceof Error ? ` Last cause: ${error.cause.message}` : ''}\n`);
+    if (!stopping) beginStop(1);
   });
 
   try {

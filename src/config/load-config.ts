@@ -2,7 +2,7 @@
 // that names the offending key, then secrets generated once into dataDir and paths resolved.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
@@ -113,54 +113,142 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown> | undefined;
   /** Directory relative paths are resolved against; the process's cwd by default. */
   cwd?: string | undefined;
+  /** Where secrets from the environment are read (PROTOCOL.md section 6); process.env by default. */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
+/** Secrets generated once per dataDir: the ones the config does not set, and the embedded Redis's password. */
 interface GeneratedSecrets {
   adminToken: string;
   authSecret: string;
+  redisPassword: string;
 }
 
-/** Secrets are made once per dataDir and kept there (mode 0600) so restarts keep tokens valid. */
-function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; created: boolean } {
+const newSecret = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+/**
+ * Secrets are made once per dataDir and kept there so restarts keep tokens valid: written whole
+ * to a temporary file and renamed (a crash never leaves half a file), mode 0600; a file that
+ * others may read stops the start (its secrets may have been seen: rotate them).
+ */
+function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; created: Set<keyof GeneratedSecrets> } {
   const file = join(dataDir, 'secrets.json');
+  let stored: Partial<GeneratedSecrets> = {};
   if (existsSync(file)) {
-    const stored = readJsonFile(file, 'dataDir') as Partial<GeneratedSecrets>;
-    if (typeof stored.adminToken === 'string' && typeof stored.authSecret === 'string') {
-      return { secrets: { adminToken: stored.adminToken, authSecret: stored.authSecret }, created: false };
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new ConfigError(
+        'dataDir',
+        `${file} can be read by other users (mode 0${mode.toString(8)}): its secrets may have been seen. ` +
+          `Run \`chmod 600 ${file}\`, or delete it to generate new secrets (issued student tokens stop working)`,
+      );
     }
-    throw new ConfigError('dataDir', `${file} is damaged; delete it to generate new secrets (issued tokens stop working)`);
+    const json = readJsonFile(file, 'dataDir');
+    if (!isPlainObject(json) || typeof json.adminToken !== 'string' || typeof json.authSecret !== 'string') {
+      throw new ConfigError('dataDir', `${file} is damaged; delete it to generate new secrets (issued tokens stop working)`);
+    }
+    stored = json as Partial<GeneratedSecrets>;
   }
-  const secrets = { adminToken: randomBytes(24).toString('base64url'), authSecret: randomBytes(32).toString('base64url') };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
-  return { secrets, created: true };
+  const created = new Set<keyof GeneratedSecrets>();
+  const take = (key: keyof GeneratedSecrets, bytes: number): string => {
+    const value = stored[key];
+    if (typeof value === 'string' && value !== '') return value;
+    created.add(key);
+    return newSecret(bytes);
+  };
+  const secrets: GeneratedSecrets = { adminToken: take('adminToken', 24), authSecret: take('authSecret', 32), redisPassword: take('redisPassword', 32) };
+  if (created.size > 0) {
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+    renameSync(temporary, file);
+  }
+  return { secrets, created };
+}
+
+/** The secrets of PROTOCOL.md section 6 that may come from the environment, and their keys. */
+const ENV_SECRETS = [
+  { name: 'UNTRADEX_ADMIN_TOKEN', path: ['control', 'adminToken'] },
+  { name: 'UNTRADEX_AUTH_SECRET', path: ['auth', 'secret'] },
+  { name: 'UNTRADEX_POSTGRES_URL', path: ['export', 'postgres', 'url'] },
+  { name: 'UNTRADEX_ORACLE_PASSWORD', path: ['export', 'oracle', 'password'] },
+] as const;
+
+/**
+ * `<NAME>` holds the secret, `<NAME>_FILE` names a file holding it (a systemd credential, a
+ * container secret; one trailing newline is dropped). Returns an override object and, per config
+ * key, the variable it came from (for error messages: the value itself is never shown).
+ */
+export function secretsFromEnvironment(env: NodeJS.ProcessEnv): { overrides: Json; sources: Map<string, string> } {
+  const overrides: Record<string, Json> = {};
+  const sources = new Map<string, string>();
+  for (const { name, path } of ENV_SECRETS) {
+    const direct = env[name];
+    const fromFile = env[`${name}_FILE`];
+    if (direct !== undefined && fromFile !== undefined) {
+      throw new ConfigError(path.join('.'), `both ${name} and ${name}_FILE are set; set one of them`);
+    }
+    let value: string | undefined = direct;
+    if (fromFile !== undefined) {
+      try {
+        value = readFileSync(fromFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (cause) {
+        throw new ConfigError(path.join('.'), `cannot read ${name}_FILE (${fromFile}): ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`);
+      }
+    }
+    if (value === undefined) continue;
+    let node = overrides;
+    for (const part of path.slice(0, -1)) node = (node[part] ??= {}) as Record<string, Json>;
+    node[path[path.length - 1]!] = value;
+    sources.set(path.join('.'), fromFile !== undefined ? `${name}_FILE` : name);
+  }
+  return { overrides, sources };
 }
 
 export interface LoadedConfig {
   config: UntradexConfig;
-  /** True when this start generated the admin token (the CLI prints it then). */
+  /** True when this start generated the admin token (the CLI prints it then, and only then). */
   adminTokenGenerated: boolean;
+}
+
+/** dataDir holds the AOF, the results and the secrets: only its owner may enter it. */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  } catch {
+    // Not ours to change (a mount point owned by another user): its owner decides.
+  }
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   let merged = readJsonFile(defaultConfigPath(), '(defaults)');
   if (options.path !== undefined) merged = mergeConfig(merged, readJsonFile(resolve(cwd, options.path), '--config'));
+  const fromEnv = secretsFromEnvironment(options.env ?? process.env);
+  merged = mergeConfig(merged, fromEnv.overrides);
   if (options.overrides !== undefined) merged = mergeConfig(merged, options.overrides as Json);
-  const raw = validateConfig(merged);
+  let raw: RawConfig;
+  try {
+    raw = validateConfig(merged);
+  } catch (error) {
+    const source = error instanceof ConfigError ? fromEnv.sources.get(error.key) : undefined;
+    if (source !== undefined) throw new ConfigError((error as ConfigError).key, `(set by ${source}) ${(error as Error).message.replace(/^config key "[^"]*": /, '')}`);
+    throw error;
+  }
 
   const dataDir = isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir);
-  mkdirSync(dataDir, { recursive: true });
-  const needsSecrets = raw.control.adminToken === null || raw.auth.secret === null;
+  ensurePrivateDir(dataDir);
+  const needsSecrets = raw.control.adminToken === null || raw.auth.secret === null || raw.redis.embedded;
   const generated = needsSecrets ? loadOrCreateSecrets(dataDir) : null;
   const sqlitePath = raw.export.sqlite.path ?? join(dataDir, 'results.sqlite');
 
   const config: UntradexConfig = {
     ...raw,
     dataDir,
+    redis: { ...raw.redis, embeddedPassword: raw.redis.embedded ? generated!.secrets.redisPassword : null },
     control: { ...raw.control, adminToken: raw.control.adminToken ?? generated!.secrets.adminToken },
     auth: { secret: raw.auth.secret ?? generated!.secrets.authSecret },
     export: { ...raw.export, sqlite: { path: isAbsolute(sqlitePath) ? sqlitePath : resolve(cwd, sqlitePath) } },
   };
-  return { config, adminTokenGenerated: raw.control.adminToken === null && generated !== null };
+  return { config, adminTokenGenerated: raw.control.adminToken === null && generated !== null && generated.created.has('adminToken') };
 }

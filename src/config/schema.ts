@@ -141,6 +141,13 @@ export const configSchema = z.strictObject({
     periodSeconds: z.number().min(0.1),
   }),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  storage: z.strictObject({
+    /**
+     * Rule S3: below this many free bytes on the disk of dataDir no new event is acked (writers stop
+     * taking from the rings) until space returns. 0 turns the gate off.
+     */
+    minFreeBytes: z.number().int().min(0),
+  }),
 }).transform((config) => {
   // "auto" becomes a number here, so every part of Untradex sees thread counts, never "auto".
   const counts = resolveActorCounts({ connectionActors: config.gateway.connectionActors, writers: config.writers.count }, availableParallelism(), config.gateway.processes);
@@ -151,7 +158,9 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.infer<typeof configSchema>;
 
 /** The configuration every part of Untradex receives: secrets present, paths absolute. */
-export type UntradexConfig = Omit<RawConfig, 'control' | 'auth' | 'export'> & {
+export type UntradexConfig = Omit<RawConfig, 'redis' | 'control' | 'auth' | 'export'> & {
+  /** embeddedPassword: the embedded Redis's generated password (kept in dataDir/secrets.json); null when external. */
+  redis: RawConfig['redis'] & { embeddedPassword: string | null };
   control: Omit<RawConfig['control'], 'adminToken'> & { adminToken: string };
   auth: { secret: string };
   export: Omit<RawConfig['export'], 'sqlite'> & { sqlite: { path: string } };

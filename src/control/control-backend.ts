@@ -27,6 +27,8 @@ export interface SystemStatus {
    * start and after each reconnect), with what is wrong with it for that promise.
    */
   redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerReport[] };
+  /** Rule S3: the disk of dataDir; below minFreeBytes no new event is acked (`state` "full"). */
+  storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
 }

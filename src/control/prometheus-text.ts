@@ -43,6 +43,12 @@ export function renderMetrics(status: SystemStatus): string {
     { name: 'ux_acks_sent_total', type: 'counter', help: 'Ack frames sent.', samples: [{ value: status.acks.sent }] },
     { name: 'ux_nacks_sent_total', type: 'counter', help: 'Nack frames sent by writers.', samples: [{ value: status.acks.nacks }] },
     { name: 'ux_ring_fill_ratio', type: 'gauge', help: 'Bytes waiting in event rings over their capacity.', samples: [{ value: status.rings.fill }] },
+    ...(status.storage === undefined || status.storage.freeBytes === null
+      ? []
+      : [
+          { name: 'ux_storage_free_bytes', type: 'gauge' as const, help: 'Free bytes on the disk of dataDir (rule S3).', samples: [{ value: status.storage.freeBytes }] },
+          { name: 'ux_storage_min_free_bytes', type: 'gauge' as const, help: 'storage.minFreeBytes: below it no new event is acked.', samples: [{ value: status.storage.minFreeBytes }] },
+        ]),
     {
       name: 'ux_actor_restarts_total',
       type: 'counter',

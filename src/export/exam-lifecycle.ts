@@ -4,15 +4,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ExamReport, ExamState } from '../control/control-backend.js';
-import { ExportError, UntradexError } from '../errors.js';
+import { ExportError, ExportLeaseLostError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { ExamMetaStore } from './exam-meta.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 
-// A process that dies while exporting blocks a resume until its lease lapses: keep that short.
+// A process that dies while exporting holds the exam until its lease lapses: keep that short. A
+// finalize that finds such a lease waits for it to lapse and takes the job over (takeOverWhenFree).
 const LEASE_TTL_MS = 10_000;
 const LEASE_RENEW_MS = 3_000;
+/** How often a finalize that found the lease taken tries it again. */
+const TAKEOVER_POLL_MS = 1_000;
 
 export interface ExamLifecycleOptions {
   buckets: number;
@@ -33,6 +36,9 @@ export class ExamLifecycle {
   readonly meta: ExamMetaStore;
   private readonly owner = `${process.pid}:${randomUUID()}`;
   private readonly running = new Map<string, RunningExport>();
+  /** Exams whose lease another process holds and which this one takes over once it lapses. */
+  private readonly waiting = new Set<string>();
+  private closed = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -50,7 +56,7 @@ export class ExamLifecycle {
     const closedBuckets = live.closedBuckets;
     let state: ExamState = meta.state ?? (closedBuckets > 0 ? 'closing' : 'open');
     let error = meta.error;
-    if (state === 'exporting' && !this.running.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
+    if (state === 'exporting' && !this.running.has(exam) && !this.waiting.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
       // The process running the export died with it: nobody holds the lease any more.
       state = 'failed';
       error ??= 'the export stopped when the process running it exited; finalize again to resume it';
@@ -77,25 +83,76 @@ export class ExamLifecycle {
     };
   }
 
-  /** Safe to call any number of times, from any process: it joins, resumes or reports. */
+  /**
+   * Safe to call any number of times, from any process: it joins, resumes or reports. When another
+   * process holds the export lease, this one watches it and takes the job over if that owner stops
+   * renewing (it died): an exam never reads `exporting` with nobody exporting it for longer than
+   * the lease time and a poll.
+   */
   async finalize(exam: string): Promise<ExamReport> {
-    if (this.running.has(exam)) return this.report(exam);
+    if (this.closed) throw new UntradexError('UX_ERR_SHUTDOWN', 'Untradex is stopping; finalize again after the restart');
+    if (this.running.has(exam) || this.waiting.has(exam)) return this.report(exam);
     const meta = await this.meta.read(exam);
     if (meta.state === 'exported') return this.report(exam);
-    if (meta.state === null) await this.meta.setState(exam, 'closing');
+    if (meta.state === null) await this.meta.markClosing(exam);
     // Written into every bucket: from here on the write function refuses new events of the exam,
     // whichever process or ring they come through, and a resumed finalize re-closes harmlessly.
     await this.store.closeExam(exam);
-    if (!(await this.meta.acquireLease(exam, this.owner, LEASE_TTL_MS))) {
-      this.log.info({ exam }, 'another process holds the export lease; reporting its progress');
-      return this.report(exam);
+    if (!(await this.tryStartJob(exam))) {
+      this.log.info({ exam }, 'another process holds the export lease; taking the job over if it stops renewing it');
+      this.waiting.add(exam);
+      void this.takeOverWhenFree(exam);
     }
-    await this.meta.setState(exam, 'exporting', { error: null, finishedAt: null });
+    return this.report(exam);
+  }
+
+  /** Stops watching leases and refuses new finalizes; running jobs end with the exporters. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Takes the lease and starts the job on the buckets not done; false if another holds the lease. */
+  private async tryStartJob(exam: string): Promise<boolean> {
+    if (!(await this.meta.acquireLease(exam, this.owner, LEASE_TTL_MS))) return false;
+    const meta = await this.meta.read(exam);
+    if (meta.state === 'exported') {
+      await this.meta.releaseLease(exam, this.owner);
+      return true;
+    }
+    const moved = await this.meta.setState(exam, this.owner, 'exporting', { error: null, finishedAt: null });
+    if (moved !== 'written') {
+      await this.meta.releaseLease(exam, this.owner);
+      return moved === 'exported';
+    }
     const pending = Array.from({ length: this.options.buckets }, (_, bucket) => bucket).filter((bucket) => !meta.doneBuckets.has(bucket));
-    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log);
+    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner);
     const done = this.runJob(exam, job, pending.length);
     this.running.set(exam, { job, done });
-    return this.report(exam);
+    return true;
+  }
+
+  /**
+   * Polls the lease another process holds: while it renews, that process exports; once the lease
+   * lapses with the exam still unfinished, this process takes the job over where it stopped.
+   */
+  private async takeOverWhenFree(exam: string): Promise<void> {
+    try {
+      while (!this.closed) {
+        await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+        if (this.closed) return;
+        const { state } = await this.meta.read(exam);
+        // Exported by the other process, or failed there (a failure is reported; finalize resumes it).
+        if (state !== 'exporting' && state !== 'closing') return;
+        if (await this.tryStartJob(exam)) {
+          this.log.warn({ exam }, 'took over the export of an exam whose lease holder stopped renewing it');
+          return;
+        }
+      }
+    } catch (error) {
+      this.log.warn({ exam, err: error }, 'watching the export lease failed; finalize again to resume the export');
+    } finally {
+      this.waiting.delete(exam);
+    }
   }
 
   /** Waits for a local job of the exam to end (tests and shutdown use it). */
@@ -128,25 +185,61 @@ export class ExamLifecycle {
 
   private async runJob(exam: string, job: ExportJob, pendingBuckets: number): Promise<void> {
     const started = Date.now();
-    const renew = setInterval(() => {
-      this.meta.renewLease(exam, this.owner, LEASE_TTL_MS).catch((error: unknown) => this.log.warn({ err: error, exam }, 'lease renewal failed'));
-    }, LEASE_RENEW_MS);
+    const lease = this.keepLease(exam, job);
     try {
       this.log.info({ exam, pendingBuckets }, 'export started');
       await job.run();
       await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
-      await this.meta.setState(exam, 'exported', { finishedAt: Date.now(), error: null });
+      const finished = await this.meta.setState(exam, this.owner, 'exported', { finishedAt: Date.now(), error: null });
+      if (finished === 'not_lease_holder') throw new ExportLeaseLostError(exam, 'another process holds it');
       if (this.options.retainSeconds !== null) await this.expireExam(exam, this.options.retainSeconds);
       this.log.info({ exam, rows: job.progress().rowsThisRun, bucketsUpserted: job.progress().bucketsUpserted, ms: Date.now() - started }, 'export finished');
     } catch (error) {
-      const message = error instanceof ExportError ? error.message : `export failed: ${(error as Error).message}`;
-      this.log.error({ exam, err: error }, 'export failed; finalize again to resume it');
-      await this.meta.setState(exam, 'failed', { error: message }).catch((metaError: unknown) => this.log.error({ err: metaError }, 'cannot record the failure'));
+      if (error instanceof ExportLeaseLostError) {
+        // Not ours to record: the lease holder's job writes the state (fenced, so we could not anyway).
+        this.log.warn({ exam, code: error.code }, error.message);
+      } else {
+        const message = error instanceof ExportError ? error.message : `export failed: ${(error as Error).message}`;
+        this.log.error({ exam, err: error }, 'export failed; finalize again to resume it');
+        await this.meta.setState(exam, this.owner, 'failed', { error: message }).catch((metaError: unknown) => this.log.error({ err: metaError }, 'cannot record the failure'));
+      }
     } finally {
-      clearInterval(renew);
+      lease.stop();
       this.running.delete(exam);
       await this.meta.releaseLease(exam, this.owner).catch(() => undefined);
     }
+  }
+
+  /**
+   * Renews the lease while the job runs. A renewal refused (the lease lapsed and is another's) stops
+   * the job at once; renewals that fail (Redis unreachable) stop it before the lease can lapse.
+   */
+  private keepLease(exam: string, job: ExportJob): { stop(): void } {
+    let renewedAt = Date.now();
+    const timer = setInterval(() => {
+      this.meta.renewLease(exam, this.owner, LEASE_TTL_MS).then(
+        async (renewed) => {
+          if (renewed) {
+            renewedAt = Date.now();
+            return;
+          }
+          // Lapsed (this thread stalled past the lease time): take it again if nobody else did, so
+          // a stall does not leave the exam `exporting` with nobody exporting it. Every write is
+          // fenced, so whatever another holder did meanwhile stays consistent.
+          if (await this.meta.acquireLease(exam, this.owner, LEASE_TTL_MS).catch(() => false)) {
+            this.log.warn({ exam, sinceRenewalMs: Date.now() - renewedAt }, 'the export lease lapsed during a stall; took it again');
+            renewedAt = Date.now();
+          } else {
+            job.abort(new ExportLeaseLostError(exam, 'it lapsed before it was renewed, and another process holds it now'));
+          }
+        },
+        (error: unknown) => {
+          this.log.warn({ err: error, exam }, 'lease renewal failed');
+          if (Date.now() - renewedAt > LEASE_TTL_MS - LEASE_RENEW_MS) job.abort(new ExportLeaseLostError(exam, `it could not be renewed for ${Date.now() - renewedAt} ms`));
+        },
+      );
+    }, LEASE_RENEW_MS);
+    return { stop: () => clearInterval(timer) };
   }
 
   /** Retention: the data expires, the tombstone (meta, close markers) stays, as with purge(). */

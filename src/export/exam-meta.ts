@@ -20,6 +20,36 @@ export interface ExamMeta {
 
 const DONE_PREFIX = 'done:';
 
+/** What a fenced write did: written, refused because the lease is another's, or the exam is exported. */
+export type FencedWrite = 'written' | 'not_lease_holder' | 'exported';
+
+/** An ARGV value meaning "leave this field as it is" (field values never hold a NUL). */
+const UNCHANGED = '\u0000';
+
+// KEYS: meta, lock. ARGV: owner, then the write. The lease check and the write are one script, so
+// no other process can take the lease between them (Redis runs one script at a time).
+const FENCE = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'state') == 'exported' then return -1 end
+`;
+
+const FENCED_SET_STATE = `${FENCE}
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[3])
+if ARGV[4] ~= '\\0' then redis.call('HSET', KEYS[1], 'error', ARGV[4]) end
+if ARGV[5] ~= '\\0' then redis.call('HSET', KEYS[1], 'finishedAt', ARGV[5]) end
+return 1`;
+
+const FENCED_MARK_DONE = `${FENCE}
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1`;
+
+function fencedOutcome(reply: unknown): FencedWrite {
+  if (reply === 1) return 'written';
+  if (reply === -1) return 'exported';
+  return 'not_lease_holder';
+}
+
 export function lockKey(exam: string): string {
   // Same hash tag as meta, so both live on one Redis Cluster shard.
   return `ux:{${exam}}:lock`;
@@ -47,23 +77,49 @@ export class ExamMetaStore {
     };
   }
 
-  /** Moves to `state`; `startedAt` is set once, on the first finalize. */
-  async setState(exam: string, state: StoredExamState, extra: { error?: string | null; finishedAt?: number | null } = {}): Promise<void> {
+  /**
+   * Marks the exam `closing` when it has no state yet (the first finalize). Needs no lease: it only
+   * ever moves an exam out of `open`, never back, and never touches a later state.
+   */
+  async markClosing(exam: string): Promise<void> {
     const key = bucketKeys.meta(exam);
-    const pipeline = this.redis.multi().hset(key, 'state', state).hsetnx(key, 'startedAt', String(Date.now()));
-    if (extra.error !== undefined) pipeline.hset(key, 'error', extra.error ?? '');
-    if (extra.finishedAt !== undefined) pipeline.hset(key, 'finishedAt', extra.finishedAt === null ? '' : String(extra.finishedAt));
-    await pipeline.exec();
+    await this.redis.multi().hsetnx(key, 'state', 'closing').hsetnx(key, 'startedAt', String(Date.now())).exec();
+  }
+
+  /**
+   * Moves to `state` only while `owner` holds the export lease, checked inside Redis in the same
+   * script (a stale owner, whose lease lapsed and was taken, changes nothing), and never away from
+   * `exported`. Returns what happened; `startedAt` is set once, on the first finalize.
+   */
+  async setState(
+    exam: string,
+    owner: string,
+    state: Exclude<StoredExamState, 'closing'>,
+    extra: { error?: string | null; finishedAt?: number | null } = {},
+  ): Promise<FencedWrite> {
+    const reply = await this.redis.eval(
+      FENCED_SET_STATE,
+      2,
+      bucketKeys.meta(exam),
+      lockKey(exam),
+      owner,
+      state,
+      String(Date.now()),
+      extra.error === undefined ? UNCHANGED : (extra.error ?? ''),
+      extra.finishedAt === undefined ? UNCHANGED : extra.finishedAt === null ? '' : String(extra.finishedAt),
+    );
+    return fencedOutcome(reply);
+  }
+
+  /** Records a bucket as exported (after the sink committed its rows), fenced like setState. */
+  async markBucketDone(exam: string, bucket: number, rows: number, owner: string): Promise<FencedWrite> {
+    const reply = await this.redis.eval(FENCED_MARK_DONE, 2, bucketKeys.meta(exam), lockKey(exam), owner, `${DONE_PREFIX}${bucket}`, String(rows));
+    return fencedOutcome(reply);
   }
 
   /** Keeps the exam's counts as they were when it was exported: purge and retention remove the data. */
   async recordFinalCounts(exam: string, counts: { students: number; events: number }): Promise<void> {
     await this.redis.hset(bucketKeys.meta(exam), 'finalStudents', String(counts.students), 'finalEvents', String(counts.events));
-  }
-
-  /** Records a bucket as exported; called only after the sink committed its rows. */
-  async markBucketDone(exam: string, bucket: number, rows: number): Promise<void> {
-    await this.redis.hset(bucketKeys.meta(exam), `${DONE_PREFIX}${bucket}`, String(rows));
   }
 
   /** Takes the export lease if nobody holds it; the holder renews it while the job runs. */

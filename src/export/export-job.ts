@@ -2,7 +2,7 @@
 // with capped backoff on transient failures, and recorded as done only after its rows committed.
 
 import type { Logger } from 'pino';
-import { ExportError } from '../errors.js';
+import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
 import type { ExamMetaStore } from './exam-meta.js';
 
 export interface BucketTask {
@@ -44,7 +44,7 @@ export class ExportJob {
   private rowsThisRun = 0;
   private bucketsUpserted = 0;
   private readonly startedAt = Date.now();
-  private failure: ExportError | null = null;
+  private failure: UntradexError | null = null;
 
   constructor(
     private readonly exam: string,
@@ -54,7 +54,14 @@ export class ExportJob {
     private readonly meta: ExamMetaStore,
     private readonly backoff: ExportBackoff,
     private readonly log: Logger,
+    /** The export lease's owner token: every bucket-done mark is fenced by it. */
+    private readonly owner: string,
   ) {}
+
+  /** Stops the job: no bucket starts after this, and run() rejects with `reason`. */
+  abort(reason: UntradexError): void {
+    this.failure ??= reason;
+  }
 
   /**
    * Rows committed by this run (earlier runs' rows are in meta), the rate since it started, and the
@@ -89,7 +96,12 @@ export class ExportJob {
         result = { ok: false, code: shuttingDown ? 'UX_ERR_SHUTDOWN' : 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: !shuttingDown };
       }
       if (result.ok) {
-        await this.meta.markBucketDone(this.exam, bucket, result.rows);
+        const marked = await this.meta.markBucketDone(this.exam, bucket, result.rows, this.owner);
+        if (marked !== 'written') {
+          // The rows are committed (idempotently): whoever holds the lease now redoes the bucket.
+          this.abort(new ExportLeaseLostError(this.exam, marked === 'exported' ? 'the exam is exported already' : 'another process holds it'));
+          return;
+        }
         this.rowsThisRun += result.rows;
         if (result.load === 'upsert') this.bucketsUpserted += 1;
         return;

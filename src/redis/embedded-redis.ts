@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, open } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, readlink, realpath, stat, statfs } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,8 +17,13 @@ export interface EmbeddedRedisOptions {
   /** Redis keeps its AOF and log in `<dataDir>/redis`. */
   dataDir: string;
   appendfsync: 'always' | 'everysec';
-  /** Address to bind; default 127.0.0.1 (embedded Redis has no password, so never expose it). */
+  /** Address to bind; default 127.0.0.1 (never expose it: it is for this server's actors only). */
   host?: string;
+  /**
+   * requirepass: every client must AUTH, so another local user cannot read or change answers.
+   * Handed over on stdin, never on the command line (which `ps` shows to everyone).
+   */
+  password?: string;
   /** How long start() waits for the server to answer, AOF load included; default 30000. */
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 10000. */
@@ -38,8 +43,8 @@ interface Running {
 }
 
 /**
- * Emits 'exit' (code: number | null, signal: string | null) when a started server exits without
- * stop() (a crash, or kill()). A failed start is reported by start() rejecting instead.
+ * Emits 'exit' (code: number | null, signal: string | null, cause: string) when a started server
+ * exits without stop() (a crash, or kill()); `cause` says why in words (describeExit). A failed start is reported by start() rejecting instead.
  */
 export class EmbeddedRedis extends EventEmitter {
   readonly port: number;
@@ -67,14 +72,50 @@ export class EmbeddedRedis extends EventEmitter {
     return join(this.redisDir, 'redis.log');
   }
 
+  /** Written by redis-server itself; lets the next start find a server a killed Untradex left behind. */
+  get pidPath(): string {
+    return join(this.redisDir, 'redis.pid');
+  }
+
+  /**
+   * Why a server died, in words an operator acts on: the disk of dataDir when it is (nearly) full,
+   * else the last warning of Redis's own log. Never throws.
+   */
+  async describeExit(code: number | null, signal: string | null, stderr = ''): Promise<string> {
+    const how = signal === null ? `code ${String(code)}` : `signal ${signal}`;
+    const tail = await this.logTail(stderr);
+    const free = await freeBytes(this.options.dataDir);
+    const diskWords = /No space left on device|ENOSPC|Can't recover from AOF write error|Error writing to the AOF|short write/i;
+    if (diskWords.test(tail) || (free !== null && free < LOW_DISK_BYTES)) {
+      return `exited (${how}): no space left on the disk of ${this.options.dataDir}, ${free ?? 'unknown'} bytes free; free space there (or move dataDir) and it starts again from its AOF`;
+    }
+    const warning = lastWarning(tail);
+    return `exited (${how})${warning === null ? '' : `; its log (${this.logPath}) last said: ${warning}`}`;
+  }
+
   /** Starts the server and resolves once it answers and has loaded its AOF. */
   async start(): Promise<void> {
     if (this.running !== undefined) throw new RedisStartError(`embedded Redis on port ${this.port} is already running`);
     await checkVersion(this.options.serverPath);
-    await mkdir(this.redisDir, { recursive: true });
+    await mkdir(this.redisDir, { recursive: true, mode: 0o700 });
+    await makePrivate(this.redisDir);
+    await this.stopOrphan();
     await assertPortFree(this.host, this.port);
 
-    const child = spawn(this.options.serverPath, this.serverArgs(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl-C in a terminal (and systemd's stop) signals the whole foreground
+    // group, and Redis must not stop by itself while Untradex still drains events into it (rule S1).
+    // A private umask while spawning (spawn forks synchronously): redis-server creates the AOF,
+    // its log and its pid file 0600, whatever the umask Untradex was started with.
+    const umask = process.umask(0o077);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.options.serverPath, ['-', ...this.serverArgs()], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    } finally {
+      process.umask(umask);
+    }
+    // `-` makes redis-server read a config file from stdin before its arguments: the password goes there.
+    child.stdin?.on('error', () => undefined); // a server that dies at once closes it; its exit tells why
+    child.stdin?.end(this.options.password === undefined ? '' : `requirepass ${quoteConfigValue(this.options.password)}\n`);
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -107,7 +148,9 @@ export class EmbeddedRedis extends EventEmitter {
       process.removeListener('exit', killOnExit);
       if (this.running === running) this.running = undefined;
       if (running.started && !running.stopping) {
-        this.emit('exit', exitInfo?.code ?? null, exitInfo?.signal ?? null);
+        const code = exitInfo?.code ?? null;
+        const signal = exitInfo?.signal ?? null;
+        void this.describeExit(code, signal, stderr).then((cause) => this.emit('exit', code, signal, cause));
       }
     });
 
@@ -168,8 +211,29 @@ export class EmbeddedRedis extends EventEmitter {
       // Refuse writes when full instead of evicting acknowledged answers.
       '--maxmemory-policy', 'noeviction',
       '--daemonize', 'no',
+      '--pidfile', this.pidPath,
       '--logfile', this.logPath,
     ];
+  }
+
+  /**
+   * A redis-server still running on this dataDir belongs to a previous Untradex that died without
+   * stopping it (kill -9 of the main process alone: Redis runs in its own process group). The
+   * dataDir lock (rule S2) says no live Untradex owns it, so it is stopped: SIGTERM flushes its AOF.
+   */
+  private async stopOrphan(): Promise<void> {
+    const pid = Number((await readFile(this.pidPath, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 1 || !(await isLiveRedisIn(pid, this.redisDir))) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + (this.options.stopTimeoutMs ?? 10_000);
+    while (await isLiveRedisIn(pid, this.redisDir)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, 'SIGKILL');
+        break;
+      }
+      await sleep(POLL_MS);
+    }
+    while (await isLiveRedisIn(pid, this.redisDir)) await sleep(POLL_MS);
   }
 
   /** True once a server answers on our port and reports our child's pid (not a stranger's). */
@@ -177,6 +241,7 @@ export class EmbeddedRedis extends EventEmitter {
     const probe = new Redis({
       host: this.host,
       port: this.port,
+      ...(this.options.password === undefined ? {} : { password: this.options.password }),
       lazyConnect: true,
       enableOfflineQueue: false,
       enableReadyCheck: true,
@@ -210,10 +275,8 @@ export class EmbeddedRedis extends EventEmitter {
     }
     const tail = await this.logTail(stderr);
     if (/Address already in use/i.test(tail)) return portInUse(this.host, this.port);
-    return new RedisStartError(
-      `embedded redis-server on port ${this.port} exited during start ` +
-        `(code ${String(exit.code)}, signal ${String(exit.signal)}). Log tail:\n${tail}`,
-    );
+    const cause = await this.describeExit(exit.code, exit.signal, stderr);
+    return new RedisStartError(`embedded redis-server on port ${this.port} ${cause}. Log tail:\n${tail}`);
   }
 
   private async logTail(stderr: string): Promise<string> {
@@ -233,6 +296,64 @@ export class EmbeddedRedis extends EventEmitter {
       log = `(no log at ${this.logPath})`;
     }
     return stderr.trim() === '' ? log : `${log}\n${stderr}`;
+  }
+}
+
+/** A value for a redis.conf line, quoted so that spaces or quotes in it cannot start another directive. */
+function quoteConfigValue(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The Redis directory and what it holds are the owner's only: the AOF is every answer of every
+ * exam. Files made by an older Untradex (or under a loose umask) are tightened at start.
+ */
+async function makePrivate(redisDir: string): Promise<void> {
+  const tighten = async (path: string, mode: number) => {
+    try {
+      if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, mode);
+    } catch {
+      // gone meanwhile, or not ours: the start goes on, Redis itself reports what it cannot open
+    }
+  };
+  await tighten(redisDir, 0o700);
+  for (const entry of await readdir(redisDir, { withFileTypes: true, recursive: true }).catch(() => [])) {
+    await tighten(join(entry.parentPath ?? entry.path, entry.name), entry.isDirectory() ? 0o700 : 0o600);
+  }
+}
+
+/** Below this, a Redis death is put down to the disk whatever its log says. */
+const LOW_DISK_BYTES = 1024 * 1024;
+
+/** Bytes an unprivileged writer may still use on the filesystem holding `path`, or null. */
+export async function freeBytes(path: string): Promise<number | null> {
+  try {
+    const stats = await statfs(path);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/** The last `#` (warning) line of a Redis log, without its pid and time prefix. */
+function lastWarning(log: string): string | null {
+  const lines = log.split('\n').filter((line) => / # /.test(line));
+  const last = lines.at(-1);
+  return last === undefined ? null : last.slice(last.indexOf(' # ') + 3).trim();
+}
+
+/**
+ * A live (not zombie) process whose working directory is `redisDir`: redis-server chdirs into its
+ * --dir, so this names our server and never an unrelated process that reused the pid.
+ */
+async function isLiveRedisIn(pid: number, redisDir: string): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+    return (await readlink(`/proc/${pid}/cwd`)) === (await realpath(redisDir));
+  } catch {
+    return false;
   }
 }
 

@@ -7,8 +7,8 @@ import { parseRedisNode, type RedisNode } from './redis-node.js';
 
 export type { RedisNode } from './redis-node.js';
 
-/** One Redis server. */
-export type SingleRedisTarget = { url: string } | RedisNode;
+/** One Redis server; `password` for the embedded one (an external one carries it in its URL). */
+export type SingleRedisTarget = { url: string } | (RedisNode & { password?: string });
 /** A Redis Cluster, reached through any of its seed nodes (the client discovers the rest). */
 export interface ClusterTarget {
   cluster: RedisNode[];
@@ -49,7 +49,7 @@ function redactUrl(url: string): string {
 }
 
 /** The target the `redis.*` config keys name: embedded, one external server, or a Cluster. */
-export function redisTargetFromConfig(redis: { embedded: boolean; port: number; url: string | null; cluster: string[] | null }): RedisTarget {
+export function redisTargetFromConfig(redis: { embedded: boolean; port: number; url: string | null; cluster: string[] | null; embeddedPassword?: string | null }): RedisTarget {
   if (redis.cluster !== null) {
     return {
       cluster: redis.cluster.map((seed) => {
@@ -59,7 +59,9 @@ export function redisTargetFromConfig(redis: { embedded: boolean; port: number; 
       }),
     };
   }
-  return redis.embedded ? { host: '127.0.0.1', port: redis.port } : { url: redis.url! };
+  if (!redis.embedded) return { url: redis.url! };
+  const password = redis.embeddedPassword ?? null;
+  return password === null ? { host: '127.0.0.1', port: redis.port } : { host: '127.0.0.1', port: redis.port, password };
 }
 
 /** Attempt number (1-based) in, delay in ms out. */
@@ -164,7 +166,8 @@ export function createRedisClient(target: RedisTarget, name: string, backoff?: R
 export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): RedisClient {
   if (isClusterTarget(target)) return new Cluster(target.cluster.map((node) => ({ ...node })), clusterClientOptions(name, backoff));
   const options = redisClientOptions(name, backoff);
-  return 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, host: target.host, port: target.port });
+  if ('url' in target) return new Redis(target.url, options);
+  return new Redis({ ...options, host: target.host, port: target.port, ...(target.password === undefined ? {} : { password: target.password }) });
 }
 
 /**

@@ -1,7 +1,7 @@
 // The SQLite result sink (better-sqlite3): chunks go to per-bucket TEMP staging tables, and
 // commit moves them into the final tables with one short IMMEDIATE upsert transaction.
 
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SinkError } from '../errors.js';
@@ -123,7 +123,12 @@ export class SqliteSink implements ResultSink {
     if (this.db !== undefined) return this.db;
     const { path } = this.options;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // The results are every student's answers: created 0600, and SQLite gives its -wal and
+        // -shm files the same mode as the database file.
+        closeSync(openSync(path, 'a', 0o600));
+      }
       const db = new Database(path, { timeout: this.options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
       // WAL lets readers and other writers' staging proceed while one bucket merges.
       db.pragma('journal_mode = WAL');

@@ -2,6 +2,7 @@
 // as a child process exactly like `npm start`, or in-process when a test needs the actor handles.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,9 +78,45 @@ function controlClient(controlUrl: string, adminToken: string): ControlClient {
   };
 }
 
-function redisFactory(t: TeardownHost, port: number): () => Redis {
+/** Every live descendant of `pid`, from /proc (children in their own process groups included). */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [candidate, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(candidate);
+        queue.push(candidate);
+      }
+    }
+  }
+  return found;
+}
+
+/** The embedded Redis's password, as the server keeps it in its dataDir. */
+export function embeddedRedisPassword(dataDir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { redisPassword?: string }).redisPassword;
+  } catch {
+    return undefined;
+  }
+}
+
+function redisFactory(t: TeardownHost, port: number, password: () => string | undefined): () => Redis {
   return () => {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 });
+    const secret = password();
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3, ...(secret === undefined ? {} : { password: secret }) });
     // The server may be stopped or killed by the test itself: that is expected, not an error to print.
     client.on('error', () => undefined);
     t.teardown(() => client.disconnect());
@@ -93,7 +130,10 @@ export interface UntradexProcess extends RunningUntradex {
   output(): string;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
-  /** SIGKILL of the process group (Untradex and its redis-server), as a power loss would. */
+  /**
+   * SIGKILL of Untradex and every process it started (its redis-server, broker and gateway
+   * processes run in process groups of their own), as a power loss would.
+   */
   killGroup(): Promise<void>;
   /** Starts the CLI again on the same config and dataDir. */
   restart(): Promise<void>;
@@ -116,7 +156,8 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`untradex did not start in 30 s:\n${output}`)), 30_000);
+      // 60 s: on a shared 2-core box under several test suites, each actor thread took 5-7 s to start.
+      const timer = setTimeout(() => reject(new Error(`untradex did not start in 60 s:\n${output}`)), 60_000);
       const onData = () => {
         if (output.includes('Untradex is running.')) {
           clearTimeout(timer);
@@ -134,10 +175,13 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   await launch();
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
+      const family = descendants(child.pid!);
+      for (const pid of [child.pid!, ...family]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       await exited();
     }
@@ -152,14 +196,22 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
     dataDir,
     gatewayUrl: `ws://127.0.0.1:${gateway.port}/ws`,
     redisPort,
-    redis: redisFactory(t, redisPort),
+    redis: redisFactory(t, redisPort, () => embeddedRedisPassword(dataDir)),
     output: () => output,
     async stop() {
       child.kill('SIGTERM');
       return exited();
     },
     async killGroup() {
+      const family = descendants(child.pid!);
       process.kill(-child.pid!, 'SIGKILL');
+      for (const pid of family) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       await exited();
     },
     async restart() {
@@ -190,7 +242,7 @@ export async function startUntradexInProcess(t: TeardownHost, overrides: Overrid
     dataDir,
     gatewayUrl: `ws://127.0.0.1:${app.gatewayPort}/ws`,
     redisPort: config.redis.port,
-    redis: redisFactory(t, config.redis.port),
+    redis: redisFactory(t, config.redis.port, () => config.redis.embeddedPassword ?? undefined),
   };
 }
 

@@ -99,3 +99,45 @@ t.test('missing secrets are generated once into dataDir (0600) and reused', asyn
 t.test('mergeConfig replaces scalars and arrays, merges objects', async (t) => {
   t.same(mergeConfig({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: null }), { a: { b: 1, c: [3] }, d: null });
 });
+
+t.test('secrets come from the environment, directly or from a file, and errors name the variable, not the value', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'pg-url');
+  await writeFile(file, 'postgres://u:p@db.example/exams\n');
+  const { config, adminTokenGenerated } = loadConfig({
+    overrides: { dataDir: dir },
+    env: { UNTRADEX_ADMIN_TOKEN: 'a'.repeat(20), UNTRADEX_AUTH_SECRET: 'b'.repeat(20), UNTRADEX_POSTGRES_URL_FILE: file, UNTRADEX_ORACLE_PASSWORD: 'tiger' },
+  });
+  t.equal(config.control.adminToken, 'a'.repeat(20));
+  t.equal(config.auth.secret, 'b'.repeat(20));
+  t.equal(config.export.postgres.url, 'postgres://u:p@db.example/exams', 'the file, without its trailing newline');
+  t.equal(config.export.oracle.password, 'tiger');
+  t.equal(adminTokenGenerated, false, 'a token from the environment is never printed');
+
+  t.throws(() => loadConfig({ overrides: { dataDir: dir }, env: { UNTRADEX_ADMIN_TOKEN: 'x'.repeat(20), UNTRADEX_ADMIN_TOKEN_FILE: file } }), { code: 'UX_ERR_CONFIG', key: 'control.adminToken', message: /both UNTRADEX_ADMIN_TOKEN and UNTRADEX_ADMIN_TOKEN_FILE/ });
+  t.throws(() => loadConfig({ overrides: { dataDir: dir }, env: { UNTRADEX_AUTH_SECRET_FILE: join(dir, 'missing') } }), { code: 'UX_ERR_CONFIG', message: /cannot read UNTRADEX_AUTH_SECRET_FILE .*ENOENT/ });
+  const short = 'short-secret';
+  const error = (() => {
+    try {
+      loadConfig({ overrides: { dataDir: dir }, env: { UNTRADEX_ADMIN_TOKEN: short } });
+    } catch (caught) {
+      return caught as Error & { key: string };
+    }
+    return null;
+  })();
+  t.match(error, { code: 'UX_ERR_CONFIG', key: 'control.adminToken', message: /set by UNTRADEX_ADMIN_TOKEN/ }, 'a bad value names the variable');
+  t.notMatch(error?.message, short, 'and never shows the secret');
+});
+
+t.test('the admin token counts as generated only by the start that made it; the embedded Redis gets a password', async (t) => {
+  const dir = join(await tempDir(t), 'fresh');
+  const previous = process.umask(0o022);
+  t.teardown(() => process.umask(previous));
+  const first = loadConfig({ overrides: { dataDir: dir } });
+  const second = loadConfig({ overrides: { dataDir: dir } });
+  t.equal(first.adminTokenGenerated, true);
+  t.equal(second.adminTokenGenerated, false, 'reused from secrets.json: not printed again');
+  t.ok((first.config.redis.embeddedPassword ?? '').length >= 32, 'a generated Redis password');
+  t.equal(second.config.redis.embeddedPassword, first.config.redis.embeddedPassword, 'kept across starts');
+  t.equal((await stat(dir)).mode & 0o777, 0o700, 'dataDir is created 0700');
+});

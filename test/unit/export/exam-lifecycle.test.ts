@@ -131,3 +131,88 @@ t.test('with export.retainSeconds, exported data expires from Redis after that l
   await kept.settled('LC-7');
   t.equal(await redis.ttl(`ux:{LC-7:${bucketOf('LC-7', 'S1', BUCKETS)}}:seq`), -1, 'without retainSeconds the data stays until purged');
 });
+
+t.test('the lease fences every write: a stale owner can neither mark buckets nor change the state', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  const meta = lifecycle(new ScriptedRunner(() => ({ ok: true, rows: 1 }))).meta;
+  await meta.markClosing('LC-F');
+  t.ok(await meta.acquireLease('LC-F', 'old-owner', 200), 'the old owner holds the lease');
+  t.equal(await meta.setState('LC-F', 'old-owner', 'exporting'), 'written');
+  t.equal(await meta.markBucketDone('LC-F', 0, 5, 'old-owner'), 'written');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.ok(await meta.acquireLease('LC-F', 'new-owner', 10_000), 'the lease lapsed; a new owner takes it');
+  t.equal(await meta.markBucketDone('LC-F', 1, 5, 'old-owner'), 'not_lease_holder', 'the stale owner cannot mark a bucket done');
+  t.equal(await meta.setState('LC-F', 'old-owner', 'failed', { error: 'stale' }), 'not_lease_holder', 'nor record a failure');
+  t.same([...(await meta.read('LC-F')).doneBuckets.keys()], [0], 'only the bucket marked while it held the lease');
+  t.equal(await meta.setState('LC-F', 'new-owner', 'exported', { finishedAt: 1 }), 'written');
+  t.equal(await meta.setState('LC-F', 'new-owner', 'failed', { error: 'late' }), 'exported', 'exported is for good, even for the holder');
+  t.equal(await meta.setState('LC-F', 'new-owner', 'exporting'), 'exported');
+  t.match(await meta.read('LC-F'), { state: 'exported', error: null });
+  void redis;
+});
+
+t.test('a lease that cannot be renewed stops the job without writing anything', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slow = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
+  const original = slow.run.bind(slow);
+  slow.run = async (task) => {
+    if (task.bucket >= 2) await gate;
+    return original(task);
+  };
+  const exams = lifecycle(slow);
+  await exams.finalize('LC-R');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Another process takes the lease as if ours had lapsed (a long pause, a partition).
+  await redis.set('ux:{LC-R}:lock', 'intruder', 'PX', 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 3_500)); // one renewal period
+  release();
+  await exams.settled('LC-R');
+  const meta = await exams.meta.read('LC-R');
+  t.equal(meta.state, 'exporting', 'the job did not record failed or exported: it is not the holder');
+  t.ok(meta.doneBuckets.size < BUCKETS, `it stopped marking buckets (${meta.doneBuckets.size} of ${BUCKETS})`);
+  t.equal(await redis.get('ux:{LC-R}:lock'), 'intruder', "it did not release the other's lease");
+});
+
+t.test('a finalize that finds a dead owner\'s lease takes the job over once it lapses', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  const exams = lifecycle(new ScriptedRunner(() => ({ ok: true, rows: 2 })));
+  await exams.meta.markClosing('LC-T');
+  t.ok(await exams.meta.acquireLease('LC-T', 'dead-process', 1_500), 'a process that died mid-export left its lease');
+  t.equal(await exams.meta.setState('LC-T', 'dead-process', 'exporting'), 'written');
+  t.equal(await exams.meta.markBucketDone('LC-T', 3, 2, 'dead-process'), 'written');
+  const first = await exams.finalize('LC-T');
+  t.equal(first.state, 'exporting', 'one finalize: it reads exporting while it waits for the lease');
+  const deadline = Date.now() + 10_000;
+  let report = first;
+  while (report.state !== 'exported' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    report = await exams.report('LC-T');
+    t.not(report.state, 'failed', 'never failed while the lease lapses and is taken over');
+    if (report.state === 'failed') break;
+  }
+  t.equal(report.state, 'exported', 'exported without a second finalize');
+  t.equal(report.export.bucketsDone, BUCKETS);
+  t.equal(await redis.get('ux:{LC-T}:lock'), null, 'the lease is released');
+});
+
+t.test('a lease that lapsed during a stall, with nobody else taking it, is taken again and the job finishes', async (t) => {
+  const { lifecycle, redis } = await setup(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slow = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
+  const original = slow.run.bind(slow);
+  slow.run = async (task) => {
+    if (task.bucket >= 2) await gate;
+    return original(task);
+  };
+  const exams = lifecycle(slow);
+  await exams.finalize('LC-S');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await redis.del('ux:{LC-S}:lock'); // what a lapse looks like from Redis: nobody holds it
+  await new Promise((resolve) => setTimeout(resolve, 3_500)); // one renewal period
+  release();
+  await exams.settled('LC-S');
+  t.equal((await exams.report('LC-S')).state, 'exported', 'the job took the lease again and finished');
+});

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { pino } from 'pino';
 import { ActorThread } from '../../../supervisors/actor-thread.js';
-import type { ChildSpec } from '../../../supervisors/supervisor-spec.js';
+import { growingRestartDelay, type ChildSpec } from '../../../supervisors/supervisor-spec.js';
 import { Supervisor } from '../../../supervisors/supervisor.js';
 import type { RestartIntensityError } from '../../../src/errors.js';
 import type { TestActorApi, TestActorInit } from '../../fixtures/test-actor.js';
@@ -78,4 +78,31 @@ t.test('children stop in reverse start order', async (t) => {
   await supervisor.start();
   await supervisor.stop();
   t.same([...new Int32Array(stopLog)], [3, 3, 2, 1]);
+});
+
+t.test('a restart delay holds the child back, and stop() during the delay starts nothing more', async (t) => {
+  const delays: number[] = [];
+  const delayed: ChildSpec<TestActor> = { ...spec('slow'), restartDelayMs: (n) => (delays.push(n), 300 * n) };
+  const supervisor = new Supervisor<TestActor>('test', { strategy: 'one_for_one', intensity: 5, periodSeconds: 60 }, [delayed], log);
+  await supervisor.start();
+  const next = restarted(supervisor, 'slow');
+  const crashedAt = Date.now();
+  await supervisor.handle('slow')!.api.crash('throw');
+  t.equal(await next, 2, 'restarted');
+  t.ok(Date.now() - crashedAt >= 280, 'not before its delay');
+  t.same(delays, [1], 'the delay was asked for the first restart in the period');
+  let startedAgain = false;
+  supervisor.on('started', () => (startedAgain = true));
+  await supervisor.handle('slow')!.api.crash('throw');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.match(supervisor.report()[0], { status: 'restarting' }, 'waiting out the second, longer delay');
+  await supervisor.stop();
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  t.equal(startedAgain, false, 'stop() cancelled the pending restart');
+  t.match(supervisor.report()[0], { status: 'stopped' });
+});
+
+t.test('growingRestartDelay doubles up to its cap', async (t) => {
+  const delay = growingRestartDelay(250, 8_000);
+  t.same([1, 2, 3, 4, 5, 6, 7].map(delay), [250, 500, 1000, 2000, 4000, 8000, 8000]);
 });
