@@ -27,6 +27,8 @@ export interface ConnectionLimits {
   maxConnectionsPerAddress: number;
   pingIntervalMs: number;
   rateLimit: { eventsPerSecond: number; burst: number; abuseStrikes: number };
+  /** `gateway.tls`: PEM files; null serves plain ws:// and http://. */
+  tls: { certFile: string; keyFile: string } | null;
 }
 
 export interface ConnectionActorInit {

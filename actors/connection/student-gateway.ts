@@ -8,9 +8,10 @@ import { TokenError } from '../../src/errors.js';
 import { verifyStudentToken } from '../../src/auth/student-token.js';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
-import { encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
+import { encodeAnswers, encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
 import { bucketOf } from '../../src/redis/bucket-keys.js';
 import type { BucketStore } from '../../src/redis/bucket-store.js';
+import type { StoredAnswer } from '../../src/protocol/server-frame.js';
 import type { EventForwarder } from './event-forwarder.js';
 import { LivenessSweep } from './liveness-sweep.js';
 import type { ConnectionLimits } from './protocol.js';
@@ -28,6 +29,8 @@ export interface StudentGatewayDeps {
   authSecret: string;
   limits: ConnectionLimits;
   store: BucketStore;
+  /** One student's last stored answers, for a hello that asks to resume. */
+  storedAnswers(exam: string, bucket: number, student: string): Promise<Map<string, StoredAnswer>>;
   forwarder: EventForwarder;
   registry: SessionRegistry;
   slots: SlotTable<StudentSession>;
@@ -126,7 +129,7 @@ export class StudentGateway {
         return;
       case 'hello':
         if (session.phase !== 'hello') session.close(CloseCode.ProtocolViolation, 'second hello on a live connection');
-        else void this.handleHello(session, frame.token);
+        else void this.handleHello(session, frame.token, frame.resume);
         return;
       case 'bad_event':
       case 'event':
@@ -144,7 +147,7 @@ export class StudentGateway {
     }
   }
 
-  private async handleHello(session: StudentSession, token: string): Promise<void> {
+  private async handleHello(session: StudentSession, token: string, resume = false): Promise<void> {
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.helloTimer = null;
     let claims;
@@ -162,8 +165,11 @@ export class StudentGateway {
     session.writer = session.bucket % this.deps.writers;
     session.ws.pause();
     let claim;
+    let answers = null;
     try {
       claim = await this.deps.store.claimSession(claims.exam, claims.student);
+      // Read before the welcome goes out: the answers frame must precede every ack of this connection.
+      if (resume) answers = await this.deps.storedAnswers(claims.exam, session.bucket, claims.student);
     } catch (error) {
       this.deps.log.warn({ err: error, exam: claims.exam }, 'session claim failed');
       session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CLOSE_TRY_AGAIN_LATER);
@@ -184,6 +190,7 @@ export class StudentGateway {
         serverTime: Date.now(),
       }),
     );
+    if (answers !== null) session.send(encodeAnswers({ answers, submitted: claim.submitted }));
     for (const text of session.early.splice(0)) {
       if (session.phase !== 'live') break;
       this.handleText(session, text);

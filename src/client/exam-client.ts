@@ -217,6 +217,8 @@ export class ExamClientBase extends EventTarget {
     }
     this.#store = store;
     this.#drive(() => this.#core.restore(state));
+    // What this device kept from an earlier visit shows at once, before any server answers.
+    this.dispatchEvent(new CustomEvent('answers', { detail: { answers: this.#core.answers, submitted: this.#core.submitted } }));
   }
 
   #persist(writeId: number, write: StoreWrite): void {
