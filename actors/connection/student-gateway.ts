@@ -12,6 +12,7 @@ import { encodeAnswers, encodeClosed, encodeWelcome } from '../../src/protocol/s
 import { bucketOf } from '../../src/redis/bucket-keys.js';
 import type { BucketStore } from '../../src/redis/bucket-store.js';
 import type { StoredAnswer } from '../../src/protocol/server-frame.js';
+import { MAX_SEND_WINDOW } from '../../src/protocol/send-window.js';
 import type { EventForwarder } from './event-forwarder.js';
 import { LivenessSweep } from './liveness-sweep.js';
 import type { ConnectionLimits } from './protocol.js';
@@ -216,9 +217,13 @@ export class StudentGateway {
   }
 
   private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {
+    const { abuseStrikes } = this.deps.limits.rateLimit;
     if (session.refusedFrom !== null && frame.seq > session.refusedFrom) {
-      // A refusal like any other: a flood that keeps going past its first refusal is sustained abuse.
-      if (session.limiter.strike() >= this.deps.limits.rateLimit.abuseStrikes) {
+      // Behind a refused event: refused too (storing it would let its ack cover the refused one).
+      // A client with a send window had up to MAX_SEND_WINDOW of these on the wire before it could
+      // read the refusal; only a client that keeps sending past that is abusing.
+      session.refusedBehind += 1;
+      if (session.refusedBehind > MAX_SEND_WINDOW && session.limiter.strike() >= abuseStrikes) {
         session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
       } else {
         session.fail('rate_limited', `event ${frame.seq} was not stored: resend from seq ${session.refusedFrom} first`);
@@ -227,7 +232,9 @@ export class StudentGateway {
     }
     if (!session.limiter.tryTake()) {
       session.refusedFrom = Math.min(session.refusedFrom ?? frame.seq, frame.seq);
-      if (session.limiter.strikes >= this.deps.limits.rateLimit.abuseStrikes) {
+      // A new refusal of the oldest unstored event: what the client sent behind it is a new window.
+      session.refusedBehind = 0;
+      if (session.limiter.strikes >= abuseStrikes) {
         session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
       } else {
         session.fail('rate_limited', `event ${frame.seq} was not stored; slow down and resend it`);

@@ -37,6 +37,8 @@ export class StudentSession {
    * its resend would then be answered as a duplicate without ever being stored.
    */
   refusedFrom: number | null = null;
+  /** Events refused because they came behind refusedFrom, since it was last refused (StudentGateway.handleEvent). */
+  refusedBehind = 0;
   alive = true;
   helloTimer: NodeJS.Timeout | null = null;
   readonly limiter: EventRateLimiter;

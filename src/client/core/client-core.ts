@@ -352,7 +352,8 @@ export class ClientCore {
     }
     this.#persist({ put: [], remove: settled.map((e) => e.event.id), meta: this.#metaSnapshot() }, []);
     this.#window.grow(count);
-    this.#resendAttempt = 0;
+    // Acks during a pause are for events stored before the refusal: only later ones show the pace is right.
+    if (this.#resendAt === null) this.#resendAttempt = 0;
     if (settled.some((e) => e.event.kind !== 'open')) this.#notify({ type: 'answers' });
     if (!this.#closeIfSettled(now)) this.#pump(now);
   }

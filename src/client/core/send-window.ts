@@ -1,11 +1,9 @@
 // How many unacked events the client may have on the wire: additive increase as acks come in,
 // halved on every `rate_limited` / `busy`, so a long backlog drains at the server's pace.
 
-/**
- * The most a client may ever have on the wire. The gateway lets this many events that were
- * already on their way when it refused one pass without counting them as abuse (rate-limiter.ts).
- */
-export const MAX_SEND_WINDOW = 64;
+import { MAX_SEND_WINDOW } from '../../protocol/send-window.js';
+
+export { MAX_SEND_WINDOW };
 
 export class SendWindow {
   #size: number;
