@@ -69,7 +69,7 @@ function startExam(token: string): void {
     else if (handingIn) showFinal('Handing in…', status === 'online' ? 'Sending your last answers.' : 'Your exam is kept on this device and will be handed in as soon as the connection is back. Keep this page open.', 'kept');
     if (status === 'replaced') stopWith('This exam is open in another tab or device', 'Only one place can write your answers. Continue where you opened it last; to continue here instead, reload this page.');
     else if (status === 'unauthorized') stopWith('This exam link is not valid', 'The link has expired or is wrong. Ask your exam coordinator for a new one; the answers you saved are kept.');
-    else if (status === 'closed') stopWith('The exam is closed', pending.length === 0 ? 'Time is up. Every answer you saved was stored.' : `Time is up. ${pending.length} change(s) made after the close were not taken.`);
+    else if (status === 'closed') stopWith('The exam is closed', 'Time is up. Every answer marked "Saved" is stored; you can close this page.');
   };
 
   const fill = (): void => {
@@ -132,8 +132,8 @@ function startExam(token: string): void {
 }
 
 function offlineText(pending: number): string {
-  const kept = pending === 0 ? 'Every answer so far is saved.' : `${pending} change(s) are kept safely on this device.`;
-  return `You are offline. ${kept} Keep working: your answers will be sent as soon as the connection is back, even if you reload this page.`;
+  const kept = pending === 0 ? 'Every answer so far is saved.' : 'Your latest answers are kept safely on this device.';
+  return `You are offline. ${kept} Keep working: they are sent as soon as the connection is back, even if you reload this page.`;
 }
 
 function showFinal(title: string, text: string, kind: 'done' | 'kept' | 'error' | 'stopped'): void {
@@ -143,7 +143,13 @@ function showFinal(title: string, text: string, kind: 'done' | 'kept' | 'error' 
 }
 
 function stopWith(title: string, text: string): void {
+  const first = finalNote.dataset.kind !== 'stopped';
   showFinal(title, text, 'stopped');
+  // Once, so a student who scrolls away is not pulled back on every later update.
+  if (first) {
+    finalNote.scrollIntoView({ block: 'start' });
+    finalNote.focus({ preventScroll: true });
+  }
   for (const control of form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement | HTMLButtonElement>('input, textarea, button')) control.disabled = true;
   form.classList.add('stopped');
   banner.hidden = true;

@@ -21,7 +21,8 @@ const EXAM = 'CRASH';
 
 const questionState = (page: Page, question: string, text: string) => page.locator(`#${question}-state`, { hasText: text }).waitFor({ timeout: 30_000 });
 
-t.test('answers survive offline, a reload and a killed browser, and reach the sink exactly once', browserTest(), async (t) => {
+// Three Chromium starts, a reload and an export: minutes on a loaded 2-core box, not the default 3.
+t.test('answers survive offline, a reload and a killed browser, and reach the sink exactly once', { ...browserTest(), timeout: 420_000 }, async (t) => {
   const ux = await startUntradexInProcess(t, { redis: { buckets: BUCKETS }, gateway: { connectionActors: 1 } });
   const gatewayPort = Number(new URL(ux.gatewayUrl).port);
   const proxy = new TcpProxy(await freePort(), '127.0.0.1', gatewayPort, 'http');
@@ -66,6 +67,8 @@ t.test('answers survive offline, a reload and a killed browser, and reach the si
 
   // 5. The network is back: everything is sent, each answer once.
   proxy.refuseUpgrades(false);
+  // What the browser does when its network comes back; the client then skips the rest of its backoff.
+  await page.evaluate("dispatchEvent(new Event('online'))");
   await page.getByRole('status').filter({ hasText: 'Online' }).waitFor({ timeout: 30_000 });
   for (const question of ['Q1', 'Q2', 'Q3']) await questionState(page, question, 'Saved');
   t.ok(proxy.refusedUpgrades > 0, `the proxy refused ${proxy.refusedUpgrades} WebSocket upgrades meanwhile`);
