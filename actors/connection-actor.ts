@@ -35,7 +35,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     writers: init.eventRings.length,
     authSecret: init.authSecret,
     limits: init.limits,
-    store: new BucketStore(redis, init.buckets),
+    store: new BucketStore(redis, init.buckets, { waitReplicas: init.waitReplicas }),
     storedAnswers: (exam, bucket, student) => readStudentAnswers(redis, exam, bucket, student),
     forwarder,
     registry,
@@ -50,6 +50,9 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const watch = new SessionWatch(init.redis, init.actorId, {
     sessionClaimed: (exam, student, epoch) => gateway.sessionClaimed(exam, student, epoch),
     examClosed: (exam) => gateway.examClosed(exam),
+    resubscribed: () => {
+      gateway.recheckSessions().catch((error: unknown) => log.warn({ err: error }, 'checking live sessions after a reconnect failed; they are checked at their next write'));
+    },
   }, log);
   await watch.start();
   acks.start();

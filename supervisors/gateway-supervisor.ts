@@ -51,6 +51,7 @@ export function createGatewaySupervisor(
           addressTable,
           redis,
           buckets: config.redis.buckets,
+          waitReplicas: config.redis.waitReplicas,
           authSecret: config.auth.secret,
           limits: {
             helloTimeoutMs: gateway.helloTimeoutMs,

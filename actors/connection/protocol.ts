@@ -48,6 +48,8 @@ export interface ConnectionActorInit {
   addressTable: SharedArrayBuffer;
   redis: RedisTarget;
   buckets: number;
+  /** Replicas that must confirm a session claim before its welcome (redis.waitReplicas). */
+  waitReplicas: number;
   authSecret: string;
   limits: ConnectionLimits;
   logLevel: string;

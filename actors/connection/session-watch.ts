@@ -9,13 +9,25 @@ import { createRedisClient, type RedisTarget } from '../../src/redis/redis-clien
 export interface SessionWatchHandlers {
   sessionClaimed(exam: string, student: string, epoch: number): void;
   examClosed(exam: string): void;
+  /**
+   * The subscriber reconnected: whatever was published while it was away is lost, so the
+   * handler checks the sessions it holds against Redis instead.
+   */
+  resubscribed(): void;
 }
 
 export class SessionWatch {
   private readonly subscriber;
 
+  private connectedBefore = false;
+
   constructor(target: RedisTarget, name: string, handlers: SessionWatchHandlers, log: Logger) {
     this.subscriber = logConnectionHealth(createRedisClient(target, `${name}:watch`), `${name}:watch`, log);
+    // ioredis subscribes again by itself on every reconnect, before it emits 'ready'.
+    this.subscriber.on('ready', () => {
+      if (this.connectedBefore) handlers.resubscribed();
+      this.connectedBefore = true;
+    });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === CHANNEL_SESSIONS) {
         const [exam, student, epoch] = message.split('\n');

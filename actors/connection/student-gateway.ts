@@ -10,7 +10,7 @@ import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { encodeAnswers, encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
 import { bucketOf } from '../../src/redis/bucket-keys.js';
-import type { BucketStore } from '../../src/redis/bucket-store.js';
+import { wallClockMicros, type BucketStore } from '../../src/redis/bucket-store.js';
 import type { StoredAnswer } from '../../src/protocol/server-frame.js';
 import { MAX_SEND_WINDOW } from '../../src/protocol/send-window.js';
 import type { EventForwarder } from './event-forwarder.js';
@@ -43,6 +43,9 @@ export interface StudentGatewayDeps {
 export class StudentGateway {
   private readonly liveness: LivenessSweep<StudentSession>;
   private accepting = true;
+  /** Hellos read this turn of the event loop, claimed together once the turn's reads are done. */
+  private readonly claimQueue: StudentSession[] = [];
+  private claimFlushScheduled = false;
 
   constructor(private readonly deps: StudentGatewayDeps) {
     this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
@@ -95,8 +98,22 @@ export class StudentGateway {
   }
 
   sessionClaimed(exam: string, student: string, epoch: number): void {
-    const stale = this.deps.registry.supersededBy(exam, student, epoch);
+    const stale = this.deps.registry.announced(exam, student, epoch);
     if (stale !== undefined) this.replace(stale);
+  }
+
+  /**
+   * Checks every live session against the epoch Redis holds now: announcements sent while the
+   * subscriber was reconnecting are lost, and a superseded session must not wait for its next
+   * write to learn it (rule 3).
+   */
+  async recheckSessions(): Promise<void> {
+    const sessions = [...this.deps.registry.live()];
+    if (sessions.length === 0) return;
+    const epochs = await this.deps.store.liveEpochs(sessions);
+    sessions.forEach((session, index) => {
+      if (session.phase === 'live' && epochs[index]! > session.epoch) this.replace(session);
+    });
   }
 
   examClosed(exam: string): void {
@@ -130,7 +147,7 @@ export class StudentGateway {
         return;
       case 'hello':
         if (session.phase !== 'hello') session.close(CloseCode.ProtocolViolation, 'second hello on a live connection');
-        else void this.handleHello(session, frame.token, frame.resume);
+        else this.handleHello(session, frame.token, frame.resume);
         return;
       case 'bad_event':
       case 'event':
@@ -148,7 +165,10 @@ export class StudentGateway {
     }
   }
 
-  private async handleHello(session: StudentSession, token: string, resume = false): Promise<void> {
+  private handleHello(session: StudentSession, token: string, resume: boolean): void {
+    session.resume = resume;
+    // The receive time orders this hello against the student's other connections (rule 7).
+    session.helloUs = wallClockMicros();
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.helloTimer = null;
     let claims;
@@ -165,27 +185,67 @@ export class StudentGateway {
     session.bucket = bucketOf(claims.exam, claims.student, this.deps.buckets);
     session.writer = session.bucket % this.deps.writers;
     session.ws.pause();
+    this.deps.registry.beginClaim(session);
+    this.claimQueue.push(session);
+    if (!this.claimFlushScheduled) {
+      // Claims go out once the current read is done: a close frame that came in the same read as
+      // the hello is seen first, and such a connection claims nothing (rule 7).
+      this.claimFlushScheduled = true;
+      setImmediate(() => this.flushClaims());
+    }
+  }
+
+  private flushClaims(): void {
+    this.claimFlushScheduled = false;
+    for (const session of this.claimQueue.splice(0)) void this.claim(session);
+  }
+
+  private async claim(session: StudentSession): Promise<void> {
+    if (faults.armed) await faults.reach('connection.claim');
+    // A connection that is closing (its close frame read, or the socket gone) never supersedes
+    // the student's live session: a student is never told `replaced` by their own dead connection.
+    if (session.phase !== 'claiming' || session.ws.readyState !== session.ws.OPEN) {
+      this.deps.registry.endClaim(session);
+      // Paused for the claim: read again, or the close handshake never completes and the socket
+      // keeps its place under maxConnections until ws's close timeout.
+      session.ws.resume();
+      return;
+    }
     let claim;
     let answers = null;
     try {
-      claim = await this.deps.store.claimSession(claims.exam, claims.student);
+      claim = await this.deps.store.claimSession(session.exam, session.student, session.helloUs);
+      if (faults.armed) await faults.reach('connection.claimReply');
       // Read before the welcome goes out: the answers frame must precede every ack of this connection.
-      if (resume) answers = await this.deps.storedAnswers(claims.exam, session.bucket, claims.student);
+      if (session.resume && !claim.stale) answers = await this.deps.storedAnswers(session.exam, session.bucket, session.student);
     } catch (error) {
-      this.deps.log.warn({ err: error, exam: claims.exam }, 'session claim failed');
+      this.deps.registry.endClaim(session);
+      this.deps.log.warn({ err: error, exam: session.exam }, 'session claim failed');
       session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CLOSE_TRY_AGAIN_LATER);
       return;
     }
+    this.deps.registry.endClaim(session);
     if (session.phase !== 'claiming') return; // the socket closed while Redis answered
+    // Stale: a newer hello of this student is live (rule 7). Superseded: a newer session was
+    // claimed after this one and its announcement overtook this reply. Either way this
+    // connection is the older one and never goes live.
+    if (claim.stale || session.newerEpochSeen > claim.epoch) {
+      this.supersede(session);
+      return;
+    }
     session.epoch = claim.epoch;
     session.closedSent = claim.closed;
     const previous = this.deps.registry.claim(session);
+    if (previous === session) {
+      this.supersede(session);
+      return;
+    }
     if (previous !== undefined) this.replace(previous);
     session.phase = 'live';
     session.send(
       encodeWelcome({
-        exam: claims.exam,
-        student: claims.student,
+        exam: session.exam,
+        student: session.student,
         lastSeq: claim.lastSeq,
         state: claim.closed ? 'closed' : 'open',
         serverTime: Date.now(),
@@ -197,6 +257,11 @@ export class StudentGateway {
       this.handleText(session, text);
     }
     if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+  }
+
+  /** A connection whose claim lost to a newer session: told `replaced`, closed 4409, never welcomed. */
+  private supersede(session: StudentSession): void {
+    session.fail('replaced', 'a newer connection of this student is live; this one is closed', CloseCode.Replaced);
   }
 
   /**

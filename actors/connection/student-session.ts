@@ -16,6 +16,12 @@ export class StudentSession {
   exam = '';
   student = '';
   epoch = 0;
+  /** When this connection's hello reached the gateway, µs since the epoch: orders hellos (rule 7). */
+  helloUs = 0;
+  /** The hello asked for the student's stored answers (PROTOCOL.md section 3, `resume`). */
+  resume = false;
+  /** The highest epoch announced for this student while this session's claim was in Redis. */
+  newerEpochSeen = 0;
   bucket = 0;
   writer = 0;
   /** Events decoded but not yet in a ring because it was full; kept in seq order. */

@@ -13,20 +13,35 @@ export const FAULT_PLAN_ENV = 'UX_FAULT_PLAN';
  * Where a fault can fire:
  * - `now`: as soon as it is armed (an actor that crashes out of the blue);
  * - `connection.event`: a connection actor took a student's event off a socket;
+ * - `connection.claim`: a connection actor is about to send a hello's session claim to Redis;
+ * - `connection.claimReply`: Redis answered a session claim, the connection actor has not looked yet;
  * - `writer.afterFcall`: a writer's FCALLs were answered by Redis, no ack posted, no ring space freed;
  * - `writer.afterAcks`: the acks were posted, the ring space not yet freed.
  */
-export type FaultPoint = 'now' | 'connection.event' | 'writer.afterFcall' | 'writer.afterAcks';
-const POINTS: ReadonlySet<string> = new Set<FaultPoint>(['now', 'connection.event', 'writer.afterFcall', 'writer.afterAcks']);
+export type FaultPoint = 'now' | 'connection.event' | 'connection.claim' | 'connection.claimReply' | 'writer.afterFcall' | 'writer.afterAcks';
+const POINTS: ReadonlySet<string> = new Set<FaultPoint>([
+  'now',
+  'connection.event',
+  'connection.claim',
+  'connection.claimReply',
+  'writer.afterFcall',
+  'writer.afterAcks',
+]);
 
-/** `throw`: an uncaught exception in the thread; `exit`: process.exit(1) inside the thread. */
-export type FaultAction = 'throw' | 'exit';
+/**
+ * `throw`: an uncaught exception in the thread; `exit`: process.exit(1) inside the thread;
+ * `delay`: the code at an asynchronous point waits `delayMs` and goes on (a slow claim on a busy
+ * worker, made repeatable).
+ */
+export type FaultAction = 'throw' | 'exit' | 'delay';
 
 export interface FaultSpec {
   point: FaultPoint;
   action: FaultAction;
   /** Fire the n-th time the point is reached in this thread (default 1). */
   nth?: number;
+  /** With `delay`: how long, ms. */
+  delayMs?: number;
 }
 
 export interface PlannedFault extends FaultSpec {
@@ -71,12 +86,13 @@ class FaultPoints {
   }
 
   /**
-   * An asynchronous point: when it fires, the caller never resumes (the promise never settles),
-   * so nothing after the point runs before the thread dies.
+   * An asynchronous point: when a crash fires, the caller never resumes (the promise never
+   * settles), so nothing after the point runs before the thread dies; a delay resolves late.
    */
   reach(point: FaultPoint): Promise<void> {
     const spec = this.take(point);
     if (spec === null) return Promise.resolve();
+    if (spec.action === 'delay') return new Promise<void>((resolve) => setTimeout(resolve, spec.delayMs ?? 0));
     this.fire(spec);
     return new Promise<void>(() => undefined);
   }
@@ -93,6 +109,7 @@ class FaultPoints {
   }
 
   private fire(spec: FaultSpec): void {
+    if (spec.action === 'delay') return;
     if (spec.action === 'exit') process.exit(1);
     const error = new ActorCrashedError(this.actorId, `fault injected at ${spec.point}`);
     setImmediate(() => {
@@ -106,8 +123,12 @@ export const faults = new FaultPoints();
 
 function validate(spec: FaultSpec): void {
   const nth = spec.nth ?? 1;
-  if (!POINTS.has(spec.point) || (spec.action !== 'throw' && spec.action !== 'exit') || !Number.isInteger(nth) || nth < 1) {
-    throw new UntradexError('UX_ERR_CONFIG', `bad fault spec ${JSON.stringify(spec)}: point one of ${[...POINTS].join(', ')}, action throw or exit, nth >= 1`);
+  const delayOk = spec.action !== 'delay' || (Number.isInteger(spec.delayMs) && (spec.delayMs ?? -1) >= 0);
+  if (!POINTS.has(spec.point) || !['throw', 'exit', 'delay'].includes(spec.action) || !Number.isInteger(nth) || nth < 1 || !delayOk) {
+    throw new UntradexError(
+      'UX_ERR_CONFIG',
+      `bad fault spec ${JSON.stringify(spec)}: point one of ${[...POINTS].join(', ')}, action throw, exit or delay (with delayMs >= 0), nth >= 1`,
+    );
   }
 }
 
@@ -121,7 +142,7 @@ function plannedFor(actorId: string, env: NodeJS.ProcessEnv): FaultSpec[] {
     throw new UntradexError('UX_ERR_CONFIG', `${FAULT_PLAN_ENV} is not JSON`, { cause: error });
   }
   if (!Array.isArray(plan)) throw new UntradexError('UX_ERR_CONFIG', `${FAULT_PLAN_ENV} must be a JSON array of faults`);
-  return (plan as PlannedFault[]).filter((fault) => fault.actor === actorId).map(({ point, action, nth }) => ({ point, action, nth }));
+  return (plan as PlannedFault[]).filter((fault) => fault.actor === actorId).map(({ point, action, nth, delayMs }) => ({ point, action, nth, delayMs }));
 }
 
 /**

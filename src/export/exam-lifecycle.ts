@@ -44,8 +44,11 @@ export class ExamLifecycle {
   }
 
   async report(exam: string): Promise<ExamReport> {
-    const [meta, counts] = await Promise.all([this.meta.read(exam), this.store.examCounts(exam)]);
-    let state: ExamState = meta.state ?? (counts.closedBuckets > 0 ? 'closing' : 'open');
+    const [meta, live] = await Promise.all([this.meta.read(exam), this.store.examCounts(exam)]);
+    // An exported exam whose data was purged or expired still reads as it was exported.
+    const counts = meta.state === 'exported' && meta.finalCounts !== null ? meta.finalCounts : live;
+    const closedBuckets = live.closedBuckets;
+    let state: ExamState = meta.state ?? (closedBuckets > 0 ? 'closing' : 'open');
     let error = meta.error;
     if (state === 'exporting' && !this.running.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
       // The process running the export died with it: nobody holds the lease any more.
@@ -104,15 +107,22 @@ export class ExamLifecycle {
     await Promise.all([...this.running.values()].map((running) => running.done));
   }
 
+  /**
+   * Removes an exported exam's data from Redis. The exam stays `exported` for good: its meta and
+   * the buckets' close markers stay, so a student who connects again is welcomed `closed`, every
+   * event is nacked `exam_closed`, and a finalize changes nothing (PROTOCOL.md section 4).
+   */
   async purge(exam: string): Promise<{ deletedKeys: number }> {
     const meta = await this.meta.read(exam);
     if (meta.state !== 'exported') {
       throw new UntradexError('UX_ERR_CONTROL', `exam ${exam} is ${meta.state ?? 'open'}; only an exported exam can be purged`);
     }
+    if (meta.finalCounts === null) await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
     // One command per key, not one pipeline: the keys live in different hash slots on Redis
     // Cluster, and a Cluster pipeline must stay on one node. Commands issued together still go
     // out back to back on each connection.
-    const counts = await Promise.all(this.meta.examKeys(exam, this.options.buckets).map((key) => this.redis.unlink(key)));
+    const counts = await Promise.all(this.meta.dataKeys(exam, this.options.buckets).map((key) => this.redis.unlink(key)));
+    this.log.info({ exam, deletedKeys: counts.reduce((total, count) => total + count, 0) }, 'exam purged from Redis; it stays exported');
     return { deletedKeys: counts.reduce((total, count) => total + count, 0) };
   }
 
@@ -124,6 +134,7 @@ export class ExamLifecycle {
     try {
       this.log.info({ exam, pendingBuckets }, 'export started');
       await job.run();
+      await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
       await this.meta.setState(exam, 'exported', { finishedAt: Date.now(), error: null });
       if (this.options.retainSeconds !== null) await this.expireExam(exam, this.options.retainSeconds);
       this.log.info({ exam, rows: job.progress().rowsThisRun, ms: Date.now() - started }, 'export finished');
@@ -138,8 +149,9 @@ export class ExamLifecycle {
     }
   }
 
+  /** Retention: the data expires, the tombstone (meta, close markers) stays, as with purge(). */
   private async expireExam(exam: string, seconds: number): Promise<void> {
     // One command per key, as in purge().
-    await Promise.all(this.meta.examKeys(exam, this.options.buckets).map((key) => this.redis.expire(key, seconds)));
+    await Promise.all(this.meta.dataKeys(exam, this.options.buckets).map((key) => this.redis.expire(key, seconds)));
   }
 }

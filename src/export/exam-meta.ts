@@ -9,6 +9,8 @@ export type StoredExamState = 'closing' | 'exporting' | 'exported' | 'failed';
 
 export interface ExamMeta {
   state: StoredExamState | null;
+  /** Students and events when the export finished: what the exam reads once its data is purged. */
+  finalCounts: { students: number; events: number } | null;
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
@@ -33,8 +35,11 @@ export class ExamMetaStore {
       if (field.startsWith(DONE_PREFIX)) doneBuckets.set(Number(field.slice(DONE_PREFIX.length)), Number(value));
     }
     const number = (value: string | undefined) => (value === undefined || value === '' ? null : Number(value));
+    const finalStudents = number(fields.finalStudents);
+    const finalEvents = number(fields.finalEvents);
     return {
       state: (fields.state as StoredExamState | undefined) ?? null,
+      finalCounts: finalStudents === null || finalEvents === null ? null : { students: finalStudents, events: finalEvents },
       startedAt: number(fields.startedAt),
       finishedAt: number(fields.finishedAt),
       error: fields.error === undefined || fields.error === '' ? null : fields.error,
@@ -49,6 +54,11 @@ export class ExamMetaStore {
     if (extra.error !== undefined) pipeline.hset(key, 'error', extra.error ?? '');
     if (extra.finishedAt !== undefined) pipeline.hset(key, 'finishedAt', extra.finishedAt === null ? '' : String(extra.finishedAt));
     await pipeline.exec();
+  }
+
+  /** Keeps the exam's counts as they were when it was exported: purge and retention remove the data. */
+  async recordFinalCounts(exam: string, counts: { students: number; events: number }): Promise<void> {
+    await this.redis.hset(bucketKeys.meta(exam), 'finalStudents', String(counts.students), 'finalEvents', String(counts.events));
   }
 
   /** Records a bucket as exported; called only after the sink committed its rows. */
@@ -81,9 +91,13 @@ export class ExamMetaStore {
     return this.redis.get(lockKey(exam));
   }
 
-  /** Every key of the exam: meta, lease and each bucket's log, answers and state. */
-  examKeys(exam: string, buckets: number): string[] {
-    const keys = [bucketKeys.meta(exam), lockKey(exam)];
+  /**
+   * The keys purge removes and retention expires: the lease and each bucket's log, answers and
+   * student states. Not the meta (the exam's final state and counts) nor the buckets' close
+   * markers: they are the exam's tombstone, and keep an exported exam from ever opening again.
+   */
+  dataKeys(exam: string, buckets: number): string[] {
+    const keys = [lockKey(exam)];
     for (let bucket = 0; bucket < buckets; bucket += 1) {
       keys.push(bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket));
     }

@@ -69,7 +69,14 @@ export const bucketKeys = {
   seq(exam: string, bucket: number): string {
     return `ux:{${exam}:${bucket}}:seq`;
   },
-  /** Hash: exam state and export checkpoints. */
+  /**
+   * String: exists once finalize closed the bucket. Never purged nor expired: it is what keeps an
+   * exported exam closed for good once its data is gone (PROTOCOL.md section 4).
+   */
+  closed(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:closed`;
+  },
+  /** Hash: exam state and export checkpoints; kept after purge as the exam's final state. */
   meta(exam: string): string {
     return `ux:{${exam}}:meta`;
   },

@@ -5,9 +5,9 @@ import { RedisScriptError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
 import { bucketKeys } from './bucket-keys.js';
 import type { RedisClient } from './redis-client.js';
+import { isStudentField, parseStudentState } from './student-state.js';
 
 const KIND_NAME: Record<string, EventRow['kind']> = { o: 'open', a: 'answer', s: 'submit' };
-const STATE_PATTERN = /^(\d+),(\d+),(\d+),(\d*)$/;
 
 interface LogFields {
   s?: string | undefined;
@@ -150,13 +150,13 @@ export class BucketReader {
     };
   }
 
-  /** `<student>` -> `<epoch>,<lastSeq>,<submitSeq>,<submitServerTs>`; `!` fields are bucket counters. */
+  /** `<student>` -> the packed student state (student-state.ts); `!` fields are bucket counters. */
   private submissionRow(field: string, packed: string): SubmissionRow | null {
-    if (field.startsWith('!')) return null;
-    const m = STATE_PATTERN.exec(packed);
-    if (m === null) throw this.corrupt('student state', field);
-    if (m[3] === '0') return null;
-    return { examId: this.exam, studentId: field, submittedAt: Number(m[4]), lastSeq: Number(m[3]) };
+    if (!isStudentField(field)) return null;
+    const state = parseStudentState(packed);
+    if (state === null) throw this.corrupt('student state', field);
+    if (state.submitSeq === 0) return null;
+    return { examId: this.exam, studentId: field, submittedAt: state.submittedAt ?? 0, lastSeq: state.submitSeq };
   }
 
   private corrupt(what: string, where: string): RedisScriptError {

@@ -4,11 +4,17 @@
 import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { isWriteOutcome, WriteOutcome, type EventKind } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
+import { parseStudentState } from './student-state.js';
 import type { RedisClient } from './redis-client.js';
 import { ReplicatedCalls } from './replicated-calls.js';
 
 export interface SessionClaim {
-  /** The new session's epoch: events written with an older one come back StaleSession. */
+  /**
+   * The hello lost to a newer one (rule 7): the live session's hello reached a gateway after
+   * this one did. Nothing was claimed; this connection is the stale one and gets 4409.
+   */
+  stale: boolean;
+  /** The new session's epoch (0 when stale): events written with an older one come back StaleSession. */
   epoch: number;
   /** Highest durably stored seq of the student, 0 if none. */
   lastSeq: number;
@@ -63,10 +69,32 @@ export class BucketStore {
     this.replicated = waitReplicas > 0 ? new ReplicatedCalls(redis, waitReplicas) : null;
   }
 
-  async claimSession(exam: string, student: string): Promise<SessionClaim> {
-    const key = bucketKeys.seq(exam, bucketOf(exam, student, this.buckets));
-    const reply = await this.call('ux_hello', () => this.redis.fcall('ux_hello', 1, key, exam, student));
+  /**
+   * Claims a new session for the student, unless a session whose hello reached a gateway later
+   * than `helloUs` (µs since the epoch; default now) is live. With waitReplicas the claim is
+   * confirmed by the replicas before it resolves: the welcome's lastSeq must survive a failover
+   * like an ack, or a client would drop events that a promoted replica never had.
+   */
+  async claimSession(exam: string, student: string, helloUs: number = wallClockMicros()): Promise<SessionClaim> {
+    const bucket = bucketOf(exam, student, this.buckets);
+    const keys = [bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket)] as const;
+    const args = [exam, student, String(helloUs)];
+    const reply =
+      this.replicated === null
+        ? await this.call('ux_hello', () => this.redis.fcall('ux_hello', 2, ...keys, ...args))
+        : await this.replicated.run({ fn: 'ux_hello', keys, args, markKey: keys[0], wrote: (r) => Array.isArray(r) && typeof r[0] === 'number' && r[0] > 0 });
     return parseClaim(reply);
+  }
+
+  /**
+   * The epoch of each student's live session as Redis holds it now (0 when none), in the order
+   * asked: lets a gateway that may have missed announcements check the sessions it holds.
+   */
+  async liveEpochs(students: readonly { exam: string; student: string }[]): Promise<number[]> {
+    const replies = await Promise.all(
+      students.map(({ exam, student }) => this.redis.hget(bucketKeys.seq(exam, bucketOf(exam, student, this.buckets)), student)),
+    );
+    return replies.map((packed) => (packed === null ? 0 : (parseStudentState(packed)?.epoch ?? 0)));
   }
 
   /**
@@ -91,10 +119,10 @@ export class BucketStore {
       args[a++] = e.clientTs === null ? '' : String(e.clientTs);
       args[a++] = String(e.serverTs);
     }
-    const keys = [bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket)] as const;
+    const keys = [bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket)] as const;
     const reply =
       this.replicated === null
-        ? await this.call('ux_write', () => this.redis.fcall('ux_write', 3, ...keys, ...args))
+        ? await this.call('ux_write', () => this.redis.fcall('ux_write', 4, ...keys, ...args))
         : await this.replicated.run({ fn: 'ux_write', keys, args, markKey: keys[2], wrote: (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored) });
     if (!Array.isArray(reply) || reply.length !== n) {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
@@ -109,13 +137,13 @@ export class BucketStore {
   async closeExam(exam: string): Promise<void> {
     const calls: Promise<unknown>[] = [];
     for (let b = 0; b < this.buckets; b++) {
-      const key = bucketKeys.seq(exam, b);
+      const key = bucketKeys.closed(exam, b);
       // With waitReplicas the close must outlive a failover too: a lost close would let events
       // land in a bucket the export has already read.
       calls.push(
         this.replicated === null
           ? this.call('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
-          : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: key, wrote: (r) => r === 1 }),
+          : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: bucketKeys.seq(exam, b), wrote: (r) => r === 1 }),
       );
     }
     const replies = await Promise.all(calls);
@@ -127,7 +155,7 @@ export class BucketStore {
   async examCounts(exam: string): Promise<ExamCounts> {
     const calls: Promise<unknown>[] = [];
     for (let b = 0; b < this.buckets; b++) {
-      calls.push(this.call('ux_counts', () => this.redis.fcall_ro('ux_counts', 1, bucketKeys.seq(exam, b))));
+      calls.push(this.call('ux_counts', () => this.redis.fcall_ro('ux_counts', 2, bucketKeys.seq(exam, b), bucketKeys.closed(exam, b))));
     }
     const counts: ExamCounts = { students: 0, events: 0, closedBuckets: 0 };
     for (const reply of await Promise.all(calls)) {
@@ -154,16 +182,26 @@ export class BucketStore {
   }
 }
 
-/** ux_hello's reply: [epoch, "lastSeq", submitted 0|1, closed 0|1]; lastSeq is a string (see ux_hello). */
+/**
+ * Now as µs since the epoch, the resolution that orders two hellos of one student a network round
+ * trip apart on different threads (Date.now() would often give both the same ms). Every thread's
+ * timeOrigin is read from the same system clock, so the figures are comparable across threads and
+ * processes of one box; across boxes they are as good as the clocks' sync (NTP: well under a ms).
+ */
+export function wallClockMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** ux_hello's reply: [epoch (0: stale), "lastSeq", submitted 0|1, closed 0|1]; lastSeq is a string (see ux_hello). */
 function parseClaim(reply: unknown): SessionClaim {
   if (Array.isArray(reply) && reply.length === 4) {
     const [epoch, lastSeqText, submitted, closed] = reply as unknown[];
     const lastSeq = typeof lastSeqText === 'string' && /^\d{1,16}$/.test(lastSeqText) ? Number(lastSeqText) : Number.NaN;
     if (
-      Number.isSafeInteger(epoch) && (epoch as number) >= 1 && Number.isSafeInteger(lastSeq) &&
+      Number.isSafeInteger(epoch) && (epoch as number) >= 0 && Number.isSafeInteger(lastSeq) &&
       (submitted === 0 || submitted === 1) && (closed === 0 || closed === 1)
     ) {
-      return { epoch: epoch as number, lastSeq, submitted: submitted === 1, closed: closed === 1 };
+      return { stale: epoch === 0, epoch: epoch as number, lastSeq, submitted: submitted === 1, closed: closed === 1 };
     }
   }
   throw new RedisScriptError(`ux_hello returned ${describe(reply)}; expected [epoch, "lastSeq", 0|1, 0|1]`);

@@ -8,17 +8,23 @@ import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 
 /** Bump on any change to the functions' keys, arguments, replies or stored formats. */
-export const LIBRARY_VERSION = 1;
+export const LIBRARY_VERSION = 2;
 
 /*
  * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
  *
- * seq hash, field `<student>`: `<epoch>,<lastSeq>,<submitSeq>,<submitServerTs>`
+ * seq hash, field `<student>`: `<epoch>,<lastSeq>,<submitSeq>,<submitServerTs>,<helloUs>,<events>,<lastEventTs>`
+ *   (src/redis/student-state.ts reads it; version 1 stored only the first four, still read)
  *   epoch      the newest session claimed by ux_hello (0 before any hello)
  *   lastSeq    the highest stored seq (0 if none)
  *   submitSeq  the stored submit's seq, 0 if the student has not submitted
  *   submitServerTs  the server time of that submit, empty when submitSeq is 0
- * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`, `!closed`.
+ *   helloUs    when the gateway received the hello of that session, µs since the epoch (empty: unknown)
+ *   events     how many events of the student are stored
+ *   lastEventTs  the server time of the last stored event, empty when none
+ * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`.
+ * closed key `ux:{<exam>:<bucket>}:closed`: exists once finalize closed the bucket. Purge and
+ *   retention never remove it, so an exported exam never opens again (PROTOCOL.md section 4).
  * ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
  *   when null; the value comes last, so it may contain any byte, `,` and `|` included.
  * log stream entry: s student, q question, k kind (o|a|s), v value, seq, cts clientTs, sts serverTs.
@@ -68,35 +74,58 @@ local function is_uint(s, max, zero_ok)
   return len < max_len or tonumber(s) <= tonumber(max)
 end
 
--- Reads a student's state; missing means no session claimed and nothing stored.
+-- Reads a student's state into a table of strings; a missing one (no session claimed, nothing
+-- stored) comes back with 'missing' set. Version 1's four fields are still read.
 local function read_state(seq_key, student)
   local packed = redis.call('HGET', seq_key, student)
-  if not packed then return '0', '0', '0', '' end
-  local e, l, s, t = string.match(packed, '^(%d+),(%d+),(%d+),(%d*)$')
-  if not e then return error({ err = 'UXCORRUPT student state of ' .. student .. ': ' .. packed }) end
-  return e, l, s, t
+  if not packed then return { e = '0', l = '0', s = '0', t = '', h = '', n = '0', x = '', missing = true } end
+  local e, l, s, t, h, n, x = string.match(packed, '^(%d+),(%d+),(%d+),(%d*),(%d*),(%d+),(%d*)$')
+  if e then return { e = e, l = l, s = s, t = t, h = h, n = n, x = x } end
+  e, l, s, t = string.match(packed, '^(%d+),(%d+),(%d+),(%d*)$')
+  if e then return { e = e, l = l, s = s, t = t, h = '', n = '0', x = '' } end
+  return error({ err = 'UXCORRUPT student state of ' .. student .. ': ' .. packed })
 end
 
-local function pack_state(e, l, s, t)
-  return e .. ',' .. l .. ',' .. s .. ',' .. t
+local function pack_state(st)
+  return st.e .. ',' .. st.l .. ',' .. st.s .. ',' .. st.t .. ',' .. st.h .. ',' .. st.n .. ',' .. st.x
 end
 
--- KEYS: seq. ARGV: exam, student. Claims a new session for the student.
--- Returns { epoch, lastSeq (a decimal string), submitted (0/1), closed (0/1) }.
+-- Whether finalize closed the bucket. Version 1 kept the mark as a '!closed' field of the seq
+-- hash, which purge removed with the hash: an exam closed under it is still read as closed.
+local function is_closed(closed_key, seq_key)
+  return redis.call('EXISTS', closed_key) == 1 or redis.call('HEXISTS', seq_key, '!closed') == 1
+end
+
+-- Compares two canonical decimal strings as numbers (both below 2^53, exact as doubles).
+local function older(a, b)
+  return tonumber(a) < tonumber(b)
+end
+
+-- KEYS: seq, closed. ARGV: exam, student, helloUs (when the gateway received the hello, µs).
+-- Claims a new session for the student, unless the live session's hello is newer than this one
+-- (rule 7: a slow claim, or a retry's first attempt, never replaces a newer session).
+-- Returns { epoch (0: refused, a newer session is live), lastSeq (a decimal string), submitted (0/1), closed (0/1) }.
 local function ux_hello(keys, args)
-  local seq_key, exam, student = keys[1], args[1], args[2]
+  local seq_key, closed_key, exam, student, hello_us = keys[1], keys[2], args[1], args[2], args[3] or ''
   if not is_id(exam) then bad('exam', 0, exam) end
   if not is_id(student) then bad('student', 0, student) end
-  local e, l, s, t = read_state(seq_key, student)
-  local epoch = string.format('%d', tonumber(e) + 1)
-  redis.call('HSET', seq_key, student, pack_state(epoch, l, s, t))
-  local closed = redis.call('HEXISTS', seq_key, '!closed')
+  if not is_uint(hello_us, MAX_SEQ, false) then bad('helloUs', 0, hello_us) end
+  local st = read_state(seq_key, student)
+  local closed = is_closed(closed_key, seq_key) and 1 or 0
+  local submitted = st.s ~= '0' and 1 or 0
+  -- lastSeq goes back as a string: it may be up to 2^53-1, and ioredis 6 decodes integer replies
+  -- that close to 2^53 inexactly (its decoder computes number * 10 + byte - 48).
+  if st.h ~= '' and older(hello_us, st.h) then return { 0, st.l, submitted, closed } end
+  local epoch = string.format('%d', tonumber(st.e) + 1)
+  -- A closed bucket whose data was purged or expired stays empty: the student gets 'closed' and
+  -- every event 'exam_closed', and nothing of the exam grows back.
+  if closed == 1 and st.missing then return { tonumber(epoch), st.l, submitted, closed } end
+  st.e, st.h = epoch, hello_us
+  redis.call('HSET', seq_key, student, pack_state(st))
   -- A first session has nothing older to replace: announcing it only cost every actor of every
   -- gateway process a message per student in a start spike (600,000 for 100,000 students on six).
   if epoch ~= '1' then redis.call('PUBLISH', CHANNEL_SESSIONS, exam .. '\n' .. student .. '\n' .. epoch) end
-  -- lastSeq goes back as a string: it may be up to 2^53-1, and ioredis 6 decodes integer replies
-  -- that close to 2^53 inexactly (its decoder computes number * 10 + byte - 48).
-  return { tonumber(epoch), l, s ~= '0' and 1 or 0, closed }
+  return { tonumber(epoch), st.l, submitted, closed }
 end
 
 -- Checks every event before anything is written. A batch holds few students, questions, epochs
@@ -139,11 +168,13 @@ local function check_events(args, n)
   end
 end
 
--- KEYS: log, ans, seq. ARGV: exam, n, then n events of 8 fields:
+-- KEYS: log, ans, seq, closed. ARGV: exam, n, then n events of 8 fields:
 -- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
--- Returns one outcome per event, in order.
+-- Returns one outcome per event, in order. Every check that can fail runs before the first write
+-- (the events' fields, each student's stored state, the answer hash's type), so an error leaves
+-- nothing of the call written: Redis does not roll back what a function wrote before an error.
 local function ux_write(keys, args)
-  local log_key, ans_key, seq_key = keys[1], keys[2], keys[3]
+  local log_key, ans_key, seq_key, closed_key = keys[1], keys[2], keys[3], keys[4]
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
   local n_s = args[2] or ''
   if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
@@ -151,31 +182,45 @@ local function ux_write(keys, args)
   if #args ~= 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
   check_events(args, n)
 
-  local closed = redis.call('HEXISTS', seq_key, '!closed') == 1
-  -- Per-student state, loaded once per call and written back once: parallel tables keyed by
-  -- student instead of a table per student or per event.
-  local ep_s, ep, last_s, last, sub_s, sub_ts, dirty = {}, {}, {}, {}, {}, {}, {}
+  -- Per-student state, loaded once per call before anything is written, and written back once.
+  local state, ep, last, dirty = {}, {}, {}, {}
+  local has_answer = false
+  for i = 1, n do
+    local b = 2 + (i - 1) * FIELDS_PER_EVENT
+    local student = args[b + 1]
+    if state[student] == nil then
+      local st = read_state(seq_key, student)
+      state[student], ep[student], last[student] = st, tonumber(st.e), tonumber(st.l)
+    end
+    if args[b + 4] == 'a' then has_answer = true end
+  end
+  if has_answer then
+    local ans_type = redis.call('TYPE', ans_key)['ok']
+    if ans_type ~= 'none' and ans_type ~= 'hash' then
+      return error({ err = 'UXCORRUPT answers key ' .. ans_key .. ' is a ' .. ans_type .. ', not a hash' })
+    end
+  end
+
+  local closed = is_closed(closed_key, seq_key)
   local out = {}
   local stored, new_students = 0, 0
 
   for i = 1, n do
     local b = 2 + (i - 1) * FIELDS_PER_EVENT
     local student = args[b + 1]
-    if ep_s[student] == nil then
-      local e, l, s, t = read_state(seq_key, student)
-      ep_s[student], ep[student], last_s[student], last[student] = e, tonumber(e), l, tonumber(l)
-      sub_s[student], sub_ts[student] = s, t
-    end
+    local st = state[student]
     local seq_s, epoch_s = args[b + 3], args[b + 2]
     local seq = tonumber(seq_s)
     local outcome
-    if seq <= last[student] then
-      outcome = DUPLICATE
-    elseif epoch_s ~= ep_s[student] and tonumber(epoch_s) < ep[student] then
+    -- A superseded session is told so before anything else: acking its resend as a duplicate
+    -- would tell its client an event was kept that the newer session may have numbered otherwise.
+    if epoch_s ~= st.e and tonumber(epoch_s) < ep[student] then
       outcome = STALE_SESSION
+    elseif seq <= last[student] then
+      outcome = DUPLICATE
     elseif closed then
       outcome = EXAM_CLOSED
-    elseif sub_s[student] ~= '0' then
+    elseif st.s ~= '0' then
       outcome = SUBMITTED
     else
       local kind, question, value, cts, sts = args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
@@ -184,13 +229,15 @@ local function ux_write(keys, args)
       if kind == 'a' then
         redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value)
       elseif kind == 's' then
-        sub_s[student], sub_ts[student] = seq_s, sts
+        st.s, st.t = seq_s, sts
       end
       if last[student] == 0 then new_students = new_students + 1 end
-      last[student], last_s[student] = seq, seq_s
+      last[student], st.l = seq, seq_s
+      st.n = string.format('%d', tonumber(st.n) + 1)
+      st.x = sts
       -- An epoch above the stored one only happens after Redis lost the hello (no AOF); adopt
       -- it so the next hello still supersedes this session.
-      if epoch_s ~= ep_s[student] then ep[student], ep_s[student] = tonumber(epoch_s), epoch_s end
+      if epoch_s ~= st.e then ep[student], st.e = tonumber(epoch_s), epoch_s end
       dirty[student] = true
       stored = stored + 1
       outcome = STORED
@@ -199,26 +246,26 @@ local function ux_write(keys, args)
   end
 
   for student in pairs(dirty) do
-    redis.call('HSET', seq_key, student, pack_state(ep_s[student], last_s[student], sub_s[student], sub_ts[student]))
+    redis.call('HSET', seq_key, student, pack_state(state[student]))
   end
   if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
   if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end
   return out
 end
 
--- KEYS: seq. ARGV: exam. Closes the bucket; returns 1 if this call closed it, 0 if it already was.
--- Publishes only on the change, so closing N buckets twice sends N messages, not 2N.
+-- KEYS: closed. ARGV: exam. Closes the bucket for good; returns 1 if this call closed it, 0 if it
+-- already was. Publishes only on the change, so closing N buckets twice sends N messages, not 2N.
 local function ux_close(keys, args)
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
-  local changed = redis.call('HSETNX', keys[1], '!closed', '1')
+  local changed = redis.call('SETNX', keys[1], '1')
   if changed == 1 then redis.call('PUBLISH', CHANNEL_CLOSED, args[1]) end
   return changed
 end
 
--- KEYS: seq. Returns { students, events, closed (0/1) }.
+-- KEYS: seq, closed. Returns { students, events, closed (0/1) }.
 local function ux_counts(keys, args)
-  local v = redis.call('HMGET', keys[1], '!students', '!events', '!closed')
-  return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), v[3] and 1 or 0 }
+  local v = redis.call('HMGET', keys[1], '!students', '!events')
+  return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), is_closed(keys[2], keys[1]) and 1 or 0 }
 end
 
 local function ux_version(keys, args)

@@ -19,8 +19,8 @@ interface TableSpec {
   /** In bind order. `nullable` only matters to the DDL. */
   readonly columns: readonly (readonly [name: string, kind: ColumnKind, nullable: boolean])[];
   readonly key: readonly string[];
-  /** Answers never go back to a lower seq. */
-  readonly guard: string;
+  /** Answers never go back to a lower seq; null: a stored row is never updated (events: the audit log). */
+  readonly guard: string | null;
 }
 
 const SPECS: Record<OracleTable, TableSpec> = {
@@ -49,7 +49,7 @@ const SPECS: Record<OracleTable, TableSpec> = {
       ['SERVER_TS', 'time', false],
     ],
     key: ['EXAM_ID', 'STUDENT_ID', 'SEQ'],
-    guard: '',
+    guard: null,
   },
   submissions: {
     columns: [
@@ -99,7 +99,7 @@ export function mergeSql(table: OracleTable, names: TableNames): string {
   const updates = colNames.filter((n) => !key.includes(n)).map((n) => `t.${n} = s.${n}`);
   return (
     `MERGE INTO ${names[table]} t USING (SELECT ${source.join(', ')} FROM DUAL) s ON (${on}) ` +
-    `WHEN MATCHED THEN UPDATE SET ${updates.join(', ')}${guard} ` +
+    (guard === null ? '' : `WHEN MATCHED THEN UPDATE SET ${updates.join(', ')}${guard} `) +
     `WHEN NOT MATCHED THEN INSERT (${colNames.join(', ')}) VALUES (${colNames.map((n) => `s.${n}`).join(', ')})`
   );
 }

@@ -14,8 +14,13 @@ interface TableSpec {
   readonly key: readonly string[];
   /** Among staged rows with one key, the first in this order wins (ord: later chunks first). */
   readonly pick: string;
-  /** Extra condition on the update; answers never go back to a lower seq. */
-  readonly guard: string;
+  /**
+   * Extra condition on the update (answers never go back to a lower seq); null: a stored row is
+   * never updated. An event row is the audit log: a later export must not rewrite it, even if it
+   * were handed different content for the same key (an exam reopened after its export would be
+   * the bug; exported exams never reopen, and this keeps the sink honest should one ever do).
+   */
+  readonly guard: string | null;
 }
 
 const ID = 'varchar(64)';
@@ -49,7 +54,7 @@ const SPECS: Record<PgTable, TableSpec> = {
     ],
     key: ['exam_id', 'student_id', 'seq'],
     pick: 'ord DESC',
-    guard: '',
+    guard: null,
   },
   submissions: {
     columns: [
@@ -101,7 +106,7 @@ export function mergeSql(table: PgTable, names: TableNames): string {
   return (
     `INSERT INTO ${names[table]} AS t (${cols.join(', ')}) ` +
     `SELECT DISTINCT ON (${keyList}) ${cols.join(', ')} FROM pg_temp.${stageName(table)} ORDER BY ${keyList}, ${pick} ` +
-    `ON CONFLICT (${keyList}) DO UPDATE SET ${updates.join(', ')}${guard}`
+    (guard === null ? `ON CONFLICT (${keyList}) DO NOTHING` : `ON CONFLICT (${keyList}) DO UPDATE SET ${updates.join(', ')}${guard}`)
   );
 }
 

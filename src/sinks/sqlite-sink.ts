@@ -53,7 +53,8 @@ function createTableSql(names: TableNames): string[] {
 
 /**
  * Staged rows go in rowid order, so among equal keys the later chunk wins; answers keep the
- * highest seq (the WHERE on the update), which makes a rerun with older data harmless.
+ * highest seq (the WHERE on the update), which makes a rerun with older data harmless. Event rows
+ * are the audit log and are never rewritten once stored (see postgres-sql.ts).
  */
 function mergeSql(table: Table, target: string, stage: string): string {
   const cols = COLUMNS[table].join(', ');
@@ -63,10 +64,11 @@ function mergeSql(table: Table, target: string, stage: string): string {
     .map((c) => `${c} = excluded.${c}`)
     .join(', ');
   const guard = table === 'answers' ? ' WHERE excluded.seq >= t.seq' : '';
+  const onConflict = table === 'events' ? 'DO NOTHING' : `DO UPDATE SET ${updates}${guard}`;
   // "WHERE true" keeps SQLite's parser from reading ON CONFLICT as a join constraint.
   return (
     `INSERT INTO main.${target} AS t (${cols}) SELECT ${cols} FROM temp.${stage} WHERE true ORDER BY rowid ` +
-    `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${updates}${guard}`
+    `ON CONFLICT (${keys.join(', ')}) ${onConflict}`
   );
 }
 

@@ -62,7 +62,7 @@ t.test('claims, writes and dedupe work on every shard; counts sum over the shard
   const students = studentPerBucket(EXAM);
   for (const student of students) {
     const claim = await store.claimSession(EXAM, student);
-    t.same(claim, { epoch: 1, lastSeq: 0, submitted: false, closed: false }, `${student} claims a session`);
+    t.same(claim, { stale: false, epoch: 1, lastSeq: 0, submitted: false, closed: false }, `${student} claims a session`);
   }
   const writes = students.map((student) => store.writeBatch(EXAM, bucketOf(EXAM, student, BUCKETS), [answerEvent(student, 1, 1, 'Q1', 'A'), answerEvent(student, 1, 2, 'Q1', 'B')]));
   for (const outcomes of await Promise.all(writes)) t.same(outcomes, [WriteOutcome.Stored, WriteOutcome.Stored]);

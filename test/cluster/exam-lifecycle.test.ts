@@ -51,9 +51,12 @@ t.test('finalize, report and purge across shards', async (t) => {
   t.match(await exams.report(exam), { state: 'exported', students: BUCKETS, events: BUCKETS, export: { bucketsDone: BUCKETS, rows: BUCKETS } });
   t.equal(await exams.meta.leaseHolder(exam), null, 'the lease was released');
   const { deletedKeys } = await exams.purge(exam);
-  t.equal(deletedKeys, keys.length + 1, 'every log and state hash on every shard, and the meta');
-  const left = await Promise.all([...keys, bucketKeys.meta(exam)].map((key) => redis.exists(key)));
-  t.same(left.filter((n) => n !== 0), [], 'nothing of the exam is left on any shard');
+  t.equal(deletedKeys, keys.length, 'every log and state hash on every shard');
+  const left = await Promise.all(keys.map((key) => redis.exists(key)));
+  t.same(left.filter((n) => n !== 0), [], 'none of the exam\'s data is left on any shard');
+  const tombstone = await Promise.all([bucketKeys.meta(exam), ...Array.from({ length: BUCKETS }, (_, b) => bucketKeys.closed(exam, b))].map((key) => redis.exists(key)));
+  t.ok(tombstone.every((n) => n === 1), 'the meta and every close marker stay, on every shard');
+  t.match(await exams.report(exam), { state: 'exported', students: BUCKETS, events: BUCKETS }, 'it reads exported for good');
 });
 
 t.test('retention sets a TTL on keys of every shard', async (t) => {
@@ -63,10 +66,11 @@ t.test('retention sets a TTL on keys of every shard', async (t) => {
   await exams.finalize(exam);
   await exams.settled(exam);
   t.equal((await exams.report(exam)).state, 'exported');
-  for (const key of [...keys, bucketKeys.meta(exam)]) {
+  for (const key of keys) {
     const ttl = await redis.ttl(key);
     t.ok(ttl > 3500 && ttl <= 3600, `${key} expires in about an hour (ttl ${ttl})`);
   }
+  t.equal(await redis.ttl(bucketKeys.meta(exam)), -1, 'the meta never expires: the exam stays exported');
 });
 
 t.test('the export lease is held by one owner at a time', async (t) => {

@@ -81,6 +81,7 @@ t.test('SessionWatch on a Cluster client hears sessions and closes from every sh
   const watch = new SessionWatch(cluster.target, 'test-watch', {
     sessionClaimed: (e, student, epoch) => claimed.push(`${e}/${student}/${epoch}`),
     examClosed: (e) => closed.push(e),
+    resubscribed: () => undefined,
   }, pino({ level: 'silent' }));
   t.teardown(() => watch.stop());
   await watch.start();

@@ -69,7 +69,7 @@ t.test('with waitReplicas 1 the exam close waits for the replicas too', async (t
   await t.rejects(store.closeExam(EXAM), { code: 'UX_ERR_REDIS_UNAVAILABLE' }, 'closing again (nothing new written) still waits');
   replica.thaw();
   await store.closeExam(EXAM);
-  t.equal(await onReplica.hexists(bucketKeys.seq(EXAM, bucket), '!closed'), 1, 'the replica holds the close');
+  t.equal(await onReplica.exists(bucketKeys.closed(EXAM, bucket)), 1, 'the replica holds the close');
 });
 
 // Last: it kills the bucket's primary. The replica is frozen and its link cut first, so the write

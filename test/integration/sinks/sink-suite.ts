@@ -139,6 +139,13 @@ export function sinkSuite(t: Test, options: SinkSuiteOptions): void {
     await tablesMatch(tt, 'stale answers left the newer ones in place');
   });
 
+  t.test('an exported event row is never rewritten by a later export with other content', async (tt) => {
+    const b = data[6] as BucketData;
+    const rewritten = b.events.slice(0, 50).map((r) => ({ ...r, kind: 'answer' as const, questionId: 'QX', value: 'REWRITTEN', serverTs: r.serverTs + 1 }));
+    await writeBucket(writers[1] as ResultSink, { ...b, answers: [], submissions: [], events: rewritten }, CHUNK_ROWS);
+    await tablesMatch(tt, 'the audit rows kept their first content');
+  });
+
   t.test('a refused row fails the whole bucket, which rolls back, and the failure sticks', async (tt) => {
     const b = tampered(data[7] as BucketData);
     const broken = { ...(b.answers[0] as BucketData['answers'][number]), examId: null as unknown as string };

@@ -87,16 +87,24 @@ t.test('two processes finalizing at once: one holds the lease and runs the job',
   t.equal((await processA.report('LC-4')).state, 'exported');
 });
 
-t.test('purge refuses an exam that is not exported, and removes one that is', async (t) => {
-  const { lifecycle, redis } = await setup(t);
+t.test('purge refuses an exam that is not exported, and removes the data of one that is; it stays exported', async (t) => {
+  const { lifecycle, redis, store } = await setup(t);
   const exams = lifecycle(new ScriptedRunner(() => ({ ok: true, rows: 0 })));
   await t.rejects(exams.purge('LC-5'), { code: 'UX_ERR_CONTROL' });
+  const { epoch } = await store.claimSession('LC-5', 'S1');
+  const bucket = bucketOf('LC-5', 'S1', BUCKETS);
+  await store.writeBatch('LC-5', bucket, [{ student: 'S1', epoch, seq: 1, kind: 'open', question: null, value: null, clientTs: null, serverTs: Date.now() }]);
   await exams.finalize('LC-5');
   await exams.settled('LC-5');
   const { deletedKeys } = await exams.purge('LC-5');
-  t.ok(deletedKeys >= BUCKETS, 'the closed buckets and the meta are gone');
-  t.equal(await redis.exists('ux:{LC-5}:meta'), 0);
-  t.equal((await exams.report('LC-5')).state, 'open', 'a purged exam reads as new');
+  t.ok(deletedKeys >= 2, `the bucket's log and student states are gone (${deletedKeys} keys)`);
+  t.equal(await redis.exists(`ux:{LC-5:${bucket}}:log`, `ux:{LC-5:${bucket}}:seq`), 0);
+  t.equal(await redis.exists('ux:{LC-5}:meta'), 1, 'the meta stays: the exam is exported for good');
+  t.equal(await redis.exists(`ux:{LC-5:${bucket}}:closed`), 1, 'and so does every close marker');
+  t.match(await exams.report('LC-5'), { state: 'exported', students: 1, events: 1 }, 'it reads as exported, with its counts at export');
+  t.match(await store.claimSession('LC-5', 'S1'), { closed: true, lastSeq: 0 }, 'a new hello is told the exam is closed');
+  t.equal(await redis.exists(`ux:{LC-5:${bucket}}:seq`), 0, 'and writes nothing back');
+  t.match(await exams.finalize('LC-5'), { state: 'exported' }, 'finalize again is a no-op');
 });
 
 t.test('with export.retainSeconds, exported data expires from Redis after that long', async (t) => {
@@ -110,13 +118,16 @@ t.test('with export.retainSeconds, exported data expires from Redis after that l
   await exams.finalize('LC-6');
   await exams.settled('LC-6');
   t.equal((await exams.report('LC-6')).state, 'exported');
-  for (const key of [`ux:{LC-6:${bucket}}:log`, `ux:{LC-6:${bucket}}:seq`, 'ux:{LC-6}:meta']) {
+  for (const key of [`ux:{LC-6:${bucket}}:log`, `ux:{LC-6:${bucket}}:seq`]) {
     const ttl = await redis.ttl(key);
     t.ok(ttl > 3500 && ttl <= 3600, `${key} expires in about an hour (ttl ${ttl})`);
+  }
+  for (const key of ['ux:{LC-6}:meta', `ux:{LC-6:${bucket}}:closed`]) {
+    t.equal(await redis.ttl(key), -1, `${key} never expires: the exam stays exported`);
   }
   const kept = new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: null, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
   await store.claimSession('LC-7', 'S1');
   await kept.finalize('LC-7');
   await kept.settled('LC-7');
-  t.equal(await redis.ttl('ux:{LC-7}:meta'), -1, 'without retainSeconds the data stays until purged');
+  t.equal(await redis.ttl(`ux:{LC-7:${bucketOf('LC-7', 'S1', BUCKETS)}}:seq`), -1, 'without retainSeconds the data stays until purged');
 });

@@ -27,7 +27,7 @@ t.test('hello claims a new epoch and publishes exam, student and epoch when it r
   const { store, server, redis } = await storeFixture(t);
   const sessions = await listen(server.client('sub'), CHANNEL_SESSIONS);
   const first = await store.claimSession('E1', 'S1');
-  t.same(first, { epoch: 1, lastSeq: 0, submitted: false, closed: false });
+  t.same(first, { stale: false, epoch: 1, lastSeq: 0, submitted: false, closed: false });
   const second = await store.claimSession('E1', 'S1');
   t.equal(second.epoch, 2);
   const other = await store.claimSession('E2', 'S1');

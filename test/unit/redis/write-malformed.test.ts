@@ -47,7 +47,7 @@ t.test('the bounds themselves are accepted', async (t) => {
   t.same(await store.writeBatch('E1', b, edge), [WriteOutcome.Stored, WriteOutcome.Stored]);
   const claim = await store.claimSession('E1', 'S1');
   t.equal(claim.lastSeq, MAX_SEQ, 'lastSeq 2^53-1 comes back exact');
-  const again = { ...answer('S1', 1, MAX_SEQ, 'Q1', 'again'), clientTs: null, serverTs: 1 };
+  const again = { ...answer('S1', claim.epoch, MAX_SEQ, 'Q1', 'again'), clientTs: null, serverTs: 1 };
   t.same(await store.writeBatch('E1', b, [again]), [WriteOutcome.Duplicate]);
 });
 
