@@ -19,6 +19,9 @@ import { startUntradexInProcess } from '../../helpers/untradex.js';
 const BUCKETS = 2;
 const EXAM = 'CRASH';
 
+// The file's own timeout too: the runner's default (package.json, 180 s) would end it first.
+t.setTimeout(450_000);
+
 const questionState = (page: Page, question: string, text: string) => page.locator(`#${question}-state`, { hasText: text }).waitFor({ timeout: 30_000 });
 
 // Three Chromium starts, a reload and an export: minutes on a loaded 2-core box, not the default 3.
