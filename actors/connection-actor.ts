@@ -42,6 +42,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     slots,
     log,
     released: (session) => listener?.release(session.remoteAddress),
+    welcomed: (session) => listener?.releaseUnwelcomed(session.remoteAddress),
   });
   const acks = new AckDispatcher(init.ackRings, init.doorbell, init.incarnation, slots, {
     replaced: (session) => gateway.replace(session),
@@ -58,7 +59,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   acks.start();
   gateway.start();
   const loopDelay = new EventLoopDelayMonitor();
-  listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.actorIndex, {
+  listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.unwelcomed, init.actorIndex, {
     accepted: (ws, address) => gateway.accept(ws, address),
     tlsReloaded: (error) => {
       if (error === null) log.info({ certFile: init.limits.tls?.certFile }, 'gateway.tls: certificate reloaded for new connections');
@@ -90,6 +91,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         acksSent: acks.acksSent,
         nacksSent: acks.nacksSent,
         rejectedUpgrades: listener?.rejectedUpgrades ?? 0,
+        unwelcomed: gateway.unwelcomedCount(),
         eventLoop: loopDelay.read(),
       };
     },

@@ -8,6 +8,7 @@ import type { RedisTarget } from '../src/redis/redis-client.js';
 import { createAddressTable, reclaimAddresses } from '../actors/connection/address-table.js';
 import { reclaimConnections } from '../actors/connection/connection-count.js';
 import type { ConnectionActorApi, ConnectionActorInit } from '../actors/connection/protocol.js';
+import { createUnwelcomedMemory, reclaimUnwelcomed } from '../actors/connection/unwelcomed-sockets.js';
 import { ActorThread } from './actor-thread.js';
 import type { ListenSocket } from './listen-socket.js';
 import type { RingTopology } from './ring-topology.js';
@@ -25,6 +26,7 @@ export function createGatewaySupervisor(
   const { gateway } = config;
   // Owned here, on the main thread, so it outlives every connection actor it counts for.
   const addressTable = createAddressTable(gateway.maxConnectionsPerAddress > 0 ? gateway.maxConnections : 0);
+  const unwelcomed = createUnwelcomedMemory(topology.connectionActors, Math.min(gateway.maxUnwelcomed, gateway.maxConnections));
   const specs = Array.from({ length: topology.connectionActors }, (_, index) => {
     const id = `connection-${index}`;
     return {
@@ -37,6 +39,7 @@ export function createGatewaySupervisor(
           const held = reclaimConnections(topology.connectionCount, index);
           if (held !== 0) log.info({ actor: id, sockets: held }, 'gave back the connection places of the crashed actor');
           reclaimAddresses(addressTable, index, topology.connectionActors);
+          reclaimUnwelcomed(unwelcomed, index, topology.connectionActors);
         }
         const init: ConnectionActorInit = {
           actorId: id,
@@ -49,6 +52,7 @@ export function createGatewaySupervisor(
           doorbell: topology.connectionDoorbells[index]!,
           connectionCount: topology.connectionCount,
           addressTable,
+          unwelcomed,
           redis,
           buckets: config.redis.buckets,
           waitReplicas: config.redis.waitReplicas,
@@ -59,6 +63,8 @@ export function createGatewaySupervisor(
             maxValueBytes: gateway.maxValueBytes,
             maxConnections: gateway.maxConnections,
             maxConnectionsPerAddress: gateway.maxConnectionsPerAddress,
+            maxUnwelcomed: gateway.maxUnwelcomed,
+            maxUnwelcomedPerAddress: gateway.maxUnwelcomedPerAddress,
             pingIntervalMs: gateway.pingIntervalMs,
             rateLimit: gateway.rateLimit,
             tls: gateway.tls.certFile === null || gateway.tls.keyFile === null ? null : { certFile: resolve(gateway.tls.certFile), keyFile: resolve(gateway.tls.keyFile) },

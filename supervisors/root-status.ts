@@ -60,6 +60,7 @@ export class RootStatus implements StatusSource {
         live: sum(connections, (actor) => actor.live),
         blocked: sum(connections, (actor) => actor.blocked),
         rejectedUpgrades: sum(connections, (actor) => actor.rejectedUpgrades),
+        unwelcomed: sum(connections, (actor) => actor.unwelcomed),
       },
       events: {
         forwarded: sum(connections, (actor) => actor.eventsForwarded),

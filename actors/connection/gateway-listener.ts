@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AddressTable } from './address-table.js';
 import { ConnectionCount } from './connection-count.js';
+import { UnwelcomedSockets, type UnwelcomedMemory } from './unwelcomed-sockets.js';
 import { GATEWAY_LISTEN_BACKLOG, type ConnectionLimits, type ListenSpec } from './protocol.js';
 import { StudentPages } from './student-pages.js';
 import { readTlsFiles, TLS_RELOAD_INTERVAL_MS } from '../../src/config/gateway-tls.js';
@@ -24,6 +25,7 @@ export class GatewayListener {
   private readonly wss: WebSocketServer;
   private readonly processCount: ConnectionCount;
   private readonly addresses: AddressTable;
+  private readonly unwelcomed: UnwelcomedSockets;
   private accepting = true;
   private unwatch: () => void = () => undefined;
   rejectedUpgrades = 0;
@@ -32,11 +34,13 @@ export class GatewayListener {
     private readonly limits: ConnectionLimits,
     connectionCount: SharedArrayBuffer,
     addressTable: SharedArrayBuffer,
+    unwelcomed: UnwelcomedMemory,
     actorIndex: number,
     private readonly hooks: GatewayListenerHooks,
   ) {
     this.processCount = new ConnectionCount(connectionCount, actorIndex);
     this.addresses = new AddressTable(addressTable, actorIndex);
+    this.unwelcomed = new UnwelcomedSockets(unwelcomed, actorIndex, limits);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxFrameBytes,
@@ -107,6 +111,11 @@ export class GatewayListener {
     this.server.close();
   }
 
+  /** Gives back the place a socket held while it was not welcomed (at its welcome, or its close before). */
+  releaseUnwelcomed(remoteAddress: string): void {
+    this.unwelcomed.release(remoteAddress);
+  }
+
   /** Gives back the counts a closed socket held. */
   release(remoteAddress: string): void {
     this.processCount.release();
@@ -129,10 +138,17 @@ export class GatewayListener {
       this.rejectedUpgrades += 1;
       return refuse(socket, 503, 'Service Unavailable');
     }
+    if (!this.unwelcomed.tryTake(address)) {
+      this.release(address);
+      this.rejectedUpgrades += 1;
+      return refuse(socket, 503, 'Service Unavailable');
+    }
     // ws answers a malformed handshake itself and never calls back: give the counts back then.
     let upgraded = false;
     socket.once('close', () => {
-      if (!upgraded) this.release(address);
+      if (upgraded) return;
+      this.release(address);
+      this.unwelcomed.release(address);
     });
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;

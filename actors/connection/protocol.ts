@@ -2,6 +2,7 @@
 // Student traffic never passes through this API; it is the control plane only.
 
 import type { RedisTarget } from '../../src/redis/redis-client.js';
+import type { UnwelcomedMemory } from './unwelcomed-sockets.js';
 import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
 
 /**
@@ -25,6 +26,8 @@ export interface ConnectionLimits {
   maxValueBytes: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  maxUnwelcomed: number;
+  maxUnwelcomedPerAddress: number;
   pingIntervalMs: number;
   rateLimit: { eventsPerSecond: number; burst: number; abuseStrikes: number };
   /** `gateway.tls`: PEM files; null serves plain ws:// and http://. */
@@ -46,6 +49,8 @@ export interface ConnectionActorInit {
   connectionCount: SharedArrayBuffer;
   /** Live sockets per source address, shared by the process's connection actors (address-table.ts). */
   addressTable: SharedArrayBuffer;
+  /** Sockets not yet welcomed, in all and per address (unwelcomed-sockets.ts). */
+  unwelcomed: UnwelcomedMemory;
   redis: RedisTarget;
   buckets: number;
   /** Replicas that must confirm a session claim before its welcome (redis.waitReplicas). */
@@ -65,6 +70,8 @@ export interface ConnectionStatus {
   acksSent: number;
   nacksSent: number;
   rejectedUpgrades: number;
+  /** Sockets upgraded and not yet welcomed. */
+  unwelcomed: number;
   /** How late this actor's thread ran its callbacks over the last 10 s. */
   eventLoop: EventLoopDelay;
 }

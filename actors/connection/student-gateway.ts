@@ -38,6 +38,8 @@ export interface StudentGatewayDeps {
   log: Logger;
   /** Called once per socket when it is gone, so the listener can release its connection counts. */
   released(session: StudentSession): void;
+  /** Called once per socket, at its welcome or at its close if it never was welcomed. */
+  welcomed(session: StudentSession): void;
 }
 
 export class StudentGateway {
@@ -242,6 +244,7 @@ export class StudentGateway {
     }
     if (previous !== undefined) this.replace(previous);
     session.phase = 'live';
+    this.leaveUnwelcomed(session);
     session.send(
       encodeWelcome({
         exam: session.exam,
@@ -327,9 +330,23 @@ export class StudentGateway {
     });
   }
 
+  /** Sockets upgraded and not yet welcomed, for status. */
+  unwelcomedCount(): number {
+    let count = 0;
+    for (const session of this.deps.slots.values()) if (session.unwelcomed) count += 1;
+    return count;
+  }
+
+  private leaveUnwelcomed(session: StudentSession): void {
+    if (!session.unwelcomed) return;
+    session.unwelcomed = false;
+    this.deps.welcomed(session);
+  }
+
   private onClose(session: StudentSession): void {
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.phase = 'closing';
+    this.leaveUnwelcomed(session);
     this.deps.registry.remove(session);
     this.deps.forwarder.forget(session);
     this.deps.slots.remove(session.slot, session.generation);

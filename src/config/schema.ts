@@ -33,6 +33,13 @@ const gatewaySchema = z.strictObject({
   maxConnections: positiveInt,
   /** Sockets per source address; 0 means no per-address cap. */
   maxConnectionsPerAddress: z.number().int().min(0),
+  /**
+   * Sockets not yet welcomed (no hello yet, or a hello being claimed) in this gateway process, and
+   * from one source address: past either, an upgrade is refused with 503. A machine that opens
+   * sockets and never says hello holds at most the per-address share, not every place.
+   */
+  maxUnwelcomed: positiveInt,
+  maxUnwelcomedPerAddress: positiveInt,
   pingIntervalMs: z.number().int().min(1000),
   /** Bytes of each event ring (one per connection actor and writer pair). */
   ringBytes: z.number().int().min(4096).max(1 << 30),

@@ -16,7 +16,8 @@ export interface ActorReport {
 export interface SystemStatus {
   state: string;
   uptimeSeconds: number;
-  connections: { total: number; live: number; blocked: number; rejectedUpgrades: number };
+  /** unwelcomed: sockets upgraded whose welcome has not been sent yet (gateway.maxUnwelcomed). */
+  connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
   events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };

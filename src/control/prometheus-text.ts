@@ -32,6 +32,7 @@ export function renderMetrics(status: SystemStatus): string {
   const metrics: Metric[] = [
     { name: 'ux_connections', type: 'gauge', help: 'Open student sockets.', samples: [{ value: status.connections.total }] },
     { name: 'ux_connections_live', type: 'gauge', help: 'Student sockets past welcome.', samples: [{ value: status.connections.live }] },
+    { name: 'ux_connections_unwelcomed', type: 'gauge', help: 'Sockets upgraded and not yet welcomed (gateway.maxUnwelcomed caps them).', samples: [{ value: status.connections.unwelcomed }] },
     { name: 'ux_connections_blocked', type: 'gauge', help: 'Sockets paused because a ring was full.', samples: [{ value: status.connections.blocked }] },
     { name: 'ux_upgrades_rejected_total', type: 'counter', help: 'Upgrades refused by connection caps.', samples: [{ value: status.connections.rejectedUpgrades }] },
     { name: 'ux_events_forwarded_total', type: 'counter', help: 'Events put into rings.', samples: [{ value: status.events.forwarded }] },
