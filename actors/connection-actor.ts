@@ -9,6 +9,7 @@ import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
 import { EventForwarder } from './connection/event-forwarder.js';
+import { readStudentAnswers } from '../src/redis/student-answers.js';
 import { GatewayListener } from './connection/gateway-listener.js';
 import type { ConnectionActorApi, ConnectionActorInit } from './connection/protocol.js';
 import { SessionRegistry } from './connection/session-registry.js';
@@ -35,6 +36,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     authSecret: init.authSecret,
     limits: init.limits,
     store: new BucketStore(redis, init.buckets, { waitReplicas: init.waitReplicas }),
+    storedAnswers: (exam, bucket, student) => readStudentAnswers(redis, exam, bucket, student),
     forwarder,
     registry,
     slots,
@@ -59,7 +61,12 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const loopDelay = new EventLoopDelayMonitor();
   listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.unwelcomed, init.actorIndex, {
     accepted: (ws, address) => gateway.accept(ws, address),
+    tlsReloaded: (error) => {
+      if (error === null) log.info({ certFile: init.limits.tls?.certFile }, 'gateway.tls: certificate reloaded for new connections');
+      else log.error({ err: error, certFile: init.limits.tls?.certFile }, 'gateway.tls: the changed certificate files are unusable; still serving the previous ones');
+    },
   });
+  if (listener.missingPages.length > 0) log.warn({ missing: listener.missingPages }, 'student pages not built: GET /client/untradex.js and /exam/ answer 503 until npm run build');
   await listener.listen(init.listen);
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 

@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   UX_ERR_CLIENT: 'the student client library was used out of order or has stopped',
   UX_ERR_DATA_DIR_LOCKED: 'another Untradex server is running on the same dataDir',
   UX_ERR_EXPORT_LEASE_LOST: 'this process lost the export lease of an exam; its job stopped and the lease holder finishes the export',
+  UX_ERR_CLIENT_STORAGE: 'the student client could not keep an event on the device',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -188,8 +189,11 @@ export class ShutdownError extends UntradexError {
 }
 
 export class StudentClientError extends UntradexError {
-  /** Why: used before the first welcome, or stopped (closed by the caller, bad token, replaced, connection lost with reconnect off). */
-  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'disconnected';
+  /**
+   * Why: used before the first welcome, stopped (closed by the caller, bad token, replaced,
+   * connection lost with reconnect off), the exam closed, or an event the protocol cannot carry.
+   */
+  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'disconnected' | 'exam_closed' | 'bad_event';
   constructor(reason: StudentClientError['reason'], message: string, options?: { cause?: unknown }) {
     super('UX_ERR_CLIENT', message, options);
     this.reason = reason;

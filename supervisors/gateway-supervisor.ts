@@ -1,6 +1,7 @@
 // The gateway subtree: C connection actors sharing the one student port. A restarted actor gets
 // a fresh share of the port and its same rings; its students reconnect and resend.
 
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
@@ -66,6 +67,7 @@ export function createGatewaySupervisor(
             maxUnwelcomedPerAddress: gateway.maxUnwelcomedPerAddress,
             pingIntervalMs: gateway.pingIntervalMs,
             rateLimit: gateway.rateLimit,
+            tls: gateway.tls.certFile === null || gateway.tls.keyFile === null ? null : { certFile: resolve(gateway.tls.certFile), keyFile: resolve(gateway.tls.keyFile) },
           },
           logLevel: config.log.level,
         };

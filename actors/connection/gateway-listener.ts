@@ -1,25 +1,33 @@
-// The HTTP side of a connection actor: listens on its share of the gateway port, refuses
-// upgrades past the connection caps with 503, and hands accepted sockets to the gateway.
+// The HTTP side of a connection actor: listens on its share of the gateway port (http or https),
+// serves the student pages, refuses upgrades past the connection caps with 503, and hands sockets on.
 
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { unwatchFile, watchFile } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AddressTable } from './address-table.js';
 import { ConnectionCount } from './connection-count.js';
 import { UnwelcomedSockets, type UnwelcomedMemory } from './unwelcomed-sockets.js';
 import { GATEWAY_LISTEN_BACKLOG, type ConnectionLimits, type ListenSpec } from './protocol.js';
+import { StudentPages } from './student-pages.js';
+import { readTlsFiles, TLS_RELOAD_INTERVAL_MS } from '../../src/config/gateway-tls.js';
 
 export interface GatewayListenerHooks {
   accepted(ws: WebSocket, remoteAddress: string): void;
+  /** The certificate files changed: reloaded (error null) or kept as they were (error says why). */
+  tlsReloaded?(error: Error | null): void;
 }
 
 export class GatewayListener {
-  private readonly server: Server;
+  private readonly server: Server | TlsServer;
+  private readonly pages = new StudentPages();
   private readonly wss: WebSocketServer;
   private readonly processCount: ConnectionCount;
   private readonly addresses: AddressTable;
   private readonly unwelcomed: UnwelcomedSockets;
   private accepting = true;
+  private unwatch: () => void = () => undefined;
   rejectedUpgrades = 0;
 
   constructor(
@@ -45,15 +53,38 @@ export class GatewayListener {
     // of such sockets sit on the gateway's file descriptors. Upgraded sockets leave the HTTP server,
     // so the deadline never touches a student's session.
     const handshakeDeadlineMs = limits.helloTimeoutMs;
-    this.server = createServer({
+    const httpOptions = {
       headersTimeout: handshakeDeadlineMs,
       requestTimeout: handshakeDeadlineMs,
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(handshakeDeadlineMs / 4))),
-    }, (_request, response) => {
-      response.writeHead(426, { 'content-type': 'text/plain' }).end('Untradex students connect with a WebSocket upgrade on /ws\n');
-    });
+    };
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => this.pages.handle(request, response);
+    const tls = limits.tls;
+    if (tls === null) {
+      this.server = createServer(httpOptions, onRequest);
+    } else {
+      // wss:// and https:// on the same port: pages on an https LMS may not open ws://.
+      const server = createTlsServer({ ...httpOptions, ...readTlsFiles(tls) }, onRequest);
+      this.server = server;
+      // A renewed certificate (certbot, an ACME client) takes effect for new connections; open sockets stay as they are.
+      const reload = () => {
+        try {
+          server.setSecureContext(readTlsFiles(tls));
+          this.hooks.tlsReloaded?.(null);
+        } catch (error) {
+          this.hooks.tlsReloaded?.(error as Error);
+        }
+      };
+      for (const file of [tls.certFile, tls.keyFile]) watchFile(file, { interval: TLS_RELOAD_INTERVAL_MS, persistent: false }, reload);
+      this.unwatch = () => [tls.certFile, tls.keyFile].forEach((file) => unwatchFile(file, reload));
+    }
     this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /** Student page files that were not found (an unbuilt checkout). */
+  get missingPages(): readonly string[] {
+    return this.pages.missing;
   }
 
   listen(spec: ListenSpec): Promise<void> {
@@ -76,6 +107,7 @@ export class GatewayListener {
    */
   stopAccepting(): void {
     this.accepting = false;
+    this.unwatch();
     this.server.close();
   }
 

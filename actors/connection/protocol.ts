@@ -30,6 +30,8 @@ export interface ConnectionLimits {
   maxUnwelcomedPerAddress: number;
   pingIntervalMs: number;
   rateLimit: { eventsPerSecond: number; burst: number; abuseStrikes: number };
+  /** `gateway.tls`: PEM files; null serves plain ws:// and http://. */
+  tls: { certFile: string; keyFile: string } | null;
 }
 
 export interface ConnectionActorInit {

@@ -8,9 +8,11 @@ import { TokenError } from '../../src/errors.js';
 import { verifyStudentToken } from '../../src/auth/student-token.js';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
-import { encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
+import { encodeAnswers, encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
 import { bucketOf } from '../../src/redis/bucket-keys.js';
 import { wallClockMicros, type BucketStore } from '../../src/redis/bucket-store.js';
+import type { StoredAnswer } from '../../src/protocol/server-frame.js';
+import { MAX_SEND_WINDOW } from '../../src/protocol/send-window.js';
 import type { EventForwarder } from './event-forwarder.js';
 import { LivenessSweep } from './liveness-sweep.js';
 import type { ConnectionLimits } from './protocol.js';
@@ -28,6 +30,8 @@ export interface StudentGatewayDeps {
   authSecret: string;
   limits: ConnectionLimits;
   store: BucketStore;
+  /** One student's last stored answers, for a hello that asks to resume. */
+  storedAnswers(exam: string, bucket: number, student: string): Promise<Map<string, StoredAnswer>>;
   forwarder: EventForwarder;
   registry: SessionRegistry;
   slots: SlotTable<StudentSession>;
@@ -145,7 +149,7 @@ export class StudentGateway {
         return;
       case 'hello':
         if (session.phase !== 'hello') session.close(CloseCode.ProtocolViolation, 'second hello on a live connection');
-        else this.handleHello(session, frame.token);
+        else this.handleHello(session, frame.token, frame.resume);
         return;
       case 'bad_event':
       case 'event':
@@ -163,7 +167,8 @@ export class StudentGateway {
     }
   }
 
-  private handleHello(session: StudentSession, token: string): void {
+  private handleHello(session: StudentSession, token: string, resume: boolean): void {
+    session.resume = resume;
     // The receive time orders this hello against the student's other connections (rule 7).
     session.helloUs = wallClockMicros();
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
@@ -209,9 +214,12 @@ export class StudentGateway {
       return;
     }
     let claim;
+    let answers = null;
     try {
       claim = await this.deps.store.claimSession(session.exam, session.student, session.helloUs);
       if (faults.armed) await faults.reach('connection.claimReply');
+      // Read before the welcome goes out: the answers frame must precede every ack of this connection.
+      if (session.resume && !claim.stale) answers = await this.deps.storedAnswers(session.exam, session.bucket, session.student);
     } catch (error) {
       this.deps.registry.endClaim(session);
       this.deps.log.warn({ err: error, exam: session.exam }, 'session claim failed');
@@ -246,6 +254,7 @@ export class StudentGateway {
         serverTime: Date.now(),
       }),
     );
+    if (answers !== null) session.send(encodeAnswers({ answers, submitted: claim.submitted }));
     for (const text of session.early.splice(0)) {
       if (session.phase !== 'live') break;
       this.handleText(session, text);
@@ -276,9 +285,13 @@ export class StudentGateway {
   }
 
   private handleEvent(session: StudentSession, frame: Extract<ReturnType<typeof decodeClientFrame>, { type: 'event' }>): void {
+    const { abuseStrikes } = this.deps.limits.rateLimit;
     if (session.refusedFrom !== null && frame.seq > session.refusedFrom) {
-      // A refusal like any other: a flood that keeps going past its first refusal is sustained abuse.
-      if (session.limiter.strike() >= this.deps.limits.rateLimit.abuseStrikes) {
+      // Behind a refused event: refused too (storing it would let its ack cover the refused one).
+      // A client with a send window had up to MAX_SEND_WINDOW of these on the wire before it could
+      // read the refusal; only a client that keeps sending past that is abusing.
+      session.refusedBehind += 1;
+      if (session.refusedBehind > MAX_SEND_WINDOW && session.limiter.strike() >= abuseStrikes) {
         session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
       } else {
         session.fail('rate_limited', `event ${frame.seq} was not stored: resend from seq ${session.refusedFrom} first`);
@@ -287,7 +300,9 @@ export class StudentGateway {
     }
     if (!session.limiter.tryTake()) {
       session.refusedFrom = Math.min(session.refusedFrom ?? frame.seq, frame.seq);
-      if (session.limiter.strikes >= this.deps.limits.rateLimit.abuseStrikes) {
+      // A new refusal of the oldest unstored event: what the client sent behind it is a new window.
+      session.refusedBehind = 0;
+      if (session.limiter.strikes >= abuseStrikes) {
         session.fail('rate_limited', 'too many events for too long', CloseCode.RateAbuse);
       } else {
         session.fail('rate_limited', `event ${frame.seq} was not stored; slow down and resend it`);

@@ -18,6 +18,8 @@ export class StudentSession {
   epoch = 0;
   /** When this connection's hello reached the gateway, µs since the epoch: orders hellos (rule 7). */
   helloUs = 0;
+  /** The hello asked for the student's stored answers (PROTOCOL.md section 3, `resume`). */
+  resume = false;
   /** The highest epoch announced for this student while this session's claim was in Redis. */
   newerEpochSeen = 0;
   bucket = 0;
@@ -41,6 +43,8 @@ export class StudentSession {
    * its resend would then be answered as a duplicate without ever being stored.
    */
   refusedFrom: number | null = null;
+  /** Events refused because they came behind refusedFrom, since it was last refused (StudentGateway.handleEvent). */
+  refusedBehind = 0;
   alive = true;
   /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */
   unwelcomed = true;

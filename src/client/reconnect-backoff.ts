@@ -33,3 +33,21 @@ export function fullJitterBackoff(
     return Math.floor(random() * ceiling);
   };
 }
+
+/**
+ * Equal jitter: at least half the capped exponential delay, so a pause after a refusal always
+ * gives the server's rate limiter time to refill, yet clients refused together still spread out.
+ */
+export function equalJitterBackoff(
+  options: { baseMs: number; maxMs: number },
+  random: () => number = Math.random,
+): BackoffFn {
+  const { baseMs, maxMs } = options;
+  if (!Number.isFinite(baseMs) || baseMs < 0) throw new ConfigError('resend.baseMs', `must be a finite number >= 0, got ${baseMs}`);
+  if (!Number.isFinite(maxMs) || maxMs < baseMs) throw new ConfigError('resend.maxMs', `must be a finite number >= resend.baseMs, got ${maxMs}`);
+  return (attempt) => {
+    const exponent = Math.min(Math.max(0, Math.floor(attempt)), 1000);
+    const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);
+    return Math.floor(ceiling / 2 + random() * (ceiling / 2));
+  };
+}

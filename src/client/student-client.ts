@@ -1,18 +1,18 @@
-// The Node student client (PROTOCOL.md section 3): hello, an outbox of unacked events resent
-// above each welcome's lastSeq, reconnects with backoff. Used by tests and the load generator.
+// The Node student client used by tests and the load generator: the client core on `ws`, with
+// the outbox in memory and a synchronous API (an event gets its seq at once; connect() first).
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { StudentClientError } from '../errors.js';
 import type { EventKind } from '../events/answer-event.js';
-import { encodeEvent } from '../protocol/client-frame.js';
-import { CloseCode } from '../protocol/close-codes.js';
-import type { NackCode, ServerFrame } from '../protocol/server-frame.js';
+import { ClientCore } from './core/client-core.js';
+import type { ClientStatus, CoreNotice, Settled } from './core/core-io.js';
+import { MAX_SEND_WINDOW } from './core/send-window.js';
 import { deferred, type Deferred } from './deferred.js';
-import { Outbox, type OutboxEntry } from './outbox.js';
-import { fullJitterBackoff, type BackoffFn } from './reconnect-backoff.js';
+import { equalJitterBackoff, fullJitterBackoff } from './reconnect-backoff.js';
+import { MemoryStore } from './storage/memory-store.js';
 import { openStudentSocket } from './student-socket.js';
 import type { OutboxEvent, StudentClientEventMap, StudentClientOptions, StudentClientStats, WelcomeInfo } from './types.js';
 
@@ -23,59 +23,79 @@ const log = debuglog('untradex-client');
 /** idle: connect() not called; connecting: socket opening or awaiting welcome; ready: welcomed; backoff: waiting to reconnect. */
 export type StudentClientStatus = 'idle' | 'connecting' | 'ready' | 'backoff' | 'stopped';
 
-type StopReason = Exclude<StudentClientError['reason'], 'not_welcomed'>;
+type StopReason = 'closed' | 'unauthorized' | 'replaced' | 'disconnected' | 'exam_closed';
 
 export class StudentClient extends EventEmitter<StudentClientEventMap> {
   readonly stats: StudentClientStats = { acked: 0, nacked: 0, reconnects: 0, errors: 0 };
 
   readonly #url: string;
-  readonly #token: string;
-  readonly #handshakeTimeoutMs: number;
-  readonly #localAddress: string | undefined;
-  readonly #reconnects: boolean;
-  readonly #backoff: BackoffFn;
-  readonly #outbox = new Outbox();
-
-  #status: StudentClientStatus = 'idle';
+  readonly #options: StudentClientOptions;
+  readonly #core: ClientCore;
+  readonly #store: MemoryStore;
   #ws: WebSocket | null = null;
-  #welcomed = false;
-  #nextSeq = 1;
-  #reconnectAttempt = 0;
-  #resendAttempt = 0;
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #resendTimer: NodeJS.Timeout | null = null;
+  readonly #liveSockets = new Set<WebSocket>();
   #connected: Deferred<WelcomeInfo> | null = null;
   #flushWaiters: Deferred<void>[] = [];
-  #stopError: StudentClientError | null = null;
-  #replacedEmitted = false;
   #closeWaiters: Array<() => void> = [];
+  #stopReason: StopReason | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt: number | null = null;
+  #everConnected = false;
+  #socketsOpened = 0;
 
   constructor(options: StudentClientOptions) {
     super();
     this.#url = options.url;
-    this.#token = options.token;
-    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.#localAddress = options.localAddress;
-    this.#reconnects = options.reconnect !== false;
-    // Busy / rate_limited resends use the same curve even when reconnecting is off.
-    this.#backoff = fullJitterBackoff(options.reconnect === false ? {} : (options.reconnect ?? {}));
+    this.#options = options;
+    this.#store = new MemoryStore('node');
+    void this.#store.open();
+    this.#core = new ClientCore(
+      {
+        token: options.token,
+        window: Math.min(MAX_SEND_WINDOW, options.window ?? MAX_SEND_WINDOW),
+        reconnect: options.reconnect === false ? null : fullJitterBackoff(options.reconnect ?? {}),
+        resendDelay: equalJitterBackoff({ baseMs: 200, maxMs: 5_000 }),
+        welcomeTimeoutMs: null,
+        answersTimeoutMs: 5_000,
+        silenceTimeoutMs: null,
+        resume: options.resume ?? false,
+        stopWhenExamClosed: false,
+        syncStorage: true,
+      },
+      {
+        connect: () => this.#openSocket(),
+        disconnect: (code) => {
+          const ws = this.#ws;
+          this.#ws = null;
+          ws?.close(code >= 4000 || code === 1000 ? code : 1000);
+        },
+        send: (text) => {
+          if (this.#ws?.readyState === 1) this.#ws.send(text);
+        },
+        persist: (_writeId, write) => this.#store.writeNow(write),
+        notify: (notice) => this.#onNotice(notice),
+      },
+    );
   }
 
   get status(): StudentClientStatus {
-    return this.#status;
+    if (!this.#everConnected) return 'idle';
+    return STATUS_OF[this.#core.status];
   }
 
-  /** Unsettled events, lowest seq first. */
+  /** Unsettled events. */
   get pendingCount(): number {
-    return this.#outbox.size;
+    return this.#core.pendingCount;
   }
 
   /** Resolves on the first welcome (the same promise on every call); rejects (StudentClientError) once the client has stopped. */
   connect(): Promise<WelcomeInfo> {
-    if (this.#stopError !== null) return Promise.reject(this.#stopError);
+    if (this.#stopReason !== null) return Promise.reject(this.#stopError());
     if (this.#connected === null) {
       this.#connected = deferred<WelcomeInfo>();
-      this.#openSocket();
+      if (this.#stopReason !== null) this.#connected.reject(this.#stopError());
+      this.#everConnected = true;
+      this.#drive(() => this.#core.start(performance.now()));
     }
     return this.#connected.promise;
   }
@@ -95,8 +115,8 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
 
   /** Resolves when every queued event is settled; rejects if the client stops first. */
   flushed(): Promise<void> {
-    if (this.#outbox.size === 0) return Promise.resolve();
-    if (this.#stopError !== null) return Promise.reject(this.#stopError);
+    if (this.#core.pendingCount === 0) return Promise.resolve();
+    if (this.#stopReason !== null) return Promise.reject(this.#stopError());
     const waiter = deferred<void>();
     this.#flushWaiters.push(waiter);
     return waiter.promise;
@@ -109,59 +129,37 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
 
   /** Sends every unsettled event again now; the server acks duplicates without storing them. */
   resendUnacked(): void {
-    if (this.#status !== 'ready') return;
-    for (const entry of this.#outbox.pending()) this.#send(entry);
+    this.#drive(() => this.#core.resendAll(performance.now()));
   }
 
   /** Stops reconnecting, closes the socket and resolves once it is closed. Unsettled events stay unsettled. */
   close(): Promise<void> {
-    const ws = this.#ws;
-    this.#stop('closed');
-    if (ws === null) return Promise.resolve();
+    this.#stopReason ??= 'closed';
+    this.#drive(() => this.#core.close(performance.now()));
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#liveSockets.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#closeWaiters.push(resolve));
   }
 
   #enqueue(kind: EventKind, question: string | null, value: string | null, ts: number | null | undefined): number {
-    if (!this.#welcomed) throw new StudentClientError('not_welcomed', 'call connect() and wait for the welcome before sending events');
-    if (this.#stopError !== null) throw this.#stopError;
-    const seq = this.#nextSeq++;
-    const event: OutboxEvent = {
-      seq,
-      kind,
-      question,
-      value,
-      clientTs: ts === undefined ? Date.now() : ts,
-      firstSentAt: null,
-      settledAt: null,
-      sends: 0,
-    };
-    const entry: OutboxEntry = { event, frame: encodeEvent(event) };
-    this.#outbox.push(entry);
-    if (this.#status === 'ready') this.#send(entry);
-    return seq;
-  }
-
-  #send(entry: OutboxEntry): void {
-    const ws = this.#ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
-    ws.send(entry.frame);
-    entry.event.sends++;
-    if (entry.event.firstSentAt === null) entry.event.firstSentAt = performance.now();
-  }
-
-  #setStatus(status: StudentClientStatus): void {
-    if (this.#status === status) return;
-    log('%s: %s -> %s', this.#url, this.#status, status);
-    this.#status = status;
+    if (this.#stopReason !== null) throw this.#stopError();
+    if (this.#core.welcome === null) throw new StudentClientError('not_welcomed', 'call connect() and wait for the welcome before sending events');
+    let seq: number | null = null;
+    this.#drive(() => {
+      seq = this.#core.add(kind, question, value, ts === undefined ? Date.now() : ts, performance.now()).seq;
+    });
+    return seq!;
   }
 
   #openSocket(): void {
-    this.#setStatus('connecting');
-    const options = { url: this.#url, token: this.#token, handshakeTimeoutMs: this.#handshakeTimeoutMs, localAddress: this.#localAddress };
-    // Frames and closes of a socket the client already gave up on are ignored.
+    if (this.#socketsOpened++ > 0) this.stats.reconnects++;
+    const options = { url: this.#url, token: this.#options.token, handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 10_000, localAddress: this.#options.localAddress };
     const ws: WebSocket = openStudentSocket(options, {
+      open: () => {
+        if (ws === this.#ws) this.#drive(() => this.#core.socketOpened(performance.now()));
+      },
       frame: (frame) => {
-        if (ws === this.#ws) this.#onFrame(frame);
+        if (ws === this.#ws) this.#drive(() => this.#core.frame(frame, performance.now()));
       },
       badFrame: () => {
         this.stats.errors++;
@@ -171,147 +169,124 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
         this.stats.errors++;
         log('%s: socket error %s', this.#url, error.message);
       },
-      close: (code, reason) => this.#onClose(ws, code, reason),
+      close: (code, reason) => {
+        this.#liveSockets.delete(ws);
+        if (ws === this.#ws) {
+          this.#ws = null;
+          this.#drive(() => this.#core.socketClosed(code, reason, performance.now()));
+        } else if (this.#stopReason !== null) {
+          // The core let go of this socket when it stopped (err replaced, unauthorized); its close still tells how it ended.
+          this.emit('disconnect', code, reason);
+        }
+        if (this.#liveSockets.size === 0 && this.#stopReason !== null) for (const resolve of this.#closeWaiters.splice(0)) resolve();
+      },
     });
     this.#ws = ws;
+    this.#liveSockets.add(ws);
   }
 
-  #onFrame(frame: ServerFrame): void {
-    switch (frame.t) {
+  #onNotice(notice: CoreNotice): void {
+    switch (notice.type) {
+      case 'status':
+        log('%s: %s -> %s', this.#url, notice.previous, notice.status);
+        if (notice.status === 'replaced' || notice.status === 'unauthorized' || notice.status === 'stopped' || notice.status === 'closed') this.#onStopped(notice.status);
+        return;
       case 'welcome':
-        return this.#onWelcome({ exam: frame.exam, student: frame.student, lastSeq: frame.lastSeq, state: frame.state, serverTime: frame.serverTime });
-      case 'ack':
-        return this.#settleUpTo(frame.seq);
-      case 'nack':
-        return this.#onNack(frame.seq, frame.code);
+        this.emit('welcome', notice.welcome);
+        this.#connected?.resolve(notice.welcome);
+        return;
+      case 'settled':
+        return this.#onSettled(notice.settled);
       case 'err':
         this.stats.errors++;
-        this.emit('err', frame.code, frame.msg);
-        if (frame.code === 'busy' || frame.code === 'rate_limited') this.#scheduleResend();
-        else if (frame.code === 'replaced') this.#onReplaced();
+        this.emit('err', notice.code, notice.msg);
         return;
-      case 'closed':
+      case 'examClosed':
         this.emit('closed');
         return;
+      case 'disconnect':
+        this.emit('disconnect', notice.code, notice.reason);
+        return;
+      case 'answers':
+      case 'kept':
+      case 'keptFailed':
+      case 'storageError':
+        return;
       default: {
-        const unreachable: never = frame;
+        const unreachable: never = notice;
         return unreachable;
       }
     }
   }
 
-  #onWelcome(info: WelcomeInfo): void {
-    // A welcome racing a close() or a replace must not bring a stopped client back to life.
-    if (this.#status === 'stopped') return;
-    this.#reconnectAttempt = 0;
-    this.#resendAttempt = 0;
-    // A fresh client starts above what the server holds; later welcomes only ever raise nextSeq,
-    // so a seq is never reused even if another session of this student wrote meanwhile.
-    this.#nextSeq = this.#welcomed ? Math.max(this.#nextSeq, info.lastSeq + 1) : info.lastSeq + 1;
-    this.#welcomed = true;
-    this.#setStatus('ready');
-    this.#settleUpTo(info.lastSeq);
-    this.resendUnacked();
-    this.emit('welcome', info);
-    this.#connected?.resolve(info);
-  }
-
-  #settleUpTo(seq: number): void {
-    const settled = this.#outbox.settleUpTo(seq);
-    if (settled.length === 0) return;
-    this.#resendAttempt = 0;
-    const now = performance.now();
-    for (const { event } of settled) {
-      event.settledAt = now;
+  #onSettled(settled: Settled): void {
+    const event: OutboxEvent = {
+      seq: settled.seq,
+      kind: settled.event.kind,
+      question: settled.event.question,
+      value: settled.event.value,
+      clientTs: settled.event.clientTs,
+      firstSentAt: settled.firstSentAt,
+      settledAt: settled.settledAt,
+      sends: settled.sends,
+    };
+    if (settled.result === 'ack') {
       this.stats.acked++;
       this.emit('acked', event);
+    } else {
+      this.stats.nacked++;
+      this.emit('nacked', event, settled.code === 'superseded' || settled.code === null ? 'bad_event' : settled.code);
     }
-    this.#checkFlushed();
+    if (this.#core.pendingCount === 0) for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
   }
 
-  #onNack(seq: number, code: NackCode): void {
-    const entry = this.#outbox.remove(seq);
-    if (entry === undefined) return;
-    entry.event.settledAt = performance.now();
-    this.stats.nacked++;
-    this.emit('nacked', entry.event, code);
-    this.#checkFlushed();
+  #onStopped(status: 'closed' | 'replaced' | 'unauthorized' | 'stopped'): void {
+    // The exam closing stops the core once everything is settled; the Node client stays usable for acks of resends.
+    const reason: StopReason = status === 'stopped' ? (this.#stopReason ?? 'disconnected') : status === 'closed' ? 'exam_closed' : status;
+    this.#stopReason ??= reason;
+    if (reason === 'replaced') this.emit('replaced');
+    const error = this.#stopError();
+    this.#connected?.reject(error);
+    for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(error);
+    if (this.#liveSockets.size === 0) for (const resolve of this.#closeWaiters.splice(0)) resolve();
   }
 
-  #onReplaced(): void {
-    if (!this.#replacedEmitted) {
-      this.#replacedEmitted = true;
-      this.emit('replaced');
-    }
-    this.#stop('replaced');
+  #stopError(): StudentClientError {
+    const reason = this.#stopReason ?? 'closed';
+    return new StudentClientError(reason, STOP_MESSAGES[reason]);
   }
 
-  #onClose(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.#ws) return;
-    this.#ws = null;
-    this.#clearTimer('resend');
-    if (code === CloseCode.Replaced) this.#onReplaced();
-    else if (code === CloseCode.BadToken) this.#stop('unauthorized');
-    else if (!this.#reconnects) this.#stop('disconnected');
-    else if (this.#status !== 'stopped') this.#scheduleReconnect();
-    // Emitted after the decision, so a listener can read `status` to know whether a retry follows.
-    this.emit('disconnect', code, reason);
-    if (this.#status === 'stopped') for (const resolve of this.#closeWaiters.splice(0)) resolve();
-  }
-
-  #scheduleReconnect(): void {
-    const delay = this.#backoff(this.#reconnectAttempt++);
-    if (delay === null) {
-      this.#stop('disconnected');
-      return;
-    }
-    this.#setStatus('backoff');
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.stats.reconnects++;
-      this.#openSocket();
-    }, delay);
-  }
-
-  // After busy / rate_limited the triggering event was not stored: resend later, coalescing
-  // every such err that arrives meanwhile into one resend.
-  #scheduleResend(): void {
-    if (this.#resendTimer !== null || this.#status === 'stopped') return;
-    const delay = this.#backoff(this.#resendAttempt++) ?? 0;
-    this.#resendTimer = setTimeout(() => {
-      this.#resendTimer = null;
-      this.resendUnacked();
-    }, delay);
-  }
-
-  #checkFlushed(): void {
-    if (this.#outbox.size !== 0) return;
-    for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
-  }
-
-  #stop(reason: StopReason): void {
-    if (this.#status === 'stopped') return;
-    this.#setStatus('stopped');
-    this.#stopError = new StudentClientError(reason, STOP_MESSAGES[reason]);
-    this.#clearTimer('reconnect');
-    this.#clearTimer('resend');
-    // Rejecting an already-resolved connect() is a no-op.
-    this.#connected?.reject(this.#stopError);
-    for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(this.#stopError);
-    const ws = this.#ws;
-    if (ws !== null && ws.readyState !== WebSocket.CLOSING && ws.readyState !== WebSocket.CLOSED) ws.close(1000);
-  }
-
-  #clearTimer(which: 'reconnect' | 'resend'): void {
-    clearTimeout((which === 'reconnect' ? this.#reconnectTimer : this.#resendTimer) ?? undefined);
-    if (which === 'reconnect') this.#reconnectTimer = null;
-    else this.#resendTimer = null;
+  /** Runs one core input and re-arms the one timer the core needs. */
+  #drive(input: () => void): void {
+    input();
+    const at = this.#core.nextDeadline;
+    if (at === this.#timerAt) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = at;
+    if (at === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = null;
+      this.#drive(() => this.#core.tick(performance.now()));
+    }, Math.max(0, at - performance.now()));
   }
 }
+
+const STATUS_OF: Record<ClientStatus, StudentClientStatus> = {
+  connecting: 'connecting',
+  online: 'ready',
+  offline: 'backoff',
+  closed: 'stopped',
+  replaced: 'stopped',
+  unauthorized: 'stopped',
+  stopped: 'stopped',
+};
 
 const STOP_MESSAGES: Record<StopReason, string> = {
   closed: 'the client was closed',
   unauthorized: 'the server refused the token (close 4401); retrying with the same token is pointless',
   replaced: 'another session took over this student (err replaced / close 4409)',
   disconnected: 'the connection was lost and reconnecting is off',
+  exam_closed: 'the exam is closed and every event of this client is settled',
 };

@@ -1,8 +1,7 @@
-// One WebSocket attempt of the student client: opens it with the protocol's options, sends the
-// hello, and hands decoded server frames to the client. Reconnect policy lives in the client.
+// One WebSocket attempt of the Node student client: opens it with the protocol's options and
+// hands decoded server frames to the client. The hello and the reconnect policy live in the core.
 
 import WebSocket from 'ws';
-import { encodeHello } from '../protocol/client-frame.js';
 import { decodeServerFrame, type ServerFrame } from '../protocol/server-frame.js';
 
 export interface StudentSocketOptions {
@@ -13,6 +12,8 @@ export interface StudentSocketOptions {
 }
 
 export interface StudentSocketHandlers {
+  /** The socket is open: the core sends the hello. */
+  open(): void;
   frame(frame: ServerFrame): void;
   /** A binary frame or text that is not a frame of this protocol version. */
   badFrame(): void;
@@ -27,7 +28,7 @@ export function openStudentSocket(options: StudentSocketOptions, handlers: Stude
     handshakeTimeout: options.handshakeTimeoutMs,
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
   });
-  ws.on('open', () => ws.send(encodeHello(options.token)));
+  ws.on('open', () => handlers.open());
   ws.on('message', (data, isBinary) => {
     const frame = isBinary ? null : decodeServerFrame(rawToString(data));
     if (frame === null) handlers.badFrame();

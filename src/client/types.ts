@@ -2,7 +2,8 @@
 // events it keeps until acked, and the typed map of the events it emits.
 
 import type { EventKind } from '../events/answer-event.js';
-import type { ErrCode, ExamOpenState, NackCode } from '../protocol/server-frame.js';
+import type { ErrCode, NackCode } from '../protocol/server-frame.js';
+import type { WelcomeInfo } from './core/core-io.js';
 
 export interface StudentClientOptions {
   /** `ws://host:port/ws` */
@@ -14,16 +15,16 @@ export interface StudentClientOptions {
   localAddress?: string;
   /** ws's opening-handshake timeout per attempt. perMessageDeflate is always off. Default 10000. */
   handshakeTimeoutMs?: number;
+  /** Unacked events on the wire at most (1 to 64). Default 64. */
+  window?: number;
+  /**
+   * Ask for the stored answers in every hello and settle kept events by them (PROTOCOL.md section 7,
+   * rule 2). Default false: this client keeps its outbox in memory, so only one device writes.
+   */
+  resume?: boolean;
 }
 
-export interface WelcomeInfo {
-  exam: string;
-  student: string;
-  /** Highest seq the server holds durably for this student (0 if none). */
-  lastSeq: number;
-  state: ExamOpenState;
-  serverTime: number;
-}
+export type { WelcomeInfo } from './core/core-io.js';
 
 /** One event the client sent or will send; it stays in the outbox until an ack or nack settles it. */
 export interface OutboxEvent {

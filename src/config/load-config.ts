@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { checkTlsConfig } from './gateway-tls.js';
 import { parseRedisNode } from '../redis/redis-node.js';
 import { configSchema, type RawConfig, type UntradexConfig } from './schema.js';
 
@@ -86,6 +87,7 @@ export function validateConfig(candidate: unknown): RawConfig {
   if (config.export.retry.maxDelayMs < config.export.retry.baseDelayMs) {
     throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');
   }
+  checkTlsConfig(config.gateway.tls);
   return config;
 }
 

@@ -50,6 +50,10 @@ const gatewaySchema = z.strictObject({
   /** Bytes of each ack ring (one per writer and connection actor pair). */
   ackRingBytes: z.number().int().min(4096).max(1 << 30),
   rateLimit: rateLimitSchema,
+  /** PEM certificate and key: the gateway port then speaks wss:// and https:// (PROTOCOL.md section 6). Both or neither. */
+  tls: z
+    .strictObject({ certFile: z.string().min(1).nullable(), keyFile: z.string().min(1).nullable() })
+    .refine((tls) => (tls.certFile === null) === (tls.keyFile === null), { message: 'set both certFile and keyFile, or neither' }),
 });
 
 const writersSchema = z.strictObject({

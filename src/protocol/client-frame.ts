@@ -17,8 +17,8 @@ export type BadEventReason =
   | 'bad_ts';
 
 export type DecodedClientFrame =
-  /** `token` is '' when missing or not a string; the server answers 4401. */
-  | { type: 'hello'; token: string }
+  /** `token` is '' when missing or not a string; the server answers 4401. `resume`: only `true` asks for the answers frame. */
+  | { type: 'hello'; token: string; resume: boolean }
   | {
       type: 'event';
       seq: number;
@@ -61,7 +61,7 @@ export function decodeClientFrame(text: string, limits: ClientFrameLimits): Deco
   if (t === 'ev') return decodeEvent(frame, limits);
   if (t === 'hello') {
     const token = ownField(frame, 'token');
-    return { type: 'hello', token: typeof token === 'string' ? token : '' };
+    return { type: 'hello', token: typeof token === 'string' ? token : '', resume: ownField(frame, 'resume') === true };
   }
   return VIOLATION.bad_type;
 }
@@ -125,9 +125,9 @@ function ownField(frame: Record<string, unknown>, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(frame, key) ? frame[key] : undefined;
 }
 
-/** The first frame of every connection. */
-export function encodeHello(token: string): string {
-  return `{"t":"hello","token":${JSON.stringify(token)}}`;
+/** The first frame of every connection; `resume` asks for the student's stored answers (section 3). */
+export function encodeHello(token: string, resume = false): string {
+  return `{"t":"hello","token":${JSON.stringify(token)}${resume ? ',"resume":true' : ''}}`;
 }
 
 export interface ClientEventFields {

@@ -1,7 +1,7 @@
 // Codec of the frames the server sends to a student (PROTOCOL.md section 3): string-built
 // encoders for the hot path, and the client library's strict decoder.
 
-import { MAX_SEQ } from '../events/answer-event.js';
+import { isValidId, MAX_SEQ } from '../events/answer-event.js';
 
 export type NackCode = 'exam_closed' | 'submitted' | 'bad_event';
 export type ErrCode = 'unauthorized' | 'bad_request' | 'rate_limited' | 'busy' | 'replaced';
@@ -20,8 +20,21 @@ export interface WelcomeFrame {
   serverTime: number;
 }
 
+/** One question's last stored answer, as the `answers` frame carries it. */
+export interface StoredAnswer {
+  v: string;
+  seq: number;
+}
+
+/** The `answers` frame (resume): a Map, since a question id may be `__proto__`. */
+export interface AnswersFrame {
+  answers: Map<string, StoredAnswer>;
+  submitted: boolean;
+}
+
 export type ServerFrame =
   | ({ t: 'welcome' } & WelcomeFrame)
+  | ({ t: 'answers' } & AnswersFrame)
   | { t: 'ack'; seq: number }
   | { t: 'nack'; seq: number; code: NackCode }
   | { t: 'err'; code: ErrCode; msg: string }
@@ -37,6 +50,13 @@ export function encodeWelcome(welcome: WelcomeFrame): string {
     state: welcome.state,
     serverTime: welcome.serverTime,
   });
+}
+
+/** Sent once per resumed connection; JSON.stringify quotes the student's values exactly. */
+export function encodeAnswers(frame: AnswersFrame): string {
+  const answers: Record<string, StoredAnswer> = Object.create(null) as Record<string, StoredAnswer>;
+  for (const [question, answer] of frame.answers) answers[question] = { v: answer.v, seq: answer.seq };
+  return `{"t":"answers","answers":${JSON.stringify(answers)},"submitted":${frame.submitted}}`;
 }
 
 // The hot-path frames carry only integers and fixed codes, so concatenation is exact JSON.
@@ -92,6 +112,8 @@ export function decodeServerFrame(text: string): ServerFrame | null {
       return { t: 'closed' };
     case 'welcome':
       return decodeWelcome(f);
+    case 'answers':
+      return decodeAnswers(f);
     default:
       return null;
   }
@@ -108,6 +130,21 @@ function decodeWelcome(f: Record<string, unknown>): ServerFrame | null {
   if (state !== 'open' && state !== 'closed') return null;
   if (typeof serverTime !== 'number' || !Number.isFinite(serverTime)) return null;
   return { t: 'welcome', exam, student, lastSeq, state, serverTime };
+}
+
+function decodeAnswers(f: Record<string, unknown>): ServerFrame | null {
+  const raw = own(f, 'answers');
+  const submitted = own(f, 'submitted');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || typeof submitted !== 'boolean') return null;
+  const answers = new Map<string, StoredAnswer>();
+  for (const [question, answer] of Object.entries(raw as Record<string, unknown>)) {
+    if (!isValidId(question) || typeof answer !== 'object' || answer === null) return null;
+    const v = own(answer as Record<string, unknown>, 'v');
+    const seq = own(answer as Record<string, unknown>, 'seq');
+    if (typeof v !== 'string' || !isSeqOrZero(seq) || seq === 0) return null;
+    answers.set(question, { v, seq });
+  }
+  return { t: 'answers', answers, submitted };
 }
 
 function isSeqOrZero(value: unknown): value is number {

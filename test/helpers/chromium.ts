@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core, for the browser tests: no browser download (this
 // project's machines reach only the npm and Debian registries), the flags a closed network needs.
 
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, LaunchOptions } from 'playwright-core';
 import { chromium } from 'playwright-core';
@@ -71,4 +72,41 @@ export async function launchChromiumProfile(t: TapLike, userDataDir: string, opt
   });
   t.teardown(() => context.close().catch(() => undefined));
   return context;
+}
+
+export interface ChromiumProcess {
+  /** The profile's own context (the persistent one): its IndexedDB lives in the user data dir. */
+  context: BrowserContext;
+  pid: number;
+  /** SIGKILL, as a crash or a pulled plug would end it: no unload, no flush of its own. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Chromium started by the test itself on a user data dir, and driven over CDP, so the test holds
+ * its process and can SIGKILL it, then start it again on the same profile.
+ */
+export async function launchChromiumProcess(t: TapLike, userDataDir: string): Promise<ChromiumProcess> {
+  const child = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, '--headless=new', '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`Chromium gave no DevTools endpoint within 30 s: ${text.slice(-500)}`)), 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Chromium exited (${code}) before it listened: ${text.slice(-500)}`)));
+  });
+  const browser = await chromium.connectOverCDP(endpoint);
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  t.teardown(kill);
+  return { context: browser.contexts()[0]!, pid: child.pid!, kill };
 }

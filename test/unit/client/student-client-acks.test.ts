@@ -13,7 +13,7 @@ t.test('connect resolves on the welcome; seqs start above lastSeq; events before
   t.match(info, { exam: 'E1', student: 'S1', lastSeq: 41, state: 'open' });
   t.equal(client.status, 'ready');
   const conn = await server.connection(0);
-  t.same(conn.frames[0], { type: 'hello', token: 'tok-1' });
+  t.same(conn.frames[0], { type: 'hello', token: 'tok-1', resume: false });
 
   t.equal(client.open(1764400000000), 42);
   t.equal(client.answer('Q7', 'B', null), 43);

@@ -76,6 +76,8 @@ t.test('close 4401: connect() rejects, disconnect is emitted, no retry', async (
   client.on('disconnect', (code) => disconnects.push(code));
   client.on('err', (code) => errs.push(code));
   await t.rejects(client.connect(), { code: 'UX_ERR_CLIENT', reason: 'unauthorized' });
+  // The err frame stops the client at once; the server's close follows it.
+  await when(() => disconnects.length === 1, [client, 'disconnect']);
   t.same(disconnects, [4401]);
   t.same(errs, ['unauthorized']);
   t.equal(client.status, 'stopped');

@@ -34,7 +34,7 @@ function oracle(text: string, maxValueBytes: number): Oracle {
   const get = (k: string): unknown => (Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
   if (get('t') === 'hello') {
     const token = get('token');
-    return { type: 'hello', token: typeof token === 'string' ? token : '' };
+    return { type: 'hello', token: typeof token === 'string' ? token : '', resume: get('resume') === true };
   }
   if (get('t') !== 'ev') return { type: 'violation' };
   const seq = get('seq');

@@ -179,16 +179,19 @@ t.test('section 1: unknown fields are ignored, and so are q and v on open and su
 
 t.test('section 3: hello', async (t) => {
   check(t, [
-    ['with a token', '{"t":"hello","token":"v1.a.b"}', { type: 'hello', token: 'v1.a.b' }],
-    ['token missing', '{"t":"hello"}', { type: 'hello', token: '' }],
-    ['token not a string', '{"t":"hello","token":5}', { type: 'hello', token: '' }],
-    ['token null', '{"t":"hello","token":null}', { type: 'hello', token: '' }],
-    ['unknown fields', '{"t":"hello","token":"x","seq":"nope","k":1}', { type: 'hello', token: 'x' }],
+    ['with a token', '{"t":"hello","token":"v1.a.b"}', { type: 'hello', token: 'v1.a.b', resume: false }],
+    ['token missing', '{"t":"hello"}', { type: 'hello', token: '', resume: false }],
+    ['token not a string', '{"t":"hello","token":5}', { type: 'hello', token: '', resume: false }],
+    ['token null', '{"t":"hello","token":null}', { type: 'hello', token: '', resume: false }],
+    ['unknown fields', '{"t":"hello","token":"x","seq":"nope","k":1}', { type: 'hello', token: 'x', resume: false }],
+    ['resume true', '{"t":"hello","token":"x","resume":true}', { type: 'hello', token: 'x', resume: true }],
+    ['resume not exactly true', '{"t":"hello","token":"x","resume":"yes"}', { type: 'hello', token: 'x', resume: false }],
   ]);
 });
 
 t.test('encoders round-trip through the decoder', async (t) => {
-  t.same(decodeClientFrame(encodeHello('v1.x"y\\z'), LIMITS), { type: 'hello', token: 'v1.x"y\\z' });
+  t.same(decodeClientFrame(encodeHello('v1.x"y\\z'), LIMITS), { type: 'hello', token: 'v1.x"y\\z', resume: false });
+  t.same(decodeClientFrame(encodeHello('v1.r', true), LIMITS), { type: 'hello', token: 'v1.r', resume: true });
   const events = [
     { seq: 1, kind: 'open', question: null, value: null, clientTs: 1764400000000 },
     { seq: 2, kind: 'answer', question: 'Q7', value: 'line1\n"quoted" \\ é 😀', clientTs: null },
