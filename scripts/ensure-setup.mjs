@@ -87,9 +87,18 @@ function ensureChromium() {
   );
 }
 
+/**
+ * The same three steps as `npm run build`: the server, the client's type declarations, and the
+ * bundles the gateway serves (GET /client/untradex.js and /exam/ answer 503 without them).
+ */
 function build() {
-  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')])) {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]) || !run(process.execPath, [tsc, '-p', join(root, 'tsconfig.browser.json')])) {
     say('the TypeScript build failed; see the errors above');
+    process.exit(1);
+  }
+  if (!run(process.execPath, [join(root, 'scripts', 'build-client.mjs')])) {
+    say('bundling the browser client and the exam page failed; see the errors above');
     process.exit(1);
   }
 }
