@@ -12,6 +12,7 @@ import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { ClusterLibraryGuard } from '../src/redis/cluster-library-guard.js';
+import { checkRedisAccess } from '../src/redis/access-check.js';
 import { assertDurable, readDurability, type NodeDurability } from '../src/redis/durability-check.js';
 import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
@@ -185,6 +186,9 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         });
         await this.redisSupervisor.start();
       }
+      // A wrong password or an untrusted certificate stops the start here, naming the key to fix;
+      // the clients below would only retry it for ever. (The embedded Redis is Untradex's own.)
+      if (!config.redis.embedded) await checkRedisAccess(this.redisTarget);
       this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
