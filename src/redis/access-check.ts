@@ -69,7 +69,7 @@ export function accessRefusal(error: Error, probe: Pick<Probe, 'where' | 'passwo
   if (CLIENT_CERTIFICATE_ALERT.test(code)) {
     return new ConfigError(
       'redis.tls.certFile',
-      `Redis at ${where} refused the TLS handshake for want of a client certificate it trusts (${message.split('\n')[0]?.trim()}): set redis.tls.certFile and keyFile to a certificate signed by a CA in the servers' tls-ca-cert-file, or set \`tls-auth-clients no\` on the servers`,
+      `Redis at ${where} refused the TLS handshake for want of a client certificate it trusts (${/SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? code}): set redis.tls.certFile and keyFile to a certificate signed by a CA in the servers' tls-ca-cert-file, or set \`tls-auth-clients no\` on the servers`,
     );
   }
   if (NOT_TLS.has(code)) {
@@ -78,25 +78,66 @@ export function accessRefusal(error: Error, probe: Pick<Probe, 'where' | 'passwo
   return null;
 }
 
-/** Connects once, PINGs, and returns the refusal it met, or null (answered, or unreachable). */
+/**
+ * What a server that closed the connection after it was opened, without one word of reply, most
+ * likely refuses. Under TLS 1.3 a server checks the client's certificate after the client already
+ * counts the handshake done, so the refusal reaches the client as an alert or, when the client's
+ * AUTH crossed it, as a bare ECONNRESET; and a TLS-only port drops a plain-text client silently.
+ */
+export function silentCloseRefusal(probe: Pick<Probe, 'where' | 'access'>): ConfigError {
+  const { where, access } = probe;
+  if (access.tls === undefined) {
+    return new ConfigError('redis.tls', `Redis at ${where} closed the connection without answering: it most likely speaks only TLS on that port. Set redis.tls (its caFile, and a client certificate if the servers ask for one)`);
+  }
+  if (access.tls.cert === undefined) {
+    return new ConfigError(
+      'redis.tls.certFile',
+      `Redis at ${where} closed the connection right after the TLS handshake, without answering: it most likely asks for a client certificate (\`tls-auth-clients yes\`, its default). Set redis.tls.certFile and keyFile to a certificate signed by a CA in the servers' tls-ca-cert-file, or set \`tls-auth-clients no\` on the servers`,
+    );
+  }
+  return new ConfigError('redis.tls.certFile', `Redis at ${where} closed the connection right after the TLS handshake, without answering: it most likely does not trust the client certificate in redis.tls.certFile. Use one signed by a CA in the servers' tls-ca-cert-file`);
+}
+
+/** A Redis error reply (`WRONGPASS ...`, `ERR ...`): proof the server answered. */
+function isReply(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === undefined && /^[A-Z][A-Z_]+\b/.test(error.message);
+}
+
+/**
+ * Connects once, PINGs, and returns the refusal it met, or null: it answered, or it could not be
+ * reached, or it did not answer within PROBE_TIMEOUT_MS (a frozen or overloaded server, which
+ * waitForRedis then waits for as before).
+ */
 async function probeOnce(probe: Probe): Promise<ConfigError | null> {
   const redis = probe.connect();
   const seen: Error[] = [];
+  let opened = false;
   // ioredis reports a TLS failure as an 'error' event and rejects connect() with only
   // "Connection is closed."; both are kept, and the first that names a refusal counts.
   redis.on('error', (error: Error) => seen.push(error));
+  // 'connect': the socket is open (for TLS: the handshake is done, as far as the client knows).
+  redis.once('connect', () => (opened = true));
+  const ended = new Promise<'ended'>((resolve) => redis.once('end', () => resolve('ended')));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, PROBE_TIMEOUT_MS, 'timeout')));
   try {
-    await redis.connect();
-    await redis.ping();
-    return null;
-  } catch (error) {
-    seen.push(error as Error);
+    const attempt = redis.connect().then(() => redis.ping()).then(
+      () => 'answered' as const,
+      (error: unknown) => {
+        seen.push(error as Error);
+        // The socket's own error comes before ioredis gives up on it, but wait for the end so a
+        // late one is not missed.
+        return ended;
+      },
+    );
+    if ((await Promise.race([attempt, timedOut])) !== 'ended') return null;
     for (const candidate of seen) {
       const refusal = accessRefusal(candidate, probe);
       if (refusal !== null) return refusal;
     }
-    return null;
+    return opened && !seen.some(isReply) ? silentCloseRefusal(probe) : null;
   } finally {
+    clearTimeout(timer);
     redis.disconnect();
   }
 }
