@@ -206,7 +206,7 @@ export class WriterLoop {
     if (transient !== undefined) throw transient;
 
     this.counters.isolatedBatches += 1;
-    this.log.warn({ err: failures[0], buckets: failures.length }, 'ux_write raised on a batch; writing its failed buckets in halves to find the event');
+    this.log.warn({ redisError: (failures[0] as Error).message, buckets: failures.length }, 'ux_write raised on a batch; writing its failed buckets in halves to find the event');
     const outcomes: WriteOutcome[][] = [];
     for (const [index, result] of settled.entries()) {
       if (result.status === 'fulfilled') {
