@@ -1,4 +1,4 @@
-// Fault 11: a poison event (issue 10 item 7). One student's stored state in Redis is corrupt, so
+// A poison event (issue 10 item 7). One student's stored state in Redis is corrupt, so
 // ux_write raises on any batch that holds that student's next event. With one writer for every
 // student, that used to stall the whole exam: the batch was retried forever. Now the writer isolates
 // the event and answers it `nack bad_event`; the other students keep getting acks, and once the
