@@ -148,14 +148,14 @@ export class ExamMetaStore {
   }
 
   /**
-   * The keys purge removes and retention expires: the lease and each bucket's log, answers and
-   * student states. Not the meta (the exam's final state and counts) nor the buckets' close
+   * The keys purge removes and retention expires: the lease and each bucket's log, answers,
+   * student states and answer index. Not the meta (the exam's final state and counts) nor the buckets' close
    * markers: they are the exam's tombstone, and keep an exported exam from ever opening again.
    */
   dataKeys(exam: string, buckets: number): string[] {
     const keys = [lockKey(exam)];
     for (let bucket = 0; bucket < buckets; bucket += 1) {
-      keys.push(bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket));
+      keys.push(bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.qidx(exam, bucket));
     }
     return keys;
   }

@@ -119,10 +119,16 @@ export class BucketStore {
       args[a++] = e.clientTs === null ? '' : String(e.clientTs);
       args[a++] = String(e.serverTs);
     }
-    const keys = [bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket)] as const;
+    const keys = [
+      bucketKeys.log(exam, bucket),
+      bucketKeys.ans(exam, bucket),
+      bucketKeys.seq(exam, bucket),
+      bucketKeys.closed(exam, bucket),
+      bucketKeys.qidx(exam, bucket),
+    ] as const;
     const reply =
       this.replicated === null
-        ? await this.call('ux_write', () => this.redis.fcall('ux_write', 4, ...keys, ...args))
+        ? await this.call('ux_write', () => this.redis.fcall('ux_write', keys.length, ...keys, ...args))
         : await this.replicated.run({ fn: 'ux_write', keys, args, markKey: keys[2], wrote: (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored) });
     if (!Array.isArray(reply) || reply.length !== n) {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);

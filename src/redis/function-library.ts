@@ -8,10 +8,11 @@ import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 
 /**
- * Bump on any change to the functions' keys, arguments, replies or stored formats. 3: ux_write
- * checks the keys and counters it writes before its first write (2 could fail half-written).
+ * Bump on any change to the functions' keys, arguments, replies or stored formats. 3: the qidx
+ * hash. 4: ux_write checks every key and counter it writes before its first write (3 could fail
+ * half-written).
  */
-export const LIBRARY_VERSION = 3;
+export const LIBRARY_VERSION = 4;
 
 /*
  * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
@@ -30,6 +31,9 @@ export const LIBRARY_VERSION = 3;
  *   retention never remove it, so an exported exam never opens again (PROTOCOL.md section 4).
  * ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
  *   when null; the value comes last, so it may contain any byte, `,` and `|` included.
+ * qidx hash (version 3), field `<student>`: the questions the student has an answer to, joined by
+ *   `,` in the order first answered (ids never hold a `,`). A resumed hello reads it and then only
+ *   that student's `ans` fields, so its cost follows the student's answers, not the bucket's size.
  * log stream entry: s student, q question, k kind (o|a|s), v value, seq, cts clientTs, sts serverTs.
  *   q and v are empty for o and s; cts is empty when null. Every entry has the same seven fields,
  *   which lets the stream's listpacks store the field names once.
@@ -191,7 +195,7 @@ local function check_counter(seq_key, field)
   end
 end
 
--- KEYS: log, ans, seq, closed. ARGV: exam, n, then n events of 8 fields:
+-- KEYS: log, ans, seq, closed, qidx. ARGV: exam, n, then n events of 8 fields:
 -- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
 -- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
 -- check that can fail (the events' fields, each student's stored state, the type of every key
@@ -199,8 +203,9 @@ end
 -- written: Redis does not roll back what a function wrote before an error, and a retried batch
 -- would then take the half that got through for duplicates.
 local function ux_write(keys, args)
-  local log_key, ans_key, seq_key, closed_key = keys[1], keys[2], keys[3], keys[4]
+  local log_key, ans_key, seq_key, closed_key, qidx_key = keys[1], keys[2], keys[3], keys[4], keys[5]
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
+  if qidx_key == nil then return error({ err = 'UXBAD ux_write needs 5 keys (log, ans, seq, closed, qidx)' }) end
   local n_s = args[2] or ''
   if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
   local n = tonumber(n_s)
@@ -258,10 +263,15 @@ local function ux_write(keys, args)
     check_type(log_key, 'stream')
     check_counter(seq_key, '!events')
   end
-  if stored_answers then check_type(ans_key, 'hash') end
+  if stored_answers then
+    check_type(ans_key, 'hash')
+    check_type(qidx_key, 'hash')
+  end
   if new_students > 0 then check_counter(seq_key, '!students') end
 
   -- Second pass: only writes, none of which can fail on what the first pass checked.
+  -- Questions a student answers for the first time in this call, appended to qidx once at the end.
+  local new_questions = {}
   for i = 1, n do
     if out[i] == STORED then
       local b = 2 + (i - 1) * FIELDS_PER_EVENT
@@ -270,12 +280,21 @@ local function ux_write(keys, args)
       redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
         'seq', seq_s, 'cts', cts, 'sts', sts)
       if kind == 'a' then
-        redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value)
+        -- HSET answers 1 only for a new field: the first answer of this student to this question.
+        if redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value) == 1 then
+          local list = new_questions[student]
+          if list == nil then new_questions[student] = { question } else list[#list + 1] = question end
+        end
       end
     end
   end
   for student in pairs(dirty) do
     redis.call('HSET', seq_key, student, pack_state(state[student]))
+  end
+  for student, list in pairs(new_questions) do
+    local known = redis.call('HGET', qidx_key, student)
+    local added = table.concat(list, ',')
+    redis.call('HSET', qidx_key, student, known and (known .. ',' .. added) or added)
   end
   if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
   if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end

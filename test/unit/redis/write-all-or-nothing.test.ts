@@ -15,7 +15,7 @@ const B = 0;
 
 /** Everything the bucket holds, so a test can say "unchanged" of all of it at once. */
 async function snapshot(redis: Redis): Promise<Record<string, unknown>> {
-  const keys = [bucketKeys.log(EXAM, B), bucketKeys.ans(EXAM, B), bucketKeys.seq(EXAM, B), bucketKeys.closed(EXAM, B)];
+  const keys = [bucketKeys.log(EXAM, B), bucketKeys.ans(EXAM, B), bucketKeys.seq(EXAM, B), bucketKeys.closed(EXAM, B), bucketKeys.qidx(EXAM, B)];
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const type = await redis.type(key);
@@ -79,6 +79,14 @@ t.test('a log key of the wrong type fails the batch before any event is written'
   const before = await snapshot(redis);
   await t.rejects(store.writeBatch(EXAM, B, batch), { code: 'UX_ERR_REDIS_SCRIPT' });
   t.same(await snapshot(redis), before, 'no answer or student state was written');
+});
+
+t.test('a question index of the wrong type fails the batch before any event is written', async (t) => {
+  const { store, redis, batch } = await seeded(t);
+  await redis.set(bucketKeys.qidx(EXAM, B), 'not a hash');
+  const before = await snapshot(redis);
+  await t.rejects(store.writeBatch(EXAM, B, batch), { code: 'UX_ERR_REDIS_SCRIPT' });
+  t.same(await snapshot(redis), before, 'no event, answer or student state was written');
 });
 
 t.test('a malformed k-th event fails the batch before any event is written', async (t) => {
