@@ -67,6 +67,7 @@ export class RootStatus implements StatusSource {
         stored,
         duplicates: sum(writers, (writer) => writer.duplicates),
         refused: sum(writers, (writer) => writer.refused),
+        badEvents: sum(writers, (writer) => writer.badEvents),
         perSecond: Math.round(this.perSecond),
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },

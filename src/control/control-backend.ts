@@ -18,7 +18,8 @@ export interface SystemStatus {
   uptimeSeconds: number;
   /** unwelcomed: sockets upgraded whose welcome has not been sent yet (gateway.maxUnwelcomed). */
   connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
-  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
+  /** badEvents: events a writer isolated as the one its batch's write raised on, nacked bad_event. */
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; perSecond: number };
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];

@@ -134,7 +134,8 @@ export class BucketStore {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
     }
     for (let i = 0; i < n; i++) {
-      if (!isWriteOutcome(reply[i])) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
+      // BadEvent is the writer's verdict, never the function's: a 5 from Redis is a malformed reply.
+      if (!isWriteOutcome(reply[i]) || reply[i] === WriteOutcome.BadEvent) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
     }
     return reply as WriteOutcome[];
   }

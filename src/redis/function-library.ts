@@ -7,8 +7,12 @@ import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 
-/** Bump on any change to the functions' keys, arguments, replies or stored formats. */
-export const LIBRARY_VERSION = 3;
+/**
+ * Bump on any change to the functions' keys, arguments, replies or stored formats. 3: the qidx
+ * hash. 4: ux_write checks every key and counter it writes before its first write (3 could fail
+ * half-written).
+ */
+export const LIBRARY_VERSION = 4;
 
 /*
  * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
@@ -38,8 +42,10 @@ export const LIBRARY_VERSION = 3;
  * 2^53-1): the strings of ARGV are stored as given after a canonical-form check, and compared as
  * numbers, which doubles hold exactly up to 2^53.
  *
- * ux_write checks every event of a call before it writes any, so a malformed field rejects the
- * whole call with an error and stores nothing of it.
+ * ux_write checks every event of a call, every student state and every key and counter it will
+ * write before it writes any, so a malformed field or a corrupt stored value rejects the whole call
+ * with an error and stores nothing of it. The writer then isolates the event that fails
+ * (actors/redis-writer/poison-isolation.ts) rather than retry the batch forever.
  */
 const LUA = String.raw`#!lua name=untradex
 
@@ -171,11 +177,31 @@ local function check_events(args, n)
   end
 end
 
+-- Raises unless the key is missing or of the type the writes below need: a write command on a key
+-- of another type fails with WRONGTYPE, after the writes before it could no longer be undone.
+local function check_type(key, wanted)
+  local actual = redis.call('TYPE', key)['ok']
+  if actual ~= 'none' and actual ~= wanted then
+    return error({ err = 'UXCORRUPT ' .. key .. ' is a ' .. actual .. ', not a ' .. wanted })
+  end
+end
+
+-- Raises unless the bucket counter may take HINCRBY: a missing field, or a decimal integer in
+-- the range the writes keep (HINCRBY refuses anything else, after the events were written).
+local function check_counter(seq_key, field)
+  local v = redis.call('HGET', seq_key, field)
+  if v and not is_uint(v, MAX_SEQ, true) then
+    return error({ err = 'UXCORRUPT counter ' .. field .. ' of ' .. seq_key .. ': ' .. string.format('%q', v):sub(1, 40) })
+  end
+end
+
 -- KEYS: log, ans, seq, closed, qidx. ARGV: exam, n, then n events of 8 fields:
 -- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
--- Returns one outcome per event, in order. Every check that can fail runs before the first write
--- (the events' fields, each student's stored state, the answer hash's type), so an error leaves
--- nothing of the call written: Redis does not roll back what a function wrote before an error.
+-- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
+-- check that can fail (the events' fields, each student's stored state, the type of every key
+-- and counter the writes touch); the second only writes. So an error leaves nothing of the call
+-- written: Redis does not roll back what a function wrote before an error, and a retried batch
+-- would then take the half that got through for duplicates.
 local function ux_write(keys, args)
   local log_key, ans_key, seq_key, closed_key, qidx_key = keys[1], keys[2], keys[3], keys[4], keys[5]
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
@@ -186,35 +212,20 @@ local function ux_write(keys, args)
   if #args ~= 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
   check_events(args, n)
 
-  -- Per-student state, loaded once per call before anything is written, and written back once.
+  -- First pass: per-student state, loaded once per call, and each event's outcome. The tables
+  -- follow the batch as if it were written, so a submit earlier in the call refuses later answers.
   local state, ep, last, dirty = {}, {}, {}, {}
-  local has_answer = false
-  for i = 1, n do
-    local b = 2 + (i - 1) * FIELDS_PER_EVENT
-    local student = args[b + 1]
-    if state[student] == nil then
-      local st = read_state(seq_key, student)
-      state[student], ep[student], last[student] = st, tonumber(st.e), tonumber(st.l)
-    end
-    if args[b + 4] == 'a' then has_answer = true end
-  end
-  if has_answer then
-    local ans_type = redis.call('TYPE', ans_key)['ok']
-    if ans_type ~= 'none' and ans_type ~= 'hash' then
-      return error({ err = 'UXCORRUPT answers key ' .. ans_key .. ' is a ' .. ans_type .. ', not a hash' })
-    end
-  end
-
   local closed = is_closed(closed_key, seq_key)
   local out = {}
-  local stored, new_students = 0, 0
-  -- Questions a student answers for the first time in this call, appended to qidx once at the end.
-  local new_questions = {}
-
+  local stored, new_students, stored_answers = 0, 0, false
   for i = 1, n do
     local b = 2 + (i - 1) * FIELDS_PER_EVENT
     local student = args[b + 1]
     local st = state[student]
+    if st == nil then
+      st = read_state(seq_key, student)
+      state[student], ep[student], last[student] = st, tonumber(st.e), tonumber(st.l)
+    end
     local seq_s, epoch_s = args[b + 3], args[b + 2]
     local seq = tonumber(seq_s)
     local outcome
@@ -229,15 +240,9 @@ local function ux_write(keys, args)
     elseif st.s ~= '0' then
       outcome = SUBMITTED
     else
-      local kind, question, value, cts, sts = args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
-      redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
-        'seq', seq_s, 'cts', cts, 'sts', sts)
+      local kind, sts = args[b + 4], args[b + 8]
       if kind == 'a' then
-        -- HSET answers 1 only for a new field: the first answer of this student to this question.
-        if redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value) == 1 then
-          local list = new_questions[student]
-          if list == nil then new_questions[student] = { question } else list[#list + 1] = question end
-        end
+        stored_answers = true
       elseif kind == 's' then
         st.s, st.t = seq_s, sts
       end
@@ -254,7 +259,35 @@ local function ux_write(keys, args)
     end
     out[i] = outcome
   end
+  if stored > 0 then
+    check_type(log_key, 'stream')
+    check_counter(seq_key, '!events')
+  end
+  if stored_answers then
+    check_type(ans_key, 'hash')
+    check_type(qidx_key, 'hash')
+  end
+  if new_students > 0 then check_counter(seq_key, '!students') end
 
+  -- Second pass: only writes, none of which can fail on what the first pass checked.
+  -- Questions a student answers for the first time in this call, appended to qidx once at the end.
+  local new_questions = {}
+  for i = 1, n do
+    if out[i] == STORED then
+      local b = 2 + (i - 1) * FIELDS_PER_EVENT
+      local student, seq_s, kind, question, value, cts, sts =
+        args[b + 1], args[b + 3], args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
+      redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
+        'seq', seq_s, 'cts', cts, 'sts', sts)
+      if kind == 'a' then
+        -- HSET answers 1 only for a new field: the first answer of this student to this question.
+        if redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value) == 1 then
+          local list = new_questions[student]
+          if list == nil then new_questions[student] = { question } else list[#list + 1] = question end
+        end
+      end
+    end
+  end
   for student in pairs(dirty) do
     redis.call('HSET', seq_key, student, pack_state(state[student]))
   end
