@@ -5,7 +5,7 @@ import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { CloseCode } from '../src/protocol/close-codes.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
-import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
@@ -75,7 +75,8 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     loopDelay.stop();
     await acks.stop();
     await watch.stop();
-    await redis.quit().catch(() => redis.disconnect());
+    await redis.quit().catch(() => undefined);
+    disconnectRedisClient(redis);
   };
 
   return {

@@ -15,7 +15,7 @@ import { ClusterLibraryGuard } from '../src/redis/cluster-library-guard.js';
 import { checkRedisAccess } from '../src/redis/access-check.js';
 import { ShardHealthWatch, type ShardHealth } from '../src/redis/shard-health.js';
 import { assertDurable, readDurability, type NodeDurability } from '../src/redis/durability-check.js';
-import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
@@ -333,7 +333,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     // after QUIT ends both, and is harmless once QUIT went through.
     if (admin !== null) {
       await settlesWithin(admin.quit(), STOP_STEP_MS);
-      admin.disconnect();
+      disconnectRedisClient(admin);
     }
     await this.redisSupervisor?.stop();
     this.diskWatcherInstance?.stop();

@@ -249,3 +249,17 @@ export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promi
     redis.off('node error', remember);
   }
 }
+
+/**
+ * Disconnects for good. On a Cluster client it also ends the slot-map refresh chain: ioredis re-arms
+ * its slotsRefreshInterval timer from the callback of a refresh that was in flight at disconnect
+ * (ioredis 6: `refreshSlotsCache(() => nextRound())`), and once disconnected every refresh fails at
+ * once and re-arms again, so a client closed mid-refresh kept a 2 s timer alive for ever and its
+ * process never exited. Emptying refreshSlotsCache lets the last re-armed timer fire into nothing.
+ */
+export function disconnectRedisClient(client: RedisClient): void {
+  client.disconnect();
+  if (isCluster(client)) {
+    (client as unknown as { refreshSlotsCache: (callback?: () => void) => void }).refreshSlotsCache = () => undefined;
+  }
+}

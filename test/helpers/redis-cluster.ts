@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis, type Cluster } from 'ioredis';
-import { createRedisClient, type ClusterTarget } from '../../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, type ClusterTarget } from '../../src/redis/redis-client.js';
 import { adminAccess, adminOptions, startNodeProcess, type NodeProcess, type NodeProcessOptions, type TestClusterNode, type TestRedisSecurity } from './redis-node-process.js';
 import type { TeardownHost } from './redis-server.js';
 
@@ -100,7 +100,7 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
     client(name = 'test') {
       const client = createRedisClient(cluster.target, name);
       client.on('error', () => undefined);
-      closers.push(() => client.disconnect());
+      closers.push(() => disconnectRedisClient(client));
       return client;
     },
     nodeClient,
