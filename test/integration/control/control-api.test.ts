@@ -86,6 +86,8 @@ t.test('control API', async (t) => {
     t.match(text, /# TYPE ux_events_stored_total counter/);
     t.match(text, /\nux_events_bad_total 0\n/, 'events isolated as poison and nacked bad_event: none');
     t.match(text, /ux_actor_up\{actor="writer-0"\} 1/);
-    t.match(text, /ux_actor_event_loop_delay_max_seconds\{actor="connection-0"\} 0\.\d+/);
+    // A number of seconds, whatever it is: a loaded machine delays a thread by seconds, and how much
+    // is a benchmark's business, not this test's (it read 4.23 once under a loaded npm test).
+    t.match(text, /ux_actor_event_loop_delay_max_seconds\{actor="connection-0"\} \d+(\.\d+)?(e-?\d+)?\n/);
   });
 });
