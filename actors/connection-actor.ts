@@ -2,6 +2,7 @@
 // gateway port, puts their events into the rings and answers them from the ack rings.
 
 import { hostActor } from '../src/actor-runtime/actor-host.js';
+import { CloseCode } from '../src/protocol/close-codes.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
@@ -19,7 +20,6 @@ import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
 
 const FINISH_POLL_MS = 5;
-const CLOSE_GOING_AWAY = 1001;
 
 hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);
@@ -112,7 +112,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
       }
       acks.dispatch();
-      gateway.closeAll(CLOSE_GOING_AWAY, 'server shutting down; reconnect later');
+      gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect later');
     },
     async stop() {
       await shutdown();

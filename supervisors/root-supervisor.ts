@@ -311,8 +311,13 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     this.libraryGuard?.stop();
     await beforeRedisStops;
     const admin = this.adminRedis;
-    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
-    if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
+    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever);
+    // and a QUIT that failed on one Cluster node leaves the client reconnecting to it. disconnect()
+    // after QUIT ends both, and is harmless once QUIT went through.
+    if (admin !== null) {
+      await settlesWithin(admin.quit(), STOP_STEP_MS);
+      admin.disconnect();
+    }
     await this.redisSupervisor?.stop();
     this.diskWatcherInstance?.stop();
     await this.dataDirLock?.unlock();
