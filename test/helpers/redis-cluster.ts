@@ -23,6 +23,11 @@ export interface TestClusterOptions {
   appendfsync?: 'always' | 'everysec';
   /** cluster-node-timeout in ms; default 1000, so a failover takes a couple of seconds. */
   nodeTimeoutMs?: number;
+  /**
+   * cluster-require-full-coverage; default true (Redis's default). False lets the healthy shards
+   * serve their slots while a failed primary's slots are uncovered, as shard isolation needs.
+   */
+  requireFullCoverage?: boolean;
 }
 
 export interface TestClusterNode {
@@ -99,6 +104,7 @@ class NodeProcess implements TestClusterNode {
       '--cluster-node-timeout', String(this.options.nodeTimeoutMs),
       // A replica may take over however long it was cut off: the test kills primaries on purpose.
       '--cluster-replica-validity-factor', '0',
+      '--cluster-require-full-coverage', this.options.requireFullCoverage ? 'yes' : 'no',
       '--appendonly', 'yes',
       '--appendfsync', this.options.appendfsync,
       '--save', '',
@@ -183,7 +189,7 @@ function infoField(info: string, field: string): string | undefined {
 export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions = {}): Promise<TestCluster> {
   const primaries = opts.primaries ?? 3;
   const replicas = opts.replicas ?? 0;
-  const options: NodeOptions = { appendfsync: opts.appendfsync ?? 'always', nodeTimeoutMs: opts.nodeTimeoutMs ?? 1000 };
+  const options: NodeOptions = { appendfsync: opts.appendfsync ?? 'always', nodeTimeoutMs: opts.nodeTimeoutMs ?? 1000, requireFullCoverage: opts.requireFullCoverage ?? true };
   const root = await mkdtemp(join(tmpdir(), 'ux-cluster-'));
   const nodes: NodeProcess[] = [];
   const closers: Array<() => void> = [];
