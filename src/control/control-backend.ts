@@ -31,7 +31,15 @@ export interface SystemStatus {
    * appendfsync is what the config promises; servers what each Redis server really has (read at
    * start and after each reconnect), with what is wrong with it for that promise.
    */
-  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerReport[] };
+  redis: {
+    status: string;
+    target: string;
+    embedded: boolean;
+    appendfsync: string;
+    servers?: RedisServerReport[];
+    /** Redis Cluster only: each shard's primary, its replicas in sync, and whether acks flow. */
+    shards?: ShardReport[];
+  };
   /** Rule S3: the disk of dataDir; below minFreeBytes no new event is acked (`state` "full"). */
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   /**
@@ -55,6 +63,18 @@ export interface RedisServerReport {
   appendfsync: string;
   maxmemoryPolicy: string;
   problem: string | null;
+}
+
+export interface ShardReport {
+  /** host:port of the shard's primary. */
+  primary: string;
+  /** host:port of each replica the primary streams to, and whether it is in sync. */
+  replicas: Array<{ node: string; inSync: boolean }>;
+  replicasInSync: number;
+  waitReplicas: number;
+  /** False when the primary does not answer or has fewer replicas in sync than waitReplicas. */
+  ok: boolean;
+  reason: string | null;
 }
 
 export interface ProcessReport {
