@@ -46,6 +46,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   });
   const acks = new AckDispatcher(init.ackRings, init.doorbell, init.incarnation, slots, {
     replaced: (session) => gateway.replace(session),
+    unavailable: (session) => gateway.unavailable(session),
     afterDispatch: () => forwarder.retryBlocked(),
   });
   const watch = new SessionWatch(init.redis, init.actorId, {

@@ -3,7 +3,7 @@
 
 import type { ActorReport, ProcessReport, Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { GatewayProcess } from './gateway-process.js';
-import type { StatusSource } from './root-status.js';
+import { mergeHeldBack, type StatusSource } from './root-status.js';
 import type { Supervisor } from './supervisor.js';
 
 const CALL_TIMEOUT_MS = 3_000;
@@ -42,7 +42,7 @@ export class FleetStatus implements StatusSource {
       actors.push({ id: report.id, status: report.status, incarnation: report.incarnation, restarts: report.restarts, lastError: report.lastError });
       if (status === null || status === undefined) return;
       for (const key of ['total', 'live', 'blocked', 'rejectedUpgrades', 'unwelcomed'] as const) total.connections[key] += status.connections[key];
-      for (const key of ['forwarded', 'stored', 'duplicates', 'refused', 'badEvents', 'perSecond'] as const) total.events[key] += status.events[key];
+      for (const key of ['forwarded', 'stored', 'duplicates', 'refused', 'badEvents', 'unavailable', 'perSecond'] as const) total.events[key] += status.events[key];
       total.acks.sent += status.acks.sent;
       total.acks.nacks += status.acks.nacks;
       total.rings.usedBytes += status.rings.usedBytes;
@@ -50,7 +50,9 @@ export class FleetStatus implements StatusSource {
       for (const actor of status.actors) actors.push({ ...actor, id: `${report.id}/${actor.id}` });
     });
     total.rings.fill = total.rings.capacityBytes === 0 ? 0 : total.rings.usedBytes / total.rings.capacityBytes;
-    return { ...total, actors, processes };
+    // Cluster only: each process's writers hold back their own sessions; the fleet shows the sum.
+    const heldBack = own.heldBack === undefined ? {} : { heldBack: mergeHeldBack([own.heldBack, ...statuses.map((status) => status?.heldBack)]) };
+    return { ...total, ...heldBack, actors, processes };
   }
 
   async readiness(): Promise<Readiness> {

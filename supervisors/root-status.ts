@@ -2,7 +2,9 @@
 // /readyz and /metrics show for a single gateway process (a fleet sums several of these).
 
 import type { Readiness, SystemStatus } from '../src/control/control-backend.js';
-import { describeRedisTarget } from '../src/redis/redis-client.js';
+import type { ShardIsolationStatus } from '../actors/redis-writer/shard-isolation.js';
+import type { HeldBackReport } from '../src/control/control-backend.js';
+import { describeRedisTarget, isClusterTarget } from '../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../src/telemetry/event-loop-delay.js';
 import type { RootSupervisor } from './root-supervisor.js';
 
@@ -68,6 +70,7 @@ export class RootStatus implements StatusSource {
         duplicates: sum(writers, (writer) => writer.duplicates),
         refused: sum(writers, (writer) => writer.refused),
         badEvents: sum(writers, (writer) => writer.badEvents),
+        unavailable: sum(writers, (writer) => writer.shards?.unavailable ?? 0),
         perSecond: Math.round(this.perSecond),
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
@@ -82,6 +85,7 @@ export class RootStatus implements StatusSource {
         ...(this.root.shards === null ? {} : { shards: this.root.shards.map((shard) => ({ ...shard, replicas: shard.replicas.map((replica) => ({ ...replica })) })) }),
       },
       ...(this.root.diskWatcher === null ? {} : { storage: this.root.diskWatcher.status() }),
+      ...(isClusterTarget(this.root.redisTarget) ? { heldBack: mergeHeldBack(writers.map((writer) => writer?.shards ?? null)) } : {}),
     };
   }
 
@@ -101,4 +105,19 @@ export class RootStatus implements StatusSource {
     if (disk !== null) reasons.push(disk);
     return { ready: reasons.length === 0, reasons };
   }
+}
+
+/** Sums the writers' held-back sessions (a session is held by the one writer of its bucket). */
+export function mergeHeldBack(parts: readonly (ShardIsolationStatus | HeldBackReport | null | undefined)[]): HeldBackReport {
+  const merged: HeldBackReport = { students: 0, byBucket: {}, downBuckets: [] };
+  const down = new Set<string>();
+  for (const part of parts) {
+    if (part === null || part === undefined) continue;
+    const byBucket = 'heldBackByBucket' in part ? part.heldBackByBucket : part.byBucket;
+    merged.students += 'heldBack' in part ? part.heldBack : part.students;
+    for (const [bucket, students] of Object.entries(byBucket)) merged.byBucket[bucket] = (merged.byBucket[bucket] ?? 0) + students;
+    for (const bucket of part.downBuckets) down.add(bucket);
+  }
+  merged.downBuckets = [...down].sort();
+  return merged;
 }

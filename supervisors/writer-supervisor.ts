@@ -3,7 +3,7 @@
 
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import type { RedisTarget } from '../src/redis/redis-client.js';
+import { isClusterTarget, type RedisTarget } from '../src/redis/redis-client.js';
 import type { RedisWriterApi, RedisWriterInit } from '../actors/redis-writer/protocol.js';
 import { ActorThread } from './actor-thread.js';
 import type { RingTopology } from './ring-topology.js';
@@ -29,6 +29,8 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
       redisConnections: config.writers.redisConnections,
       logLevel: config.log.level,
       ...(storageGate === undefined ? {} : { storageGate }),
+      // A single Redis is one failure domain: its writers keep rewinding a failed batch (students stay connected).
+      ...(isClusterTarget(redis) ? { shardWaitMs: config.writers.shardWaitMs } : {}),
     };
     return {
       id,

@@ -24,6 +24,8 @@ const READ_LIMIT = 1024;
 export interface AckDispatcherHooks {
   /** The session was replaced by a newer hello somewhere; close it with 4409. */
   replaced(session: StudentSession): void;
+  /** The writer could not store an event of this session for now: err busy, close 1013. */
+  unavailable(session: StudentSession): void;
   /** Ack rings had room freed: held events may now fit in the event rings too. */
   afterDispatch(): void;
 }
@@ -108,6 +110,11 @@ export class AckDispatcher {
         return;
       case WriteOutcome.StaleSession:
         this.hooks.replaced(session);
+        return;
+      case WriteOutcome.Unavailable:
+        // Its shard is failing over or cannot confirm replicas: nothing later of this session is
+        // stored (the writer answers those Unavailable too), and the reconnect resends from lastSeq.
+        this.hooks.unavailable(session);
         return;
       default: {
         const unreachable: never = ack.outcome;

@@ -98,6 +98,15 @@ export class StudentGateway {
     session.fail('replaced', 'a newer connection of this student took over', CloseCode.Replaced);
   }
 
+  /**
+   * An event of this session could not be stored now (its Redis Cluster shard is failing over or
+   * cannot confirm replicas). The client reconnects with backoff and resends from lastSeq (rule 6).
+   */
+  unavailable(session: StudentSession): void {
+    if (session.phase === 'closing') return;
+    session.fail('busy', 'your answers cannot be stored for a moment; reconnect shortly and resend', CloseCode.TryAgainLater);
+  }
+
   sessionClaimed(exam: string, student: string, epoch: number): void {
     const stale = this.deps.registry.announced(exam, student, epoch);
     if (stale !== undefined) this.replace(stale);

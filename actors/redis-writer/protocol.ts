@@ -1,6 +1,7 @@
 // The Redis writer actor's messages: its init (rings, Redis, batching) and its control API.
 // Events arrive through rings, not through this API; the API is only the control plane.
 
+import type { ShardIsolationStatus } from './shard-isolation.js';
 import type { RedisTarget } from '../../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
 
@@ -19,6 +20,8 @@ export interface RedisWriterInit {
   waitReplicas: number;
   batchMaxEvents: number;
   lingerMs: number;
+  /** writers.shardWaitMs when redis is a Cluster, else absent (WriterLoopOptions.shardWaitMs). */
+  shardWaitMs?: number;
   redisConnections: number;
   logLevel: string;
   /** Rule S3: closed by the disk watcher while dataDir's disk is below storage.minFreeBytes. */
@@ -41,6 +44,8 @@ export interface RedisWriterStatus {
   lastBatchMs: number;
   /** Bytes waiting in each incoming ring. */
   ringUsedBytes: number[];
+  /** Redis Cluster only (null on a single Redis): buckets down and students held back by this writer. */
+  shards: ShardIsolationStatus | null;
   redis: string;
   /** How late this actor's thread ran its callbacks over the last 10 s. */
   eventLoop: EventLoopDelay;

@@ -2,6 +2,7 @@
 // one FCALL per bucket pipelined over its connections, acks back, and only then free ring space.
 // One batch is in flight at a time: were a batch to fail while a later one succeeded, a student's
 // earlier events would then look like duplicates of the later ones and be acked without being stored.
+// On a Redis Cluster a bucket that fails or is late is answered Unavailable alone (shard-isolation.ts).
 
 import type { Logger } from 'pino';
 import { faults } from '../../src/actor-runtime/fault-injection.js';
@@ -15,6 +16,7 @@ import { RingProducer } from '../../src/ring/ring-producer.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
 import { isolatePoison, isPoisonCandidate } from './poison-isolation.js';
 import type { RedisWriterStatus } from './protocol.js';
+import { ShardIsolation } from './shard-isolation.js';
 
 interface BatchEntry {
   ring: number;
@@ -38,6 +40,12 @@ export interface WriterLoopOptions {
   lingerMs: number;
   /** Rule S3: while the disk watcher holds this closed, nothing is taken from the rings. */
   storageGate?: SharedArrayBuffer;
+  /**
+   * Redis Cluster only (writers.shardWaitMs): each bucket's call gets this long, and a bucket that
+   * fails transiently or is late is answered Unavailable while the others are acked. Absent on a
+   * single Redis, one failure domain, where a failed batch is rewound and sent again whole.
+   */
+  shardWaitMs?: number;
 }
 
 /** The doorbell wakes an idle writer; the timeout is a safety net only (100 ms woke it 10 times a second). */
@@ -59,6 +67,7 @@ export class WriterLoop {
   private inFlight = false;
   private nextRing = 0;
   private consecutiveFailures = 0;
+  private readonly shards: ShardIsolation | null;
   private readonly counters = {
     batches: 0,
     eventsStored: 0,
@@ -86,6 +95,7 @@ export class WriterLoop {
     this.ackProducers = options.ackRings.map((sab) => new RingProducer(sab));
     this.doorbell = new Doorbell(options.doorbell);
     this.connectionDoorbells = options.connectionDoorbells.map((sab) => new Doorbell(sab));
+    this.shards = options.shardWaitMs === undefined ? null : new ShardIsolation(options.shardWaitMs);
   }
 
   start(): void {
@@ -111,7 +121,7 @@ export class WriterLoop {
   }
 
   status(): Omit<RedisWriterStatus, 'actorId' | 'redis' | 'eventLoop'> {
-    return { ...this.counters, ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()) };
+    return { ...this.counters, ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()), shards: this.shards?.status() ?? null };
   }
 
   private async run(): Promise<void> {
@@ -157,7 +167,7 @@ export class WriterLoop {
     const positions = this.consumers.map((consumer) => consumer.position());
     try {
       const groups = groupByBucket(batch);
-      const outcomes = await this.writeGroups(groups);
+      const outcomes = this.shards === null ? await this.writeGroups(groups) : await this.writeShardGroups(groups, this.shards);
       const touched = new Set<number>();
       groups.forEach((group, index) => {
         const results = outcomes[index]!;
@@ -227,6 +237,74 @@ export class WriterLoop {
     return outcomes;
   }
 
+  /**
+   * Cluster mode: one FCALL per bucket, each within shardWaitMs. A bucket that is down, fails
+   * transiently or is late gets Unavailable for every event (err busy, close 1013: the students
+   * reconnect and resend), and the rest of the batch is acked at once. A poison candidate is
+   * isolated as in writeGroups; a transient failure while isolating makes the bucket Unavailable.
+   */
+  private async writeShardGroups(groups: readonly BucketGroup[], shards: ShardIsolation): Promise<WriteOutcome[][]> {
+    const outcomes = groups.map((group) => new Array<WriteOutcome>(group.events.length));
+    const parts: { index: number; positions: number[]; events: EventToWrite[] }[] = [];
+    groups.forEach((group, index) => {
+      const positions: number[] = [];
+      shards.refuseAtOnce(group.exam, group.bucket, group.events).forEach((refuse, position) => {
+        if (refuse) outcomes[index]![position] = WriteOutcome.Unavailable;
+        else positions.push(position);
+      });
+      if (positions.length > 0) parts.push({ index, positions, events: positions.map((position) => group.events[position]!) });
+    });
+    const results = await shards.within(parts.map((part) => {
+      const group = groups[part.index]!;
+      return this.storeOf(group).writeBatch(group.exam, group.bucket, part.events);
+    }));
+    for (const [n, part] of parts.entries()) {
+      const group = groups[part.index]!;
+      const result = results[n]!;
+      let written: WriteOutcome[] | null = null;
+      let failure: unknown = 'late' in result ? `no reply within writers.shardWaitMs (${this.options.shardWaitMs} ms)` : null;
+      if (result.ok) written = result.value;
+      else if ('error' in result && isPoisonCandidate(result.error)) {
+        written = await this.isolate(group, part.events, result.error).catch((error: unknown) => {
+          failure = error;
+          return null;
+        });
+      } else if ('error' in result) failure = result.error;
+      if (written !== null) {
+        part.positions.forEach((position, offset) => (outcomes[part.index]![position] = written[offset]!));
+        const downMs = shards.markUp(group.exam, group.bucket);
+        if (downMs !== null) this.log.warn({ exam: group.exam, bucket: group.bucket, downMs: Math.round(downMs) }, `bucket ${group.exam}/${group.bucket} is written again after ${Math.round(downMs)} ms`);
+        continue;
+      }
+      for (const position of part.positions) outcomes[part.index]![position] = WriteOutcome.Unavailable;
+      if (shards.markDown(group.exam, group.bucket)) {
+        this.log.warn(
+          { exam: group.exam, bucket: group.bucket, err: failure, events: part.events.length },
+          `bucket ${group.exam}/${group.bucket} cannot be written now (${failure instanceof Error ? failure.message : String(failure)}): its students get err busy and reconnect; other buckets go on`,
+        );
+      }
+    }
+    groups.forEach((group, index) => outcomes[index]!.forEach((outcome, position) => {
+      if (outcome === WriteOutcome.Unavailable) shards.refused(group.exam, group.bucket, group.events[position]!);
+    }));
+    return outcomes;
+  }
+
+  /** Writes one bucket's events in halves to find the event that makes ux_write raise (poison-isolation.ts). */
+  private async isolate(group: BucketGroup, events: readonly EventToWrite[], first: unknown): Promise<WriteOutcome[]> {
+    this.counters.isolatedBatches += 1;
+    this.log.warn({ redisError: (first as Error).message, exam: group.exam, bucket: group.bucket }, 'ux_write raised on a bucket; writing it in halves to find the event');
+    const store = this.storeOf(group);
+    const isolation = await isolatePoison(events, (part) => store.writeBatch(group.exam, group.bucket, part));
+    for (const { event, error } of isolation.isolated) {
+      this.log.error(
+        { exam: group.exam, student: event.student, seq: event.seq, bucket: group.bucket, redisError: error.message, calls: isolation.calls },
+        `event ${group.exam}/${event.student}/${event.seq} makes ux_write raise every time: answered nack bad_event, never stored (${error.message})`,
+      );
+    }
+    return isolation.outcomes;
+  }
+
   private storeOf(group: BucketGroup): BucketStore {
     return this.stores[group.bucket % this.stores.length]!;
   }
@@ -235,7 +313,7 @@ export class WriterLoop {
     if (outcome === WriteOutcome.Stored) this.counters.eventsStored += 1;
     else if (outcome === WriteOutcome.Duplicate) this.counters.duplicates += 1;
     else if (outcome === WriteOutcome.BadEvent) this.counters.badEvents += 1;
-    else this.counters.refused += 1;
+    else if (outcome !== WriteOutcome.Unavailable) this.counters.refused += 1; // counted by ShardIsolation
   }
 
   private async postAcks(batch: BatchEntry[], groups: BucketGroup[], outcomes: WriteOutcome[][]): Promise<void> {

@@ -70,6 +70,12 @@ const writersSchema = z.strictObject({
    * and fsyncs once per pass, so more connections put more events under one fsync.
    */
   redisConnections: z.number().int().min(1).max(64),
+  /**
+   * Redis Cluster only: how long one bucket's write may take before its events are answered
+   * Unavailable (err busy, close 1013; the students reconnect and resend) while the other shards'
+   * events are acked. Bounds how long a failing-over or replica-starved shard holds up the rest.
+   */
+  shardWaitMs: z.number().int().min(50).max(60_000),
 });
 
 /**

@@ -18,8 +18,12 @@ export interface SystemStatus {
   uptimeSeconds: number;
   /** unwelcomed: sockets upgraded whose welcome has not been sent yet (gateway.maxUnwelcomed). */
   connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
-  /** badEvents: events a writer isolated as the one its batch's write raised on, nacked bad_event. */
-  events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; perSecond: number };
+  /**
+   * badEvents: events a writer isolated as the one its batch's write raised on, nacked bad_event.
+   * unavailable: events a writer could not store for now because their Cluster shard failed or was
+   * late (err busy, close 1013; the client resends them).
+   */
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; unavailable: number; perSecond: number };
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
@@ -38,8 +42,19 @@ export interface SystemStatus {
   };
   /** Rule S3: the disk of dataDir; below minFreeBytes no new event is acked (`state` "full"). */
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
+  /**
+   * Redis Cluster only: sessions whose events a writer answers Unavailable until they reconnect
+   * (their shard failed or was late), per "exam/bucket", and the buckets being probed.
+   */
+  heldBack?: HeldBackReport;
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
+}
+
+export interface HeldBackReport {
+  students: number;
+  byBucket: Record<string, number>;
+  downBuckets: string[];
 }
 
 export interface RedisServerReport {

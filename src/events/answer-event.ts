@@ -55,10 +55,17 @@ export const WriteOutcome = {
    * rest of its batch was written (actors/redis-writer/poison-isolation.ts). Never stored: nack bad_event.
    */
   BadEvent: 5,
+  /**
+   * Not from Redis: the writer's verdict on an event whose shard (Cluster mode) failed with a
+   * transient error or passed writers.shardWaitMs, or that follows such an event of the same
+   * session. Not stored, not acked: the connection gets `err busy` and close 1013, and the client
+   * resends from the welcome's lastSeq (PROTOCOL.md section 3, rules 2 and 6).
+   */
+  Unavailable: 6,
 } as const;
 
 export type WriteOutcome = (typeof WriteOutcome)[keyof typeof WriteOutcome];
 
 export function isWriteOutcome(value: unknown): value is WriteOutcome {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= WriteOutcome.BadEvent;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= WriteOutcome.Unavailable;
 }

@@ -26,6 +26,11 @@ export interface TestClusterOptions extends TestRedisSecurity {
   appendfsync?: 'always' | 'everysec';
   /** cluster-node-timeout in ms; default 1000, so a failover takes a couple of seconds. */
   nodeTimeoutMs?: number;
+  /**
+   * cluster-require-full-coverage; default true (Redis's default). False lets the healthy shards
+   * serve their slots while a failed primary's slots are uncovered, as shard isolation needs.
+   */
+  requireFullCoverage?: boolean;
 }
 
 export interface TestCluster {
@@ -62,8 +67,8 @@ function infoField(info: string, field: string): string | undefined {
 }
 
 export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions = {}): Promise<TestCluster> {
-  const { primaries = 3, replicas = 0, appendfsync = 'always', nodeTimeoutMs = 1000, ...security } = opts;
-  const options: NodeProcessOptions = { ...security, appendfsync, cluster: { nodeTimeoutMs } };
+  const { primaries = 3, replicas = 0, appendfsync = 'always', nodeTimeoutMs = 1000, requireFullCoverage = true, ...security } = opts;
+  const options: NodeProcessOptions = { ...security, appendfsync, cluster: { nodeTimeoutMs, requireFullCoverage } };
   const admin = adminOptions(security);
   const root = await mkdtemp(join(tmpdir(), 'ux-cluster-'));
   const nodes: NodeProcess[] = [];

@@ -26,7 +26,7 @@ export interface TestRedisSecurity {
 
 export interface NodeProcessOptions extends TestRedisSecurity {
   /** A Cluster node (with cluster-node-timeout in ms), or null for a lone server. */
-  cluster: { nodeTimeoutMs: number } | null;
+  cluster: { nodeTimeoutMs: number; requireFullCoverage?: boolean } | null;
   appendfsync: 'always' | 'everysec';
 }
 
@@ -111,6 +111,8 @@ export class NodeProcess implements TestClusterNode {
         '--cluster-node-timeout', String(cluster.nodeTimeoutMs),
         // A replica may take over however long it was cut off: the test kills primaries on purpose.
         '--cluster-replica-validity-factor', '0',
+        // Redis's default yes makes every node refuse writes while one shard's slots are uncovered.
+        '--cluster-require-full-coverage', cluster.requireFullCoverage === false ? 'no' : 'yes',
       );
     }
     args.push(

@@ -1,0 +1,115 @@
+// The shard-isolation scenario of issue 17: a Redis Cluster primary killed under load; students on
+// healthy shards must keep being acked, and after the failover everyone is, with the sink exact.
+
+import type { Test } from 'tap';
+import { StudentClient } from '../../src/client/student-client.js';
+import type { OutboxEvent } from '../../src/client/types.js';
+import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
+import type { ExpectedResults } from './exam-traffic.js';
+import { waitForExamState } from './exam-traffic.js';
+import { startTestCluster } from './redis-cluster.js';
+import { assertSqliteResults } from './sqlite-results.js';
+import { startUntradexInProcess } from './untradex.js';
+
+const STUDENTS = 60;
+const BUCKETS = 16;
+const ANSWER_EVERY_MS = 100;
+/** Acked events (all students) before the kill, and how long students go on answering after it. */
+const KILL_AFTER_ACKS = 1_500;
+const ANSWER_AFTER_KILL_MS = 9_000;
+/** The issue's promise: a healthy shard's students never wait this long for an ack. */
+const HEALTHY_GAP_MS = 5_000;
+
+export interface ShardKillOptions {
+  exam: string;
+  /** Replicas per primary. */
+  replicas: number;
+  /** redis.waitReplicas. */
+  waitReplicas: number;
+}
+
+export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): Promise<void> {
+  // Without full coverage required, the healthy shards keep serving while the dead one's slots are
+  // uncovered; with it (Redis's default) every node answers CLUSTERDOWN until the replica is promoted.
+  const cluster = await startTestCluster(t, { primaries: 3, replicas: options.replicas, nodeTimeoutMs: 5_000, requireFullCoverage: false });
+  const ux = await startUntradexInProcess(t, {
+    redis: { embedded: false, cluster: cluster.seeds, buckets: BUCKETS, waitReplicas: options.waitReplicas },
+    gateway: { connectionActors: 2 },
+    writers: { count: 2 },
+  });
+  const victim = await cluster.primaryOf(bucketKeys.log(options.exam, 0));
+  const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
+  const onVictim = new Set<string>();
+  for (const student of students) {
+    if ((await cluster.primaryOf(bucketKeys.log(options.exam, bucketOf(options.exam, student, BUCKETS)))) === victim) onVictim.add(student);
+  }
+  t.ok(onVictim.size > 0 && onVictim.size < STUDENTS, `${onVictim.size} of ${STUDENTS} students live on the shard that is killed`);
+
+  const tokens = await ux.tokens(options.exam, students);
+  const acked = new Map<string, OutboxEvent[]>();
+  const ackTimes = new Map<string, number[]>();
+  let ackedTotal = 0;
+  let killedAt: number | null = null;
+  let killed: Promise<void> | null = null;
+
+  await Promise.all(
+    students.map(async (student) => {
+      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 50, maxMs: 500 } });
+      t.teardown(() => client.close());
+      const mine: OutboxEvent[] = [];
+      const times: number[] = [];
+      acked.set(student, mine);
+      ackTimes.set(student, times);
+      client.on('acked', (event) => {
+        mine.push(event);
+        times.push(Date.now());
+        ackedTotal += 1;
+        if (killed === null && ackedTotal >= KILL_AFTER_ACKS) {
+          killedAt = Date.now();
+          killed = victim.kill();
+        }
+      });
+      client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
+      await client.connect();
+      client.open();
+      for (let index = 0; killedAt === null || Date.now() - killedAt < ANSWER_AFTER_KILL_MS; index += 1) {
+        client.answer(`Q${index % 5}`, `${student}-v${index}`);
+        await new Promise((resolve) => setTimeout(resolve, ANSWER_EVERY_MS));
+      }
+      client.submit();
+      await client.flushed();
+      await client.close();
+    }),
+  );
+  t.ok(killed !== null, 'the primary was killed during ingest');
+  await killed;
+
+  // The longest time each student went without an ack, from just before the kill to its last ack.
+  const gapOf = (student: string): number => {
+    const times = [killedAt!, ...ackTimes.get(student)!.filter((time) => time > killedAt!)];
+    let longest = 0;
+    for (let index = 1; index < times.length; index += 1) longest = Math.max(longest, times[index]! - times[index - 1]!);
+    return longest;
+  };
+  const healthyGaps = students.filter((student) => !onVictim.has(student)).map(gapOf);
+  const victimGaps = [...onVictim].map(gapOf);
+  const worstHealthy = Math.max(...healthyGaps);
+  t.comment(`longest ack gap after the kill: healthy shards ${worstHealthy} ms, killed shard ${Math.max(...victimGaps)} ms`);
+  t.ok(worstHealthy < HEALTHY_GAP_MS, `every student on a healthy shard was acked at least every ${HEALTHY_GAP_MS} ms (worst ${worstHealthy} ms)`);
+  const writers = await Promise.all(ux.app.root.writerActors.map((writer) => writer.api.status()));
+  t.comment(`events answered Unavailable: ${writers.map((w) => w.shards?.unavailable ?? 0).join(', ')}; late calls: ${writers.map((w) => w.shards?.lateCalls ?? 0).join(', ')}`);
+
+  const expected: ExpectedResults = { exam: options.exam, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
+  for (const [student, events] of acked) {
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      expected.events += 1;
+      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
+      if (event.kind === 'submit') expected.submissions += 1;
+    }
+  }
+  t.equal(expected.submissions, STUDENTS, 'everyone, on the killed shard too, was acked to the end after the failover');
+  t.equal((await ux.api('POST', `/api/exams/${options.exam}/finalize`)).status, 202);
+  const done = await waitForExamState(ux, options.exam, ['exported', 'failed'], 60_000);
+  t.match(done, { state: 'exported', students: STUDENTS, events: expected.events });
+  assertSqliteResults(t, ux.config.export.sqlite.path, expected);
+}
