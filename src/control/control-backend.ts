@@ -1,6 +1,7 @@
 // What the control API needs from the running system, as an interface: the HTTP layer stays
 // free of actor and supervisor details, and tests can drive it against a real root.
 
+import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
 
 export interface ActorReport {
@@ -68,11 +69,21 @@ export interface ExamExportProgress {
 
 export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
 
-export interface ExamReport {
+/** One exam as the exam list shows it (GET /api/exams). */
+export interface ExamSummary {
   exam: string;
   state: ExamState;
+  /** Students with at least one stored event. */
   students: number;
+  /** Stored events. */
   events: number;
+  /** Students whose submit is stored. */
+  submitted: number;
+  /** Students with a live session on any gateway process, as known within 10 s. */
+  connected: number;
+}
+
+export interface ExamReport extends ExamSummary {
   export: ExamExportProgress;
 }
 
@@ -80,6 +91,10 @@ export interface ControlBackend {
   status(): Promise<SystemStatus>;
   readiness(): Promise<Readiness>;
   exam(exam: string): Promise<ExamReport>;
+  /** Every exam with data in Redis, exported ones whose data is gone included, by id. */
+  exams(): Promise<ExamSummary[]>;
+  /** One page of an exam's roster, from `from` (the start when null). */
+  roster(exam: string, limit: number, from: RosterPosition | null): Promise<RosterPage>;
   /** Starts (or rejoins, or resumes) the finalize job; resolves with the state after the call. */
   finalize(exam: string): Promise<ExamReport>;
   /** Deletes an exam's data from Redis once it is exported. */

@@ -1,11 +1,12 @@
-// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, exam
-// state, finalize. Binds to 127.0.0.1 by default; every /api/* call needs the admin bearer token.
+// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, the exam
+// list, exam state, the roster, finalize, purge. Binds to 127.0.0.1 by default; /api/* needs the admin token.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { mintStudentToken } from '../auth/student-token.js';
 import { isValidId } from '../events/answer-event.js';
+import { parseRosterCursor, type RosterPosition } from '../redis/exam-roster.js';
 import type { ControlBackend } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
 import { renderMetrics } from './prometheus-text.js';
@@ -17,11 +18,15 @@ export interface ControlServerOptions {
   metricsToken: string | null;
   authSecret: string;
   maxBodyBytes: number;
+  /** redis.buckets: roster cursors name a bucket. */
+  buckets: number;
 }
 
 const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 const DEFAULT_TOKEN_TTL_SECONDS = 14_400;
 const MAX_STUDENTS_PER_CALL = 100_000;
+const DEFAULT_ROSTER_LIMIT = 500;
+const MAX_ROSTER_LIMIT = 5_000;
 
 export class ControlServer {
   private readonly server: Server;
@@ -91,7 +96,11 @@ export class ControlServer {
     if (path === '/api/finalizarexamen') {
       return sendJson(response, 202, await this.finalize(url.searchParams.get('exam')));
     }
-    const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge))?$/.exec(path);
+    if (path === '/api/exams') {
+      requireMethod(method, 'GET');
+      return sendJson(response, 200, { exams: await this.backend.exams() });
+    }
+    const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge|students))?$/.exec(path);
     if (match === null) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
     const exam = decodePathSegment(match[1]!);
     if (!isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'exam ids are 1 to 64 characters of A-Z a-z 0-9 _ . -');
@@ -108,9 +117,28 @@ export class ControlServer {
       case 'purge':
         requireMethod(method, 'POST');
         return sendJson(response, 200, await this.backend.purge(exam));
+      case 'students': {
+        requireMethod(method, 'GET');
+        const { limit, from } = this.rosterQuery(url.searchParams);
+        return sendJson(response, 200, await this.backend.roster(exam, limit, from));
+      }
       default:
         throw new ControlHttpError(404, 'not_found', `no route ${path}`);
     }
+  }
+
+  /** `?limit=` (1 to 5000, default 500) and `?cursor=` (from the previous page; absent for the first). */
+  private rosterQuery(params: URLSearchParams): { limit: number; from: RosterPosition | null } {
+    const limitText = params.get('limit');
+    const limit = limitText === null ? DEFAULT_ROSTER_LIMIT : Number(limitText);
+    if (!/^\d{1,5}$/.test(limitText ?? '1') || !Number.isInteger(limit) || limit < 1 || limit > MAX_ROSTER_LIMIT) {
+      throw new ControlHttpError(400, 'bad_request', `"limit" must be an integer from 1 to ${MAX_ROSTER_LIMIT}`);
+    }
+    const cursor = params.get('cursor');
+    if (cursor === null || cursor === '') return { limit, from: null };
+    const from = parseRosterCursor(cursor, this.options.buckets);
+    if (from === null) throw new ControlHttpError(400, 'bad_request', '"cursor" is not one this server gave out; pass the cursor of the previous page as it came, or none for the first page');
+    return { limit, from };
   }
 
   private async finalize(exam: string | null): Promise<{ exam: string; state: string }> {
