@@ -2,10 +2,11 @@
 // gateway port, puts their events into the rings and answers them from the ack rings.
 
 import { hostActor } from '../src/actor-runtime/actor-host.js';
+import { CloseCode } from '../src/protocol/close-codes.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { PresenceStore } from '../src/redis/presence-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
-import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
@@ -21,7 +22,6 @@ import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
 
 const FINISH_POLL_MS = 5;
-const CLOSE_GOING_AWAY = 1001;
 /** How long a stop waits for the last presence round (removing this actor's students) before it goes on. */
 const PRESENCE_LEAVE_MS = 1_000;
 
@@ -90,7 +90,8 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     loopDelay.stop();
     await acks.stop();
     await watch.stop();
-    await redis.quit().catch(() => redis.disconnect());
+    await redis.quit().catch(() => undefined);
+    disconnectRedisClient(redis);
   };
 
   return {
@@ -127,7 +128,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
       }
       acks.dispatch();
-      gateway.closeAll(CLOSE_GOING_AWAY, 'server shutting down; reconnect later');
+      gateway.closeAll(CloseCode.GoingAway, 'server shutting down; reconnect later');
     },
     async stop() {
       await shutdown();

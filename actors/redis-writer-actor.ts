@@ -4,7 +4,7 @@
 import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
-import { createRedisClient, waitForRedis } from '../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import type { RedisWriterApi, RedisWriterInit } from './redis-writer/protocol.js';
@@ -40,7 +40,8 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
     async stop() {
       loopDelay.stop();
       await loop.stop();
-      await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
+      await Promise.all(connections.map((connection) => connection.quit().catch(() => undefined)));
+      connections.forEach(disconnectRedisClient);
     },
   };
 });

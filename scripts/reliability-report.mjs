@@ -241,6 +241,18 @@ hold the next events and pause the sockets (TCP backpressure), and nothing is ac
 does not hold: the external-Redis row checks that no event sent after the kill was acked while
 Redis was down.
 
+One kind of failure is not waited out: an error raised by \`ux_write\` itself (a Lua error, such as
+\`UXBAD\` for a malformed field or \`UXCORRUPT\` for a student state that no longer parses), which
+would fail the same batch forever and stall every student on that writer. \`ux_write\` runs every
+check before its first write, so a call that raised wrote nothing; the writer then writes each
+failed bucket of the batch again alone and in halves until the one event whose write alone
+raises, twice, is found (\`actors/redis-writer/poison-isolation.ts\`). That event is answered
+\`nack bad_event\` and never stored, one error line names its exam, student, seq and Redis's
+error, and \`/api/status\` counts it in \`events.badEvents\`; every other event gets its real
+outcome, acks still go back in ring order, and a student's later seqs are stored after it.
+Errors that say "try again" (\`LOADING\`, \`BUSY\`, \`MISCONF\`, \`OOM\`, \`NOREPLICAS\`, Cluster
+redirections, \`READONLY\`, a lost connection, replicas that did not confirm) never lead to a nack.
+
 ## appendfsync everysec: the window
 
 ${

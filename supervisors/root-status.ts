@@ -67,6 +67,7 @@ export class RootStatus implements StatusSource {
         stored,
         duplicates: sum(writers, (writer) => writer.duplicates),
         refused: sum(writers, (writer) => writer.refused),
+        badEvents: sum(writers, (writer) => writer.badEvents),
         perSecond: Math.round(this.perSecond),
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
@@ -78,6 +79,7 @@ export class RootStatus implements StatusSource {
         embedded: config.redis.embedded,
         appendfsync: config.redis.appendfsync,
         servers: this.root.durability.map(({ node, appendonly, appendfsync, maxmemoryPolicy, problem }) => ({ node, appendonly, appendfsync, maxmemoryPolicy, problem })),
+        ...(this.root.shards === null ? {} : { shards: this.root.shards.map((shard) => ({ ...shard, replicas: shard.replicas.map((replica) => ({ ...replica })) })) }),
       },
       ...(this.root.diskWatcher === null ? {} : { storage: this.root.diskWatcher.status() }),
     };
@@ -94,6 +96,7 @@ export class RootStatus implements StatusSource {
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
     for (const node of this.root.durability) if (node.problem !== null) reasons.push(`redis durability: ${node.problem}`);
+    for (const shard of this.root.shards ?? []) if (!shard.ok) reasons.push(`redis shard ${shard.primary}: ${shard.reason}`);
     const disk = this.root.diskWatcher?.readinessReason() ?? null;
     if (disk !== null) reasons.push(disk);
     return { ready: reasons.length === 0, reasons };

@@ -12,8 +12,10 @@ import { EmbeddedRedis } from '../src/redis/embedded-redis.js';
 import { loadFunctionLibrary } from '../src/redis/function-library.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { ClusterLibraryGuard } from '../src/redis/cluster-library-guard.js';
+import { checkRedisAccess } from '../src/redis/access-check.js';
+import { ShardHealthWatch, type ShardHealth } from '../src/redis/shard-health.js';
 import { assertDurable, readDurability, type NodeDurability } from '../src/redis/durability-check.js';
-import { createRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, isCluster, redisTargetFromConfig, waitForRedis, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
@@ -83,6 +85,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private listenSocket: ListenSocket | null = null;
   private adminRedis: RedisClient | null = null;
   private libraryGuard: ClusterLibraryGuard | null = null;
+  private shardWatch: ShardHealthWatch | null = null;
   private storeInstance: BucketStore | null = null;
   private durabilityReport: NodeDurability[] = [];
   private dataDirLock: DataDirLock | null = null;
@@ -185,6 +188,9 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         });
         await this.redisSupervisor.start();
       }
+      // A wrong password or an untrusted certificate stops the start here, naming the key to fix;
+      // the clients below would only retry it for ever. (The embedded Redis is Untradex's own.)
+      if (!config.redis.embedded) await checkRedisAccess(this.redisTarget);
       this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
       await waitForRedis(this.adminRedis, 15_000);
       await loadFunctionLibrary(this.adminRedis);
@@ -193,6 +199,11 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         // New primaries (resharding, a replica promoted after a failover) get the library too.
         this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
         this.libraryGuard.start();
+        // One watcher per deployment: a gateway process's status and log would only repeat its primary's.
+        if (this.role !== 'gateway') {
+          this.shardWatch = new ShardHealthWatch(this.adminRedis, config.redis.waitReplicas, log);
+          await this.shardWatch.start();
+        }
       }
       this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets, { waitReplicas: config.redis.waitReplicas });
       if (this.role === 'primary') {
@@ -261,6 +272,11 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     return { children, writers: this.writerActors, connections: this.connectionActors };
   }
 
+  /** Each Redis Cluster shard as last checked (issue 17); null on one Redis or in a gateway process. */
+  get shards(): readonly ShardHealth[] | null {
+    return this.shardWatch?.shards ?? null;
+  }
+
   /** What every Redis server reported of its persistence settings at start or last reconnect. */
   get durability(): readonly NodeDurability[] {
     return this.durabilityReport;
@@ -309,10 +325,16 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
     await Promise.all([this.gateway?.stop(), this.writers?.stop()]);
     if (this.ownsListenSocket) await this.listenSocket?.close();
     this.libraryGuard?.stop();
+    this.shardWatch?.stop();
     await beforeRedisStops;
     const admin = this.adminRedis;
-    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever).
-    if (admin !== null && (await settlesWithin(admin.quit(), STOP_STEP_MS)) !== 'settled') admin.disconnect();
+    // QUIT waits for a reply, which a Redis that is gone never sends (ioredis would queue it forever);
+    // and a QUIT that failed on one Cluster node leaves the client reconnecting to it. disconnect()
+    // after QUIT ends both, and is harmless once QUIT went through.
+    if (admin !== null) {
+      await settlesWithin(admin.quit(), STOP_STEP_MS);
+      disconnectRedisClient(admin);
+    }
     await this.redisSupervisor?.stop();
     this.diskWatcherInstance?.stop();
     await this.dataDirLock?.unlock();

@@ -101,6 +101,11 @@ export class AckDispatcher {
         session.nack(ack.seq, 'submitted');
         this.nacksSent += 1;
         return;
+      case WriteOutcome.BadEvent:
+        // The writer isolated this event as the one its write raised on: it is never stored.
+        session.nack(ack.seq, 'bad_event');
+        this.nacksSent += 1;
+        return;
       case WriteOutcome.StaleSession:
         this.hooks.replaced(session);
         return;

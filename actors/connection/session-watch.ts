@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from '../../src/redis/bucket-keys.js';
 import { logConnectionHealth } from '../../src/redis/connection-log.js';
-import { createRedisClient, type RedisTarget } from '../../src/redis/redis-client.js';
+import { createRedisClient, disconnectRedisClient, type RedisTarget } from '../../src/redis/redis-client.js';
 
 export interface SessionWatchHandlers {
   sessionClaimed(exam: string, student: string, epoch: number): void;
@@ -44,6 +44,7 @@ export class SessionWatch {
   }
 
   async stop(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    await this.subscriber.quit().catch(() => undefined);
+    disconnectRedisClient(this.subscriber);
   }
 }

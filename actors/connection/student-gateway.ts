@@ -21,7 +21,6 @@ import type { SlotTable } from './slot-table.js';
 import { StudentSession } from './student-session.js';
 
 /** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
-const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export interface StudentGatewayDeps {
   incarnation: number;
@@ -223,7 +222,7 @@ export class StudentGateway {
     } catch (error) {
       this.deps.registry.endClaim(session);
       this.deps.log.warn({ err: error, exam: session.exam }, 'session claim failed');
-      session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CLOSE_TRY_AGAIN_LATER);
+      session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CloseCode.TryAgainLater);
       return;
     }
     this.deps.registry.endClaim(session);

@@ -31,7 +31,12 @@ export interface RedisWriterStatus {
   eventsStored: number;
   duplicates: number;
   refused: number;
+  /** Events isolated as the one a batch's write raised on, answered nack bad_event (poison-isolation.ts). */
+  badEvents: number;
+  /** Batches sent again whole after a failure (Redis down, a timeout...). */
   failedBatches: number;
+  /** Batches whose write raised and whose failed buckets were written again in halves. */
+  isolatedBatches: number;
   lastBatchEvents: number;
   lastBatchMs: number;
   /** Bytes waiting in each incoming ring. */

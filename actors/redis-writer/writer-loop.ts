@@ -13,6 +13,7 @@ import { decodeEventRecord, type EventEnvelope } from '../../src/ring/event-reco
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import { RingProducer } from '../../src/ring/ring-producer.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
+import { isolatePoison, isPoisonCandidate } from './poison-isolation.js';
 import type { RedisWriterStatus } from './protocol.js';
 
 interface BatchEntry {
@@ -58,7 +59,17 @@ export class WriterLoop {
   private inFlight = false;
   private nextRing = 0;
   private consecutiveFailures = 0;
-  private readonly counters = { batches: 0, eventsStored: 0, duplicates: 0, refused: 0, failedBatches: 0, lastBatchEvents: 0, lastBatchMs: 0 };
+  private readonly counters = {
+    batches: 0,
+    eventsStored: 0,
+    duplicates: 0,
+    refused: 0,
+    badEvents: 0,
+    failedBatches: 0,
+    isolatedBatches: 0,
+    lastBatchEvents: 0,
+    lastBatchMs: 0,
+  };
 
   /**
    * @param stores one per Redis connection; a bucket always goes through `stores[bucket % n]`, so
@@ -146,9 +157,7 @@ export class WriterLoop {
     const positions = this.consumers.map((consumer) => consumer.position());
     try {
       const groups = groupByBucket(batch);
-      const outcomes = await Promise.all(
-        groups.map((group) => this.stores[group.bucket % this.stores.length]!.writeBatch(group.exam, group.bucket, group.events)),
-      );
+      const outcomes = await this.writeGroups(groups);
       const touched = new Set<number>();
       groups.forEach((group, index) => {
         const results = outcomes[index]!;
@@ -182,9 +191,50 @@ export class WriterLoop {
     }
   }
 
+  /**
+   * One FCALL per bucket, all at once. Buckets hold disjoint students, so a call that fails does
+   * not void the others' outcomes. When every failure is one ux_write raised (possibly an event's
+   * fault), each failed bucket is written again alone and halved down to the event that raises:
+   * that one is answered BadEvent and the batch goes on. Any other failure rejects, and the
+   * caller sends the whole batch again later, as for a Redis that is down.
+   */
+  private async writeGroups(groups: readonly BucketGroup[]): Promise<WriteOutcome[][]> {
+    const settled = await Promise.allSettled(groups.map((group) => this.storeOf(group).writeBatch(group.exam, group.bucket, group.events)));
+    const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    if (failures.length === 0) return settled.map((result) => (result as PromiseFulfilledResult<WriteOutcome[]>).value);
+    const transient = failures.find((error) => !isPoisonCandidate(error));
+    if (transient !== undefined) throw transient;
+
+    this.counters.isolatedBatches += 1;
+    this.log.warn({ redisError: (failures[0] as Error).message, buckets: failures.length }, 'ux_write raised on a batch; writing its failed buckets in halves to find the event');
+    const outcomes: WriteOutcome[][] = [];
+    for (const [index, result] of settled.entries()) {
+      if (result.status === 'fulfilled') {
+        outcomes.push(result.value);
+        continue;
+      }
+      const group = groups[index]!;
+      const store = this.storeOf(group);
+      const isolation = await isolatePoison(group.events, (events) => store.writeBatch(group.exam, group.bucket, events));
+      for (const { event, error } of isolation.isolated) {
+        this.log.error(
+          { exam: group.exam, student: event.student, seq: event.seq, bucket: group.bucket, redisError: error.message, calls: isolation.calls },
+          `event ${group.exam}/${event.student}/${event.seq} makes ux_write raise every time: answered nack bad_event, never stored (${error.message})`,
+        );
+      }
+      outcomes.push(isolation.outcomes);
+    }
+    return outcomes;
+  }
+
+  private storeOf(group: BucketGroup): BucketStore {
+    return this.stores[group.bucket % this.stores.length]!;
+  }
+
   private count(outcome: WriteOutcome): void {
     if (outcome === WriteOutcome.Stored) this.counters.eventsStored += 1;
     else if (outcome === WriteOutcome.Duplicate) this.counters.duplicates += 1;
+    else if (outcome === WriteOutcome.BadEvent) this.counters.badEvents += 1;
     else this.counters.refused += 1;
   }
 

@@ -1,7 +1,7 @@
 // The messages between the load coordinator and its load processes: what each process simulates,
 // the phases (connect, run, close) with their absolute start times, and what each reports back.
 
-/** `client`: src/client/StudentClient (outbox, resend, reconnect); `raw`: a bare ws student with no per-event objects. */
+/** `client`: the StudentClient of src/client/student-client.ts (outbox, resend, reconnect); `raw`: a bare ws student with no per-event objects. */
 export type DriverKind = 'client' | 'raw';
 
 export interface WorkerInit {

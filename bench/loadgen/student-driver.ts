@@ -1,6 +1,6 @@
-// One simulated student, two ways: on src/client/StudentClient (outbox, resend, reconnect: the
-// real client), or on a bare ws socket that keeps only two small arrays per student (for the
-// saturation runs, where the load generator's own CPU per event decides how far it can push).
+// One simulated student, two ways: on the real client (StudentClient of src/client/student-client.ts:
+// outbox, resend, reconnect), or on a bare ws socket that keeps only two small arrays per student (for
+// the saturation runs, where the load generator's own CPU per event decides how far it can push).
 
 import WebSocket from 'ws';
 import type { EventKind } from '../../src/events/answer-event.js';

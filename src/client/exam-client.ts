@@ -3,6 +3,7 @@
 
 import { StudentClientError, UntradexError } from '../errors.js';
 import { isValidId, type EventKind } from '../events/answer-event.js';
+import { encodeEvent } from '../protocol/client-frame.js';
 import { decodeServerFrame } from '../protocol/server-frame.js';
 import { ClientCore } from './core/client-core.js';
 import { FINAL_STATUSES as FINAL, type ClientStatus, type CoreNotice, type Settled, type WelcomeInfo } from './core/core-io.js';
@@ -51,6 +52,14 @@ export interface ExamClientOptions {
   welcomeTimeoutMs?: number;
   /** With events awaiting acks, a connection silent this long is replaced by a new one; default 30000. */
   silenceTimeoutMs?: number;
+  /** The gateway's `gateway.maxValueBytes`: longer answers are refused by answer(); default 2048. */
+  maxValueBytes?: number;
+  /**
+   * The gateway's `gateway.maxFrameBytes`; default 4096. JSON escaping can make a value within
+   * maxValueBytes need a larger frame (a quote takes two bytes, a control character six): such an
+   * answer is refused by answer(), since the gateway would close every connection that sent it.
+   */
+  maxFrameBytes?: number;
 }
 
 export const EXAM_CLIENT_DEFAULTS = {
@@ -61,12 +70,21 @@ export const EXAM_CLIENT_DEFAULTS = {
   welcomeTimeoutMs: 30_000,
   answersTimeoutMs: 5_000,
   silenceTimeoutMs: 30_000,
+  maxValueBytes: 2048,
+  maxFrameBytes: 4096,
 } as const;
+
+/** The largest seq and client time a frame can carry: answer() sizes frames for the worst case. */
+const WORST_CASE_SEQ = 2 ** 53 - 1;
+const WORST_CASE_TS = 253402300799999;
+const utf8 = new TextEncoder();
 
 export class ExamClientBase extends EventTarget {
   readonly #env: ClientEnvironment;
   readonly #url: string;
   readonly #storeName: string;
+  readonly #maxValueBytes: number;
+  readonly #maxFrameBytes: number;
   readonly #core: ClientCore;
   #store: OutboxStore | null = null;
   readonly #ready: Promise<void>;
@@ -87,6 +105,8 @@ export class ExamClientBase extends EventTarget {
     if (typeof options.token !== 'string' || options.token === '') throw new StudentClientError('unauthorized', 'options.token is required: the student token from the URL fragment or your LMS');
     this.#env = env;
     this.#url = options.url;
+    this.#maxValueBytes = options.maxValueBytes ?? EXAM_CLIENT_DEFAULTS.maxValueBytes;
+    this.#maxFrameBytes = options.maxFrameBytes ?? EXAM_CLIENT_DEFAULTS.maxFrameBytes;
     const claims = readTokenClaims(options.token);
     this.#storeName = claims === null ? `untradex-outbox:token:${options.token.slice(-16)}` : `untradex-outbox:${claims.exam}:${claims.student}`;
     const reconnect = options.reconnect === false ? null : fullJitterBackoff({ ...EXAM_CLIENT_DEFAULTS.reconnect, ...(options.reconnect ?? {}) });
@@ -152,6 +172,16 @@ export class ExamClientBase extends EventTarget {
   answer(question: string, value: string): Promise<number | null> {
     if (!isValidId(question)) return Promise.reject(new StudentClientError('bad_event', `question id ${JSON.stringify(question)} must be 1 to 64 of A-Z a-z 0-9 _ . -`));
     if (typeof value !== 'string' || value.includes('\u0000')) return Promise.reject(new StudentClientError('bad_event', 'an answer value is a string without U+0000'));
+    const bytes = utf8.encode(value).length;
+    if (bytes > this.#maxValueBytes) {
+      return Promise.reject(new StudentClientError('bad_event', `this answer is ${bytes} bytes; the exam takes at most ${this.#maxValueBytes}: shorten it`));
+    }
+    const frame = encodeEvent({ seq: WORST_CASE_SEQ, kind: 'answer', question, value, clientTs: WORST_CASE_TS });
+    if (utf8.encode(frame).length > this.#maxFrameBytes) {
+      return Promise.reject(
+        new StudentClientError('bad_event', `this answer needs a ${utf8.encode(frame).length}-byte frame once quotes and control characters are escaped; the gateway takes at most ${this.#maxFrameBytes}: shorten it`),
+      );
+    }
     return this.#add('answer', question, value);
   }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { checkTlsConfig } from './gateway-tls.js';
+import { readRedisTls } from './redis-tls.js';
 import { parseRedisNode } from '../redis/redis-node.js';
 import { configSchema, type RawConfig, type UntradexConfig } from './schema.js';
 
@@ -102,9 +103,35 @@ function validateRedisTarget(redis: RawConfig['redis']): void {
   } else if (!redis.embedded && redis.url === null) {
     throw new ConfigError('redis.url', 'is required when redis.embedded is false (or set redis.cluster)');
   }
+  if (redis.embedded) {
+    // The embedded server is Untradex's own, on 127.0.0.1, with a password it generates itself.
+    for (const key of ['username', 'password', 'tls'] as const) {
+      if (redis[key] !== null) throw new ConfigError(`redis.${key}`, `is for an external Redis or Redis Cluster; set it to null with redis.embedded (the embedded Redis gets a generated password)`);
+    }
+  }
+  if (redis.username !== null && redis.password === null) {
+    throw new ConfigError('redis.password', `is required when redis.username is set (the password of ACL user "${redis.username}"; UNTRADEX_REDIS_PASSWORD keeps it out of the file)`);
+  }
+  if (redis.url !== null) {
+    // Two passwords, one in the URL and one beside it, would leave which one is used to ioredis's
+    // merge order (the URL's): refuse the pair instead of guessing.
+    const credentials = urlCredentials(redis.url);
+    if (credentials.password && redis.password !== null) throw new ConfigError('redis.password', 'redis.url carries a password too; keep one of them (redis.password, or UNTRADEX_REDIS_PASSWORD, keeps it out of the URL)');
+    if (credentials.username && redis.username !== null) throw new ConfigError('redis.username', 'redis.url carries a user name too; keep one of them');
+  }
   if (redis.embedded && redis.waitReplicas > 0) {
     // The embedded server has no replica: WAIT would never be satisfied and no event acked.
     throw new ConfigError('redis.waitReplicas', 'must be 0 with redis.embedded (the embedded Redis has no replicas)');
+  }
+}
+
+/** Whether a redis:// URL names a user and a password (an unparseable one is left to ioredis). */
+function urlCredentials(url: string): { username: boolean; password: boolean } {
+  try {
+    const parsed = new URL(url);
+    return { username: parsed.username !== '', password: parsed.password !== '' };
+  } catch {
+    return { username: false, password: false };
   }
 }
 
@@ -183,6 +210,7 @@ const ENV_SECRETS = [
   { name: 'UNTRADEX_AUTH_SECRET', path: ['auth', 'secret'] },
   { name: 'UNTRADEX_POSTGRES_URL', path: ['export', 'postgres', 'url'] },
   { name: 'UNTRADEX_ORACLE_PASSWORD', path: ['export', 'oracle', 'password'] },
+  { name: 'UNTRADEX_REDIS_PASSWORD', path: ['redis', 'password'] },
 ] as const;
 
 /**
@@ -232,12 +260,28 @@ function ensurePrivateDir(dir: string): void {
   }
 }
 
+type RedisTlsFiles = NonNullable<RawConfig['redis']['tls']>;
+
+/** What readConfig gives: the validated keys, dataDir absolute, and redis.tls's files resolved and read. */
+export interface ReadConfig {
+  raw: RawConfig;
+  dataDir: string;
+  redisTls: RedisTlsFiles | null;
+  tlsMaterial: ReturnType<typeof readRedisTls>;
+}
+
+/** redis.tls's files resolved against the cwd like every other path; absent ones become null. */
+function resolveTlsPaths(cwd: string, tls: RedisTlsFiles): RedisTlsFiles {
+  const file = (path: string | null | undefined) => (path == null ? null : resolve(cwd, path));
+  return { caFile: resolve(cwd, tls.caFile), certFile: file(tls.certFile), keyFile: file(tls.keyFile), servername: tls.servername ?? null };
+}
+
 /**
  * The validated configuration with dataDir made absolute, and nothing written: no directory made,
  * no secret generated. For the command line's client commands, which must not create a dataDir
  * or a secrets.json that no server uses.
  */
-export function readConfig(options: LoadConfigOptions = {}): { raw: RawConfig; dataDir: string } {
+export function readConfig(options: LoadConfigOptions = {}): ReadConfig {
   const cwd = options.cwd ?? process.cwd();
   let merged = readJsonFile(defaultConfigPath(), '(defaults)');
   if (options.path !== undefined) merged = mergeConfig(merged, readJsonFile(resolve(cwd, options.path), '--config'));
@@ -252,12 +296,13 @@ export function readConfig(options: LoadConfigOptions = {}): { raw: RawConfig; d
     if (source !== undefined) throw new ConfigError((error as ConfigError).key, `(set by ${source}) ${(error as Error).message.replace(/^config key "[^"]*": /, '')}`);
     throw error;
   }
-  return { raw, dataDir: isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir) };
+  const redisTls = raw.redis.tls === null ? null : resolveTlsPaths(cwd, raw.redis.tls);
+  return { raw, dataDir: isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir), redisTls, tlsMaterial: readRedisTls(redisTls) };
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
-  const { raw, dataDir } = readConfig(options);
+  const { raw, dataDir, redisTls, tlsMaterial } = readConfig(options);
   ensurePrivateDir(dataDir);
   const needsSecrets = raw.control.adminToken === null || raw.auth.secret === null || raw.redis.embedded;
   const generated = needsSecrets ? loadOrCreateSecrets(dataDir) : null;
@@ -266,7 +311,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const config: UntradexConfig = {
     ...raw,
     dataDir,
-    redis: { ...raw.redis, embeddedPassword: raw.redis.embedded ? generated!.secrets.redisPassword : null },
+    redis: { ...raw.redis, tls: redisTls, embeddedPassword: raw.redis.embedded ? generated!.secrets.redisPassword : null, tlsMaterial },
     control: { ...raw.control, adminToken: raw.control.adminToken ?? generated!.secrets.adminToken },
     auth: { secret: raw.auth.secret ?? generated!.secrets.authSecret },
     export: { ...raw.export, sqlite: { path: isAbsolute(sqlitePath) ? sqlitePath : resolve(cwd, sqlitePath) } },

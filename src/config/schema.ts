@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { resolveActorCounts } from './actor-counts.js';
+import type { RedisTlsMaterial } from './redis-tls.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -86,10 +87,35 @@ const writersSchema = z.strictObject({
   redisConnections: z.number().int().min(1).max(64),
 });
 
+/**
+ * TLS to an external Redis or Redis Cluster: PEM files read at start (src/config/redis-tls.ts).
+ * caFile: the CA that signed the servers' certificates (the system bundle for a public one).
+ * certFile and keyFile: a client certificate, for servers with `tls-auth-clients yes`; both or
+ * neither. servername: the name the servers' certificates carry, when it is not the address
+ * Untradex connects to (also sent as SNI).
+ */
+const redisTlsSchema = z
+  .strictObject({
+    caFile: z.string().min(1),
+    certFile: z.string().min(1).nullable().optional(),
+    keyFile: z.string().min(1).nullable().optional(),
+    servername: z.string().min(1).nullable().optional(),
+  })
+  .refine((tls) => (tls.certFile == null) === (tls.keyFile == null), { message: 'set both certFile and keyFile, or neither', path: ['keyFile'] });
+
 const redisSchema = z.strictObject({
   embedded: z.boolean(),
   port,
   url: z.string().min(1).nullable(),
+  /** The ACL user of an external Redis or Redis Cluster; null for the `default` user. */
+  username: z.string().min(1).nullable(),
+  /**
+   * Its password (Redis AUTH): a secret, also from UNTRADEX_REDIS_PASSWORD or
+   * UNTRADEX_REDIS_PASSWORD_FILE, never logged. Null when the servers ask for none.
+   */
+  password: z.string().min(1).nullable(),
+  /** TLS to the servers, or null for plain TCP (see redisTlsSchema). */
+  tls: redisTlsSchema.nullable(),
   /**
    * Seed nodes (`host:port`) of a Redis Cluster to use instead of one Redis; null for one Redis.
    * The client finds the other nodes itself. Needs redis.embedded false and redis.url null.
@@ -178,8 +204,11 @@ export type RawConfig = z.infer<typeof configSchema>;
 
 /** The configuration every part of Untradex receives: secrets present, paths absolute. */
 export type UntradexConfig = Omit<RawConfig, 'redis' | 'control' | 'auth' | 'export'> & {
-  /** embeddedPassword: the embedded Redis's generated password (kept in dataDir/secrets.json); null when external. */
-  redis: RawConfig['redis'] & { embeddedPassword: string | null };
+  /**
+   * embeddedPassword: the embedded Redis's generated password (kept in dataDir/secrets.json); null
+   * when external. tlsMaterial: the files of redis.tls, read at start; null without redis.tls.
+   */
+  redis: RawConfig['redis'] & { embeddedPassword: string | null; tlsMaterial: RedisTlsMaterial | null };
   control: Omit<RawConfig['control'], 'adminToken'> & { adminToken: string };
   auth: { secret: string };
   export: Omit<RawConfig['export'], 'sqlite'> & { sqlite: { path: string } };

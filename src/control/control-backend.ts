@@ -20,7 +20,8 @@ export interface SystemStatus {
   uptimeSeconds: number;
   /** unwelcomed: sockets upgraded whose welcome has not been sent yet (gateway.maxUnwelcomed). */
   connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
-  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
+  /** badEvents: events a writer isolated as the one its batch's write raised on, nacked bad_event. */
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; perSecond: number };
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
@@ -28,7 +29,15 @@ export interface SystemStatus {
    * appendfsync is what the config promises; servers what each Redis server really has (read at
    * start and after each reconnect), with what is wrong with it for that promise.
    */
-  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerReport[] };
+  redis: {
+    status: string;
+    target: string;
+    embedded: boolean;
+    appendfsync: string;
+    servers?: RedisServerReport[];
+    /** Redis Cluster only: each shard's primary, its replicas in sync, and whether acks flow. */
+    shards?: ShardReport[];
+  };
   /** Rule S3: the disk of dataDir; below minFreeBytes no new event is acked (`state` "full"). */
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
@@ -43,6 +52,18 @@ export interface RedisServerReport {
   appendfsync: string;
   maxmemoryPolicy: string;
   problem: string | null;
+}
+
+export interface ShardReport {
+  /** host:port of the shard's primary. */
+  primary: string;
+  /** host:port of each replica the primary streams to, and whether it is in sync. */
+  replicas: Array<{ node: string; inSync: boolean }>;
+  replicasInSync: number;
+  waitReplicas: number;
+  /** False when the primary does not answer or has fewer replicas in sync than waitReplicas. */
+  ok: boolean;
+  reason: string | null;
 }
 
 export interface ProcessReport {

@@ -39,6 +39,7 @@ export function renderMetrics(status: SystemStatus): string {
     { name: 'ux_events_stored_total', type: 'counter', help: 'Events durably stored in Redis.', samples: [{ value: status.events.stored }] },
     { name: 'ux_events_duplicate_total', type: 'counter', help: 'Resent events answered as duplicates.', samples: [{ value: status.events.duplicates }] },
     { name: 'ux_events_refused_total', type: 'counter', help: 'Events refused by the write function (closed, submitted, stale).', samples: [{ value: status.events.refused }] },
+    { name: 'ux_events_bad_total', type: 'counter', help: 'Events whose write raised every time, isolated by a writer and nacked bad_event.', samples: [{ value: status.events.badEvents }] },
     { name: 'ux_events_per_second', type: 'gauge', help: 'Stored events per second, recent.', samples: [{ value: status.events.perSecond }] },
     { name: 'ux_acks_sent_total', type: 'counter', help: 'Ack frames sent.', samples: [{ value: status.acks.sent }] },
     { name: 'ux_nacks_sent_total', type: 'counter', help: 'Nack frames sent by writers.', samples: [{ value: status.acks.nacks }] },

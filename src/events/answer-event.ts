@@ -50,10 +50,15 @@ export const WriteOutcome = {
   Submitted: 3,
   /** The event came through a session that a newer hello replaced: not stored, connection is told `replaced`. */
   StaleSession: 4,
+  /**
+   * Not from Redis: the writer's verdict on an event whose write alone raised, twice, while the
+   * rest of its batch was written (actors/redis-writer/poison-isolation.ts). Never stored: nack bad_event.
+   */
+  BadEvent: 5,
 } as const;
 
 export type WriteOutcome = (typeof WriteOutcome)[keyof typeof WriteOutcome];
 
 export function isWriteOutcome(value: unknown): value is WriteOutcome {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 4;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= WriteOutcome.BadEvent;
 }

@@ -66,6 +66,10 @@ export class ExamLifecycle {
     let state: ExamState = meta.state ?? (closedBuckets > 0 ? 'closing' : 'open');
     let error = meta.error;
     if (state === 'exporting' && !this.running.has(exam) && !this.waiting.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
+      // A job of this process that finished between the meta read above and these checks wrote its
+      // final state before it left `running` and released the lease: read again before calling the
+      // export dead (a report racing the last bucket read `failed` for an exam just exported).
+      if ((await this.meta.read(exam)).state !== 'exporting') return this.report(exam);
       // The process running the export died with it: nobody holds the lease any more.
       state = 'failed';
       error ??= 'the export stopped when the process running it exited; finalize again to resume it';

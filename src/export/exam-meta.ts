@@ -158,9 +158,9 @@ export class ExamMetaStore {
 
   /**
    * The keys purge removes and retention expires: the lease and each bucket's log, answers,
-   * student states, roster and presence. Not the meta (the exam's final state and counts), the
-   * buckets' close markers nor the exam's place in the exam index: they are the exam's tombstone,
-   * keep an exported exam from ever opening again, and keep it in the exam list as exported.
+   * student states, answer index, roster and presence. Not the meta (the exam's final state and
+   * counts), the buckets' close markers nor the exam's place in the exam index: they are the exam's
+   * tombstone, keep an exported exam from ever opening again, and keep it in the exam list as exported.
    */
   dataKeys(exam: string, buckets: number): string[] {
     const keys = [lockKey(exam)];
@@ -169,6 +169,7 @@ export class ExamMetaStore {
         bucketKeys.log(exam, bucket),
         bucketKeys.ans(exam, bucket),
         bucketKeys.seq(exam, bucket),
+        bucketKeys.qidx(exam, bucket),
         bucketKeys.roster(exam, bucket),
         bucketKeys.presence(exam, bucket),
       );

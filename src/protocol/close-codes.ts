@@ -1,11 +1,15 @@
-// WebSocket close codes of the student protocol (PROTOCOL.md section 3, rule 7).
+// WebSocket close codes of the student protocol (docs/PROTOCOL.md section 3, rule 8).
 // Server and client both key on these names; the numbers are the public contract.
 
 export const CloseCode = {
+  /** The server is stopping (rule S1): the client reconnects later. */
+  GoingAway: 1001,
   /** A text frame that is not valid UTF-8. */
   InvalidUtf8: 1007,
   /** A frame larger than `gateway.maxFrameBytes`. */
   MessageTooBig: 1009,
+  /** After `err busy`: the server cannot store for now; the client reconnects with backoff (2.1). */
+  TryAgainLater: 1013,
   /** Binary frame, bad JSON, not an object, unknown `t`, frame before hello, second hello, invalid seq. */
   ProtocolViolation: 4400,
   /** The hello's token was malformed, forged or expired. */

@@ -65,6 +65,10 @@ export const bucketKeys = {
   ans(exam: string, bucket: number): string {
     return `ux:{${exam}:${bucket}}:ans`;
   },
+  /** Hash: `<student>` to the questions it has answers to, `,`-joined: the resume's index into `ans`. */
+  qidx(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:qidx`;
+  },
   /** Hash: `<student>` to the session and progress state, plus the `!`-prefixed bucket counters. */
   seq(exam: string, bucket: number): string {
     return `ux:{${exam}:${bucket}}:seq`;

@@ -131,7 +131,14 @@ export class BucketStore {
       args[a++] = e.clientTs === null ? '' : String(e.clientTs);
       args[a++] = String(e.serverTs);
     }
-    const keys = [bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket), bucketKeys.roster(exam, bucket)] as const;
+    const keys = [
+      bucketKeys.log(exam, bucket),
+      bucketKeys.ans(exam, bucket),
+      bucketKeys.seq(exam, bucket),
+      bucketKeys.closed(exam, bucket),
+      bucketKeys.qidx(exam, bucket),
+      bucketKeys.roster(exam, bucket),
+    ] as const;
     const reply =
       this.replicated === null
         ? await callFunction('ux_write', () => this.redis.fcall('ux_write', keys.length, ...keys, ...args))
@@ -140,7 +147,8 @@ export class BucketStore {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
     }
     for (let i = 0; i < n; i++) {
-      if (!isWriteOutcome(reply[i])) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
+      // BadEvent is the writer's verdict, never the function's: a 5 from Redis is a malformed reply.
+      if (!isWriteOutcome(reply[i]) || reply[i] === WriteOutcome.BadEvent) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
     }
     return reply as WriteOutcome[];
   }

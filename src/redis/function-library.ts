@@ -7,8 +7,12 @@ import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { CHANNEL_CLOSED, CHANNEL_SESSIONS } from './bucket-keys.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 
-/** Bump on any change to the functions' keys, arguments, replies or stored formats. */
-export const LIBRARY_VERSION = 3;
+/**
+ * Bump on any change to the functions' keys, arguments, replies or stored formats. 3: the qidx
+ * hash. 4: ux_write checks every key and counter it writes before its first write (3 could fail
+ * half-written). 5: the roster and presence sets, the !submitted counter, ux_presence and ux_roster.
+ */
+export const LIBRARY_VERSION = 5;
 
 /*
  * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
@@ -23,17 +27,20 @@ export const LIBRARY_VERSION = 3;
  *   events     how many events of the student are stored
  *   lastEventTs  the server time of the last stored event, empty when none
  * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`, `!submitted`
- *   (students whose submit is stored; version 3, counted once per student by ux_write).
- * roster zset `ux:{<exam>:<bucket>}:roster` (version 3): every student of the bucket who claimed a
+ *   (students whose submit is stored; version 5, counted once per student by ux_write).
+ * roster zset `ux:{<exam>:<bucket>}:roster` (version 5): every student of the bucket who claimed a
  *   session or has a stored event, score 0, so the roster pages by name (ZRANGE BYLEX) at a cost in
  *   proportion to the page.
- * presence zset `ux:{<exam>:<bucket>}:presence` (version 3): student -> when their live session's
+ * presence zset `ux:{<exam>:<bucket>}:presence` (version 5): student -> when their live session's
  *   presence expires, ms since the epoch. Connection actors refresh it in batches (ux_presence);
  *   a student counts as connected while the score is above now.
  * closed key `ux:{<exam>:<bucket>}:closed`: exists once finalize closed the bucket. Purge and
  *   retention never remove it, so an exported exam never opens again (PROTOCOL.md section 4).
  * ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
  *   when null; the value comes last, so it may contain any byte, `,` and `|` included.
+ * qidx hash (version 3), field `<student>`: the questions the student has an answer to, joined by
+ *   `,` in the order first answered (ids never hold a `,`). A resumed hello reads it and then only
+ *   that student's `ans` fields, so its cost follows the student's answers, not the bucket's size.
  * log stream entry: s student, q question, k kind (o|a|s), v value, seq, cts clientTs, sts serverTs.
  *   q and v are empty for o and s; cts is empty when null. Every entry has the same seven fields,
  *   which lets the stream's listpacks store the field names once.
@@ -42,8 +49,10 @@ export const LIBRARY_VERSION = 3;
  * 2^53-1): the strings of ARGV are stored as given after a canonical-form check, and compared as
  * numbers, which doubles hold exactly up to 2^53.
  *
- * ux_write checks every event of a call before it writes any, so a malformed field rejects the
- * whole call with an error and stores nothing of it.
+ * ux_write checks every event of a call, every student state and every key and counter it will
+ * write before it writes any, so a malformed field or a corrupt stored value rejects the whole call
+ * with an error and stores nothing of it. The writer then isolates the event that fails
+ * (actors/redis-writer/poison-isolation.ts) rather than retry the batch forever.
  */
 const LUA = String.raw`#!lua name=untradex
 
@@ -108,12 +117,31 @@ local function older(a, b)
   return tonumber(a) < tonumber(b)
 end
 
+-- Raises unless the key is missing or of the type the writes below need: a write command on a key
+-- of another type fails with WRONGTYPE, after the writes before it could no longer be undone.
+local function check_type(key, wanted)
+  local actual = redis.call('TYPE', key)['ok']
+  if actual ~= 'none' and actual ~= wanted then
+    return error({ err = 'UXCORRUPT ' .. key .. ' is a ' .. actual .. ', not a ' .. wanted })
+  end
+end
+
+-- Raises unless the bucket counter may take HINCRBY: a missing field, or a decimal integer in
+-- the range the writes keep (HINCRBY refuses anything else, after the events were written).
+local function check_counter(seq_key, field)
+  local v = redis.call('HGET', seq_key, field)
+  if v and not is_uint(v, MAX_SEQ, true) then
+    return error({ err = 'UXCORRUPT counter ' .. field .. ' of ' .. seq_key .. ': ' .. string.format('%q', v):sub(1, 40) })
+  end
+end
+
 -- KEYS: seq, closed, roster. ARGV: exam, student, helloUs (when the gateway received the hello, µs).
 -- Claims a new session for the student, unless the live session's hello is newer than this one
 -- (rule 7: a slow claim, or a retry's first attempt, never replaces a newer session).
 -- Returns { epoch (0: refused, a newer session is live), lastSeq (a decimal string), submitted (0/1), closed (0/1) }.
 local function ux_hello(keys, args)
   local seq_key, closed_key, roster_key, exam, student, hello_us = keys[1], keys[2], keys[3], args[1], args[2], args[3] or ''
+  if roster_key == nil then return error({ err = 'UXBAD ux_hello needs 3 keys (seq, closed, roster)' }) end
   if not is_id(exam) then bad('exam', 0, exam) end
   if not is_id(student) then bad('student', 0, student) end
   if not is_uint(hello_us, MAX_SEQ, false) then bad('helloUs', 0, hello_us) end
@@ -127,11 +155,12 @@ local function ux_hello(keys, args)
   -- A closed bucket whose data was purged or expired stays empty: the student gets 'closed' and
   -- every event 'exam_closed', and nothing of the exam grows back.
   if closed == 1 and st.missing then return { tonumber(epoch), st.l, submitted, closed } end
+  check_type(roster_key, 'zset')
   st.e, st.h = epoch, hello_us
   redis.call('HSET', seq_key, student, pack_state(st))
   -- In the roster from the first session on, so a student who is connected but has stored nothing
   -- yet is listed too (PROTOCOL.md section 4). On every claim, not only the first: a student whose
-  -- state predates the roster (library version 2) joins it at their next hello.
+  -- state predates the roster (library version 4) joins it at their next hello.
   redis.call('ZADD', roster_key, 'NX', 0, student)
   -- A first session has nothing older to replace: announcing it only cost every actor of every
   -- gateway process a message per student in a start spike (600,000 for 100,000 students on six).
@@ -179,47 +208,39 @@ local function check_events(args, n)
   end
 end
 
--- KEYS: log, ans, seq, closed, roster. ARGV: exam, n, then n events of 8 fields:
+-- KEYS: log, ans, seq, closed, qidx, roster. ARGV: exam, n, then n events of 8 fields:
 -- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
--- Returns one outcome per event, in order. Every check that can fail runs before the first write
--- (the events' fields, each student's stored state, the answer hash's type), so an error leaves
--- nothing of the call written: Redis does not roll back what a function wrote before an error.
+-- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
+-- check that can fail (the events' fields, each student's stored state, the type of every key
+-- and counter the writes touch); the second only writes. So an error leaves nothing of the call
+-- written: Redis does not roll back what a function wrote before an error, and a retried batch
+-- would then take the half that got through for duplicates.
 local function ux_write(keys, args)
-  local log_key, ans_key, seq_key, closed_key, roster_key = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local log_key, ans_key, seq_key, closed_key, qidx_key, roster_key = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
+  if roster_key == nil then return error({ err = 'UXBAD ux_write needs 6 keys (log, ans, seq, closed, qidx, roster)' }) end
   local n_s = args[2] or ''
   if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
   local n = tonumber(n_s)
   if #args ~= 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
   check_events(args, n)
 
-  -- Per-student state, loaded once per call before anything is written, and written back once.
+  -- First pass: per-student state, loaded once per call, and each event's outcome. The tables
+  -- follow the batch as if it were written, so a submit earlier in the call refuses later answers.
   local state, ep, last, dirty = {}, {}, {}, {}
-  local has_answer = false
-  for i = 1, n do
-    local b = 2 + (i - 1) * FIELDS_PER_EVENT
-    local student = args[b + 1]
-    if state[student] == nil then
-      local st = read_state(seq_key, student)
-      state[student], ep[student], last[student] = st, tonumber(st.e), tonumber(st.l)
-    end
-    if args[b + 4] == 'a' then has_answer = true end
-  end
-  if has_answer then
-    local ans_type = redis.call('TYPE', ans_key)['ok']
-    if ans_type ~= 'none' and ans_type ~= 'hash' then
-      return error({ err = 'UXCORRUPT answers key ' .. ans_key .. ' is a ' .. ans_type .. ', not a hash' })
-    end
-  end
-
   local closed = is_closed(closed_key, seq_key)
   local out = {}
-  local stored, new_students, submits = 0, 0, 0
-
+  local stored, new_students, stored_answers, submits = 0, 0, false, 0
+  -- Students whose first event is stored in this call: they join the roster in the second pass.
+  local newcomers = {}
   for i = 1, n do
     local b = 2 + (i - 1) * FIELDS_PER_EVENT
     local student = args[b + 1]
     local st = state[student]
+    if st == nil then
+      st = read_state(seq_key, student)
+      state[student], ep[student], last[student] = st, tonumber(st.e), tonumber(st.l)
+    end
     local seq_s, epoch_s = args[b + 3], args[b + 2]
     local seq = tonumber(seq_s)
     local outcome
@@ -234,11 +255,9 @@ local function ux_write(keys, args)
     elseif st.s ~= '0' then
       outcome = SUBMITTED
     else
-      local kind, question, value, cts, sts = args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
-      redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
-        'seq', seq_s, 'cts', cts, 'sts', sts)
+      local kind, sts = args[b + 4], args[b + 8]
       if kind == 'a' then
-        redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value)
+        stored_answers = true
       elseif kind == 's' then
         -- Once per student: after a stored submit every new event gets SUBMITTED above.
         st.s, st.t = seq_s, sts
@@ -246,8 +265,7 @@ local function ux_write(keys, args)
       end
       if last[student] == 0 then
         new_students = new_students + 1
-        -- Already there when the hello ran on this Redis; ZADD of a member with its score is a no-op.
-        redis.call('ZADD', roster_key, 0, student)
+        newcomers[#newcomers + 1] = student
       end
       last[student], st.l = seq, seq_s
       st.n = string.format('%d', tonumber(st.n) + 1)
@@ -261,13 +279,52 @@ local function ux_write(keys, args)
     end
     out[i] = outcome
   end
+  if stored > 0 then
+    check_type(log_key, 'stream')
+    check_counter(seq_key, '!events')
+  end
+  if stored_answers then
+    check_type(ans_key, 'hash')
+    check_type(qidx_key, 'hash')
+  end
+  if new_students > 0 then
+    check_counter(seq_key, '!students')
+    check_type(roster_key, 'zset')
+  end
+  if submits > 0 then check_counter(seq_key, '!submitted') end
 
+  -- Second pass: only writes, none of which can fail on what the first pass checked.
+  -- Questions a student answers for the first time in this call, appended to qidx once at the end.
+  local new_questions = {}
+  for i = 1, n do
+    if out[i] == STORED then
+      local b = 2 + (i - 1) * FIELDS_PER_EVENT
+      local student, seq_s, kind, question, value, cts, sts =
+        args[b + 1], args[b + 3], args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
+      redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
+        'seq', seq_s, 'cts', cts, 'sts', sts)
+      if kind == 'a' then
+        -- HSET answers 1 only for a new field: the first answer of this student to this question.
+        if redis.call('HSET', ans_key, student .. '|' .. question, seq_s .. ',' .. cts .. ',' .. sts .. ',' .. value) == 1 then
+          local list = new_questions[student]
+          if list == nil then new_questions[student] = { question } else list[#list + 1] = question end
+        end
+      end
+    end
+  end
   for student in pairs(dirty) do
     redis.call('HSET', seq_key, student, pack_state(state[student]))
+  end
+  for student, list in pairs(new_questions) do
+    local known = redis.call('HGET', qidx_key, student)
+    local added = table.concat(list, ',')
+    redis.call('HSET', qidx_key, student, known and (known .. ',' .. added) or added)
   end
   if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
   if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end
   if submits > 0 then redis.call('HINCRBY', seq_key, '!submitted', submits) end
+  -- Already there when the hello ran on this Redis; ZADD of a member with its score changes nothing.
+  for _, student in ipairs(newcomers) do redis.call('ZADD', roster_key, 0, student) end
   return out
 end
 

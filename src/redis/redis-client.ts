@@ -2,17 +2,27 @@
 // chosen so no write is lost while Redis is down, restarting or failing over; and a bounded wait.
 
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisTlsMaterial } from '../config/redis-tls.js';
 import { ConfigError, RedisUnavailableError } from '../errors.js';
 import { parseRedisNode, type RedisNode } from './redis-node.js';
 
 export type { RedisNode } from './redis-node.js';
 
-/** One Redis server; `password` for the embedded one (an external one carries it in its URL). */
-export type SingleRedisTarget = { url: string } | (RedisNode & { password?: string });
-/** A Redis Cluster, reached through any of its seed nodes (the client discovers the rest). */
-export interface ClusterTarget {
-  cluster: RedisNode[];
+/**
+ * How Untradex proves itself to Redis: an ACL user (none: `default`), a password, TLS. The embedded
+ * Redis takes only its generated password; an external one or a Cluster any of the three. Plain
+ * data, so a target crosses into worker threads and gateway processes as it is.
+ */
+export interface RedisAccess {
+  username?: string;
+  password?: string;
+  tls?: RedisTlsMaterial;
 }
+
+/** One Redis server, by URL (an external one) or by address (the embedded one). */
+export type SingleRedisTarget = ({ url: string } | RedisNode) & RedisAccess;
+/** A Redis Cluster, reached through any of its seed nodes (the client discovers the rest). */
+export type ClusterTarget = { cluster: RedisNode[] } & RedisAccess;
 export type RedisTarget = SingleRedisTarget | ClusterTarget;
 
 /**
@@ -31,11 +41,15 @@ export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 
-/** For status pages and logs: no password ever shows. */
+/** For status pages and logs: no password ever shows, only whether there is one. */
 export function describeRedisTarget(target: RedisTarget): string {
-  if (isClusterTarget(target)) return `cluster ${target.cluster.map((node) => `${node.host}:${node.port}`).join(',')}`;
-  if ('url' in target) return redactUrl(target.url);
-  return `${target.host}:${target.port}`;
+  const where = isClusterTarget(target)
+    ? `cluster ${target.cluster.map((node) => `${node.host}:${node.port}`).join(',')}`
+    : 'url' in target
+      ? redactUrl(target.url)
+      : `${target.host}:${target.port}`;
+  const how = [target.tls === undefined ? [] : ['TLS'], target.username === undefined ? [] : [`user ${target.username}`]].flat();
+  return how.length === 0 ? where : `${where} (${how.join(', ')})`;
 }
 
 function redactUrl(url: string): string {
@@ -48,8 +62,29 @@ function redactUrl(url: string): string {
   }
 }
 
+/** The `redis.*` keys a target is made from (UntradexConfig['redis'] has them all). */
+export interface RedisTargetConfig {
+  embedded: boolean;
+  port: number;
+  url: string | null;
+  cluster: string[] | null;
+  username?: string | null;
+  password?: string | null;
+  tlsMaterial?: RedisTlsMaterial | null;
+  embeddedPassword?: string | null;
+}
+
 /** The target the `redis.*` config keys name: embedded, one external server, or a Cluster. */
-export function redisTargetFromConfig(redis: { embedded: boolean; port: number; url: string | null; cluster: string[] | null; embeddedPassword?: string | null }): RedisTarget {
+export function redisTargetFromConfig(redis: RedisTargetConfig): RedisTarget {
+  if (redis.embedded) {
+    const password = redis.embeddedPassword ?? null;
+    return password === null ? { host: '127.0.0.1', port: redis.port } : { host: '127.0.0.1', port: redis.port, password };
+  }
+  const access: RedisAccess = {
+    ...(redis.username == null ? {} : { username: redis.username }),
+    ...(redis.password == null ? {} : { password: redis.password }),
+    ...(redis.tlsMaterial == null ? {} : { tls: redis.tlsMaterial }),
+  };
   if (redis.cluster !== null) {
     return {
       cluster: redis.cluster.map((seed) => {
@@ -57,11 +92,19 @@ export function redisTargetFromConfig(redis: { embedded: boolean; port: number; 
         if (node === null) throw new ConfigError('redis.cluster', `"${seed}" is not host:port`);
         return node;
       }),
+      ...access,
     };
   }
-  if (!redis.embedded) return { url: redis.url! };
-  const password = redis.embeddedPassword ?? null;
-  return password === null ? { host: '127.0.0.1', port: redis.port } : { host: '127.0.0.1', port: redis.port, password };
+  return { url: redis.url!, ...access };
+}
+
+/** The per-connection options `access` asks for; the same for one server and every Cluster node. */
+export function accessOptions(access: RedisAccess): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  return {
+    ...(access.username === undefined ? {} : { username: access.username }),
+    ...(access.password === undefined ? {} : { password: access.password }),
+    ...(access.tls === undefined ? {} : { tls: { ...access.tls } }),
+  };
 }
 
 /** Attempt number (1-based) in, delay in ms out. */
@@ -114,12 +157,19 @@ export function redisClientOptions(name: string, backoff: ReconnectBackoff = def
  * Cluster options, chosen for the same policy as the single-node client: a write waits, is
  * redirected or is resent; it is never dropped while Untradex still holds it.
  */
-export function clusterClientOptions(name: string, backoff: ReconnectBackoff = defaultReconnectBackoff): ClusterOptions {
+export function clusterClientOptions(name: string, backoff: ReconnectBackoff = defaultReconnectBackoff, access: RedisAccess = {}): ClusterOptions {
   // Per-node connections: as the single-node client, minus what Cluster manages itself (the
-  // per-node retryStrategy and offline queue, which ioredis forces).
+  // per-node retryStrategy and offline queue, which ioredis forces). The user, password and TLS
+  // apply to every node, the discovered ones included.
   const { retryStrategy: _retry, enableOfflineQueue: _queue, lazyConnect: _lazy, ...nodeOptions } = redisClientOptions(name, backoff);
   return {
-    redisOptions: nodeOptions,
+    redisOptions: { ...nodeOptions, ...accessOptions(access) },
+    // With TLS a seed is connected to by the name it is given, so its certificate is checked
+    // against that name; ioredis's default resolves it to an address first, and a certificate
+    // made out to the name would then fail. (The nodes found through CLUSTER SLOTS come as the
+    // addresses the servers announce: their certificates must carry those, or redis.tls.servername
+    // names what they carry.)
+    ...(access.tls === undefined ? {} : { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) }),
     // Commands issued before the slot map is known, or while every node is unreachable, wait here.
     enableOfflineQueue: true,
     // Emit 'ready' only once CLUSTER INFO says cluster_state:ok, not merely when a node answers.
@@ -164,21 +214,28 @@ export function createRedisClient(target: SingleRedisTarget, name: string, backo
 export function createRedisClient(target: ClusterTarget, name: string, backoff?: ReconnectBackoff): Cluster;
 export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): RedisClient;
 export function createRedisClient(target: RedisTarget, name: string, backoff?: ReconnectBackoff): RedisClient {
-  if (isClusterTarget(target)) return new Cluster(target.cluster.map((node) => ({ ...node })), clusterClientOptions(name, backoff));
-  const options = redisClientOptions(name, backoff);
+  if (isClusterTarget(target)) return new Cluster(target.cluster.map((node) => ({ host: node.host, port: node.port })), clusterClientOptions(name, backoff, target));
+  const options = { ...redisClientOptions(name, backoff), ...accessOptions(target) };
+  // A password in the URL wins over the options (ioredis merges them so); the config refuses both.
   if ('url' in target) return new Redis(target.url, options);
-  return new Redis({ ...options, host: target.host, port: target.port, ...(target.password === undefined ? {} : { password: target.password }) });
+  return new Redis({ ...options, host: target.host, port: target.port });
 }
 
 /**
  * Resolves once `redis` is connected, has loaded its data and answers PING; rejects with
- * RedisUnavailableError after `timeoutMs`. The PING stays queued if it times out, which is harmless.
+ * RedisUnavailableError after `timeoutMs`, naming the last connection error seen (a refused port,
+ * a TLS handshake). The PING stays queued if it times out, which is harmless.
  */
 export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let lastError: Error | undefined;
+  const remember = (error: Error) => (lastError = error);
+  redis.on('error', remember);
+  redis.on('node error', remember);
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms (status: ${redis.status})`));
+      const seen = lastError === undefined ? '' : `; last error: ${lastError.message}${lastError.cause instanceof Error ? ` (${lastError.cause.message})` : ''}`;
+      reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms (status: ${redis.status}${seen})`));
     }, timeoutMs);
   });
   try {
@@ -188,5 +245,21 @@ export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promi
     throw new RedisUnavailableError(`Redis PING failed (status: ${redis.status})`, { cause: error });
   } finally {
     clearTimeout(timer);
+    redis.off('error', remember);
+    redis.off('node error', remember);
+  }
+}
+
+/**
+ * Disconnects for good. On a Cluster client it also ends the slot-map refresh chain: ioredis re-arms
+ * its slotsRefreshInterval timer from the callback of a refresh that was in flight at disconnect
+ * (ioredis 6: `refreshSlotsCache(() => nextRound())`), and once disconnected every refresh fails at
+ * once and re-arms again, so a client closed mid-refresh kept a 2 s timer alive for ever and its
+ * process never exited. Emptying refreshSlotsCache lets the last re-armed timer fire into nothing.
+ */
+export function disconnectRedisClient(client: RedisClient): void {
+  client.disconnect();
+  if (isCluster(client)) {
+    (client as unknown as { refreshSlotsCache: (callback?: () => void) => void }).refreshSlotsCache = () => undefined;
   }
 }

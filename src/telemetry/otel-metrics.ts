@@ -15,6 +15,7 @@ export function exposeStatusAsOtelMetrics(readStatus: () => Promise<SystemStatus
     stored: meter.createObservableCounter('ux.events.stored', { description: 'Events durably stored in Redis' }),
     duplicates: meter.createObservableCounter('ux.events.duplicate', { description: 'Resent events answered as duplicates' }),
     refused: meter.createObservableCounter('ux.events.refused', { description: 'Events refused by the write function' }),
+    badEvents: meter.createObservableCounter('ux.events.bad', { description: 'Events whose write raised every time, nacked bad_event' }),
     acks: meter.createObservableCounter('ux.acks.sent', { description: 'Ack frames sent' }),
     ringFill: meter.createObservableGauge('ux.ring.fill', { description: 'Bytes waiting in event rings over their capacity', unit: '1' }),
     restarts: meter.createObservableCounter('ux.actor.restarts', { description: 'Restarts per actor' }),
@@ -27,6 +28,7 @@ export function exposeStatusAsOtelMetrics(readStatus: () => Promise<SystemStatus
     result.observe(instruments.stored, status.events.stored);
     result.observe(instruments.duplicates, status.events.duplicates);
     result.observe(instruments.refused, status.events.refused);
+    result.observe(instruments.badEvents, status.events.badEvents);
     result.observe(instruments.acks, status.acks.sent);
     result.observe(instruments.ringFill, status.rings.fill);
     for (const actor of status.actors) result.observe(instruments.restarts, actor.restarts, { actor: actor.id });

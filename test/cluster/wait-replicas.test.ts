@@ -61,6 +61,19 @@ t.test('with the replica hung, writes reject until it catches up', async (t) => 
   t.equal(await replicaLogLength(), 3, 'and the replica holds every event');
 });
 
+// Issue 10 item 5: the lastSeq a welcome carries is a promise too (the client drops every kept
+// event at or below it), so the claim that reads it must be replica-confirmed like an ack. The
+// gateway's side of it is in wait-replicas-welcome.test.ts.
+t.test('with waitReplicas 1 a session claim (the lastSeq a welcome carries) waits for the replica too', async (t) => {
+  const store = await storeOn(1);
+  replica.freeze();
+  t.teardown(() => replica.thaw());
+  await t.rejects(store.claimSession(EXAM, STUDENT), { code: 'UX_ERR_REDIS_UNAVAILABLE' }, 'a claim the replica has not confirmed is refused');
+  replica.thaw();
+  const claim = await store.claimSession(EXAM, STUDENT);
+  t.equal(claim.lastSeq, 3, 'once the replica is back the claim resolves, with the confirmed lastSeq');
+});
+
 t.test('with waitReplicas 1 the exam close waits for the replicas too', async (t) => {
   const store = await storeOn(1);
   replica.freeze();
@@ -103,3 +116,4 @@ t.test('a failover loses a write acked on the primary alone; with waitReplicas 1
   const seqs = (await onReplica.xrange(key, '-', '+')).map(([, fields]) => Number(fields[fields.indexOf('seq') + 1]));
   t.same(seqs, [1], 'seq 2, acked with waitReplicas 0, is gone; seq 3 was never acked');
 });
+

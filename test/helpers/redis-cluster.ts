@@ -1,20 +1,23 @@
 // Starts a private Redis Cluster for one test: N primaries (and optionally one replica each) from
 // redis-server on free ports, AOF always, created by redis-cli; stopped and removed at teardown.
+// Optionally behind a password, an ACL user and TLS (test/helpers/redis-node-process.ts).
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis, type Cluster } from 'ioredis';
-import { createRedisClient, type ClusterTarget } from '../../src/redis/redis-client.js';
-import { freePort } from './free-port.js';
+import { createRedisClient, disconnectRedisClient, type ClusterTarget } from '../../src/redis/redis-client.js';
+import { adminAccess, adminOptions, startNodeProcess, type NodeProcess, type NodeProcessOptions, type TestClusterNode, type TestRedisSecurity } from './redis-node-process.js';
 import type { TeardownHost } from './redis-server.js';
+
+export type { TestClusterNode } from './redis-node-process.js';
 
 const run = promisify(execFile);
 
-export interface TestClusterOptions {
+export interface TestClusterOptions extends TestRedisSecurity {
   /** Default 3. */
   primaries?: number;
   /** Replicas per primary; default 0. Failover tests ask for 1. */
@@ -25,26 +28,11 @@ export interface TestClusterOptions {
   nodeTimeoutMs?: number;
 }
 
-export interface TestClusterNode {
-  port: number;
-  busPort: number;
-  dir: string;
-  /** Undefined while the process is not running. */
-  pid: number | undefined;
-  /** SIGKILL, as a crash or power loss would; resolves once the process is gone. */
-  kill(): Promise<void>;
-  /** Starts a killed node again on its port and files: it rejoins (a lost primary as a replica). */
-  restart(): Promise<void>;
-  /** SIGSTOP: the process stops answering but its sockets stay open, as a hung server's would. */
-  freeze(): void;
-  /** SIGCONT after freeze(). */
-  thaw(): void;
-}
-
 export interface TestCluster {
   nodes: TestClusterNode[];
   /** `127.0.0.1:<port>` of every node, as `redis.cluster` takes them. */
   seeds: string[];
+  /** Every node, as the `default` user (with the password and the test certificate, when set). */
   target: ClusterTarget;
   /** A Cluster client with Untradex's options (name `test`), quit at teardown. */
   client(name?: string): Cluster;
@@ -67,123 +55,16 @@ export interface TestCluster {
   waitHealthy(timeoutMs?: number): Promise<void>;
 }
 
-type NodeOptions = Required<Omit<TestClusterOptions, 'primaries' | 'replicas'>>;
-
-const START_ATTEMPTS = 3;
 const POLL_MS = 50;
-
-class NodeProcess implements TestClusterNode {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly port: number,
-    readonly busPort: number,
-    readonly dir: string,
-    private readonly options: NodeOptions,
-  ) {}
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  async start(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--cluster-enabled', 'yes',
-      // An explicit bus port: port + 10000 may be past 65535 or taken.
-      '--cluster-port', String(this.busPort),
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', String(this.options.nodeTimeoutMs),
-      // A replica may take over however long it was cut off: the test kills primaries on purpose.
-      '--cluster-replica-validity-factor', '0',
-      '--appendonly', 'yes',
-      '--appendfsync', this.options.appendfsync,
-      '--save', '',
-      '--dir', this.dir,
-      '--logfile', 'redis.log',
-      '--daemonize', 'no',
-    ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
-    this.child = child;
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    let gone = false;
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => {
-        gone = true;
-        process.removeListener('exit', killOnExit);
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
-    });
-    const probe = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    probe.on('error', () => undefined);
-    try {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        if (gone) throw new Error(`redis-server on port ${this.port} exited while starting:\n${await this.logTail()}`);
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          if ((await probe.ping()) === 'PONG') return;
-        } catch {
-          probe.disconnect();
-        }
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer:\n${await this.logTail()}`);
-        await sleep(POLL_MS);
-      }
-    } finally {
-      probe.disconnect();
-    }
-  }
-
-  async kill(): Promise<void> {
-    this.child?.kill('SIGKILL');
-    await this.exited;
-  }
-
-  freeze(): void {
-    this.child?.kill('SIGSTOP');
-  }
-
-  thaw(): void {
-    this.child?.kill('SIGCONT');
-  }
-
-  async restart(): Promise<void> {
-    if (this.child !== undefined) throw new Error(`redis-server on port ${this.port} is still running`);
-    await this.start();
-  }
-
-  async logTail(): Promise<string> {
-    return (await readFile(join(this.dir, 'redis.log'), 'utf8').catch(() => '')).slice(-2000);
-  }
-}
-
-async function startNode(root: string, index: number, options: NodeOptions): Promise<NodeProcess> {
-  // Another process may take a free port before redis-server binds it: try fresh ones.
-  for (let attempt = 1; ; attempt += 1) {
-    const node = new NodeProcess(await freePort(), await freePort(), join(root, `node-${index}-${attempt}`), options);
-    try {
-      await node.start();
-      return node;
-    } catch (error) {
-      await node.kill();
-      if (attempt >= START_ATTEMPTS) throw error;
-    }
-  }
-}
 
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 }
 
 export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions = {}): Promise<TestCluster> {
-  const primaries = opts.primaries ?? 3;
-  const replicas = opts.replicas ?? 0;
-  const options: NodeOptions = { appendfsync: opts.appendfsync ?? 'always', nodeTimeoutMs: opts.nodeTimeoutMs ?? 1000 };
+  const { primaries = 3, replicas = 0, appendfsync = 'always', nodeTimeoutMs = 1000, ...security } = opts;
+  const options: NodeProcessOptions = { ...security, appendfsync, cluster: { nodeTimeoutMs } };
+  const admin = adminOptions(security);
   const root = await mkdtemp(join(tmpdir(), 'ux-cluster-'));
   const nodes: NodeProcess[] = [];
   const closers: Array<() => void> = [];
@@ -194,13 +75,17 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
   });
 
   const count = primaries * (1 + replicas);
-  nodes.push(...(await Promise.all(Array.from({ length: count }, (_, index) => startNode(root, index, options)))));
+  nodes.push(...(await Promise.all(Array.from({ length: count }, (_, index) => startNodeProcess(root, index, options)))));
   const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+  const cliAccess = [
+    ...(opts.tls === undefined ? [] : ['--tls', '--cacert', opts.tls.caFile, '--cert', opts.tls.certFile, '--key', opts.tls.keyFile]),
+    ...(opts.password === undefined ? [] : ['-a', opts.password, '--no-auth-warning']),
+  ];
   // redis-cli makes the first `primaries` nodes primaries and the rest their replicas.
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+  await run('redis-cli', [...cliAccess, '--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
 
   const nodeClient = (node: TestClusterNode): Redis => {
-    const client = new Redis({ port: node.port, host: '127.0.0.1', retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const client = new Redis({ port: node.port, host: '127.0.0.1', retryStrategy: () => null, maxRetriesPerRequest: 0, ...admin });
     client.on('error', () => undefined);
     closers.push(() => client.disconnect());
     return client;
@@ -211,11 +96,11 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
   const cluster: TestCluster = {
     nodes,
     seeds: addresses,
-    target: { cluster: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })) },
+    target: { cluster: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), ...adminAccess(security) },
     client(name = 'test') {
       const client = createRedisClient(cluster.target, name);
       client.on('error', () => undefined);
-      closers.push(() => client.disconnect());
+      closers.push(() => disconnectRedisClient(client));
       return client;
     },
     nodeClient,
@@ -246,7 +131,7 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
     },
     async addPrimaryFor(key) {
       const owner = await cluster.primaryOf(key);
-      const node = await startNode(root, nodes.length, options);
+      const node = await startNodeProcess(root, nodes.length, options);
       nodes.push(node);
       const added = nodeClient(node);
       await added.cluster('MEET', '127.0.0.1', owner.port, owner.busPort);

@@ -230,11 +230,14 @@ export async function startUntradexInProcess(t: TeardownHost, overrides: Overrid
   const dataDir = await mkdtemp(join(tmpdir(), 'ux-app-'));
   const { config } = loadConfig({ overrides: deepMerge(await baseOverrides(dataDir), overrides) });
   const app = new UntradexApp(config, createLogger('test', config.log.level));
-  await app.start();
+  let started = false;
+  // Registered before the start: a start that is refused (tests of refusals) leaves no dataDir behind.
   t.teardown(async () => {
-    await app.stop();
+    if (started) await app.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
+  await app.start();
+  started = true;
   return {
     ...controlClient(`http://127.0.0.1:${app.controlPort}`, config.control.adminToken),
     app,

@@ -146,11 +146,17 @@ t.test('student tokens at the gateway', async (t) => {
     const token = mintStudentToken(SECRET, { exam: 'REUSE', student: 'S1', expiresAt: now() + 600 });
     const sockets = await Promise.all(Array.from({ length: 6 }, () => connectRaw(ux.gatewayUrl)));
     t.teardown(() => sockets.forEach((socket) => socket.ws.terminate()));
-    // All hellos at once, over both connection actors: the claims race in Redis.
+    // All hellos at once, over both connection actors: the claims race in Redis. Under rule 7 a
+    // hello whose claim reaches Redis after a newer hello's is refused without a welcome; every
+    // other one is welcomed, and all but the newest are then replaced.
     sockets.forEach((socket) => socket.send({ t: 'hello', token }));
-    await Promise.all(sockets.map((socket) => socket.next((frame) => frame.t === 'welcome')));
-    // Every claim is done: each socket now writes its own answer; superseded ones must not store.
-    sockets.forEach((socket, index) => socket.send({ t: 'ev', seq: 1 + index, k: 'answer', q: 'Q1', v: `socket ${index}` }));
+    const first = await Promise.all(sockets.map((socket) => socket.next((frame) => frame.t === 'welcome' || frame.t === 'err')));
+    t.ok(first.some((frame) => frame.t === 'welcome'), 'at least one hello is welcomed');
+    t.ok(first.every((frame) => frame.t === 'welcome' || frame.code === 'replaced'), 'the others are told replaced, nothing else');
+    // Every claim is done: each welcomed socket now writes its own answer; superseded ones must not store.
+    sockets.forEach((socket, index) => {
+      if (first[index]!.t === 'welcome' && socket.ws.readyState === socket.ws.OPEN) socket.send({ t: 'ev', seq: 1 + index, k: 'answer', q: 'Q1', v: `socket ${index}` });
+    });
     for (let i = 0; i < 100 && sockets.filter((s) => s.ws.readyState === s.ws.OPEN).length > 1; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const live = sockets.filter((socket) => socket.ws.readyState === socket.ws.OPEN);
     t.equal(live.length, 1, 'one socket is still open');

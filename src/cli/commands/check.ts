@@ -6,10 +6,10 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { readConfig, readStoredSecrets } from '../../config/load-config.js';
+import { readConfig, readStoredSecrets, type ReadConfig } from '../../config/load-config.js';
 import type { RawConfig } from '../../config/schema.js';
 import { readDurability, type NodeDurability } from '../../redis/durability-check.js';
-import { createRedisClient, describeRedisTarget, redisTargetFromConfig, waitForRedis, type RedisClient } from '../../redis/redis-client.js';
+import { createRedisClient, describeRedisTarget, disconnectRedisClient, redisTargetFromConfig, waitForRedis, type RedisClient } from '../../redis/redis-client.js';
 import { createSink, sinkOptionsFromConfig } from '../../sinks/create-sink.js';
 
 const REDIS_TIMEOUT_MS = 5_000;
@@ -26,10 +26,10 @@ interface CheckResult {
 /** Runs every check, prints one line each, and resolves with whether all passed. */
 export async function runCheck(configPath: string | undefined): Promise<boolean> {
   // A bad config throws here (exit 2, the message names the key): nothing else can be checked.
-  const { raw, dataDir } = readConfig({ path: configPath ?? process.env.UNTRADEX_CONFIG });
+  const { raw, dataDir, tlsMaterial } = readConfig({ path: configPath ?? process.env.UNTRADEX_CONFIG });
   const results: CheckResult[] = [{ name: 'config', ok: true, detail: `${configPath ?? process.env.UNTRADEX_CONFIG ?? 'config/default.json'} is valid (dataDir ${dataDir})` }];
   print(results[0]!);
-  for (const check of [() => checkRedis(raw, dataDir), () => checkSink(raw, dataDir)]) {
+  for (const check of [() => checkRedis(raw, dataDir, tlsMaterial), () => checkSink(raw, dataDir)]) {
     const result = await check();
     results.push(result);
     print(result);
@@ -43,9 +43,9 @@ function print(result: CheckResult): void {
   process.stdout.write(`${result.ok ? 'ok  ' : 'FAIL'}  ${result.name.padEnd(6)}  ${result.detail}\n`);
 }
 
-async function checkRedis(raw: RawConfig, dataDir: string): Promise<CheckResult> {
+async function checkRedis(raw: RawConfig, dataDir: string, tlsMaterial: ReadConfig['tlsMaterial']): Promise<CheckResult> {
   if (raw.redis.embedded) return checkEmbeddedRedis(raw, dataDir);
-  const target = redisTargetFromConfig({ ...raw.redis, embeddedPassword: null });
+  const target = redisTargetFromConfig({ ...raw.redis, tlsMaterial, embeddedPassword: null });
   const redis = createRedisClient(target, 'untradex:check');
   redis.on('error', () => undefined); // the PING below reports it
   try {
@@ -134,7 +134,8 @@ function causeOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Closes for good; on a Cluster client also its slot refresh timer, or the command would never exit. */
 async function close(redis: RedisClient): Promise<void> {
-  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-  else redis.disconnect();
+  if (redis.status === 'ready') await redis.quit().catch(() => undefined);
+  disconnectRedisClient(redis);
 }

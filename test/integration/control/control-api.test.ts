@@ -65,8 +65,9 @@ t.test('control API', async (t) => {
   });
 
   t.test('status and metrics describe the running actors', async (t) => {
-    const status = await ux.api<{ state: string; actors: Array<{ id: string; status: string; eventLoop?: { p99Ms: number; maxMs: number } }>; redis: { status: string } }>('GET', '/api/status');
+    const status = await ux.api<{ state: string; events: { badEvents: number }; actors: Array<{ id: string; status: string; eventLoop?: { p99Ms: number; maxMs: number } }>; redis: { status: string } }>('GET', '/api/status');
     t.equal(status.status, 200);
+    t.equal(status.body.events.badEvents, 0, 'status counts poison events (none here)');
     t.equal(status.body.state, 'running');
     t.ok(status.body.actors.some((actor) => actor.id === 'writer-0' && actor.status === 'running'));
     t.ok(status.body.actors.some((actor) => actor.id === 'connection-0' && actor.status === 'running'));
@@ -83,6 +84,7 @@ t.test('control API', async (t) => {
     t.match(metrics.headers.get('content-type'), /text\/plain/);
     const text = await metrics.text();
     t.match(text, /# TYPE ux_events_stored_total counter/);
+    t.match(text, /\nux_events_bad_total 0\n/, 'events isolated as poison and nacked bad_event: none');
     t.match(text, /ux_actor_up\{actor="writer-0"\} 1/);
     t.match(text, /ux_actor_event_loop_delay_max_seconds\{actor="connection-0"\} 0\.\d+/);
   });

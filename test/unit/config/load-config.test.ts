@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig, mergeConfig } from '../../../src/config/load-config.js';
-import { redisTargetFromConfig } from '../../../src/redis/redis-client.js';
+import { describeRedisTarget, redisTargetFromConfig } from '../../../src/redis/redis-client.js';
+import { makeTestCertificates } from '../../helpers/test-certificates.js';
 
 async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ux-config-'));
@@ -140,4 +141,69 @@ t.test('the admin token counts as generated only by the start that made it; the 
   t.ok((first.config.redis.embeddedPassword ?? '').length >= 32, 'a generated Redis password');
   t.equal(second.config.redis.embeddedPassword, first.config.redis.embeddedPassword, 'kept across starts');
   t.equal((await stat(dir)).mode & 0o777, 0o700, 'dataDir is created 0700');
+});
+
+const external = { embedded: false, url: 'redis://db.example:6379' };
+const badRedisAccess: Array<[string, Record<string, unknown>, string]> = [
+  ['a password for the embedded Redis', { password: 'pw' }, 'redis.password'],
+  ['a user for the embedded Redis', { username: 'ux', password: 'pw' }, 'redis.username'],
+  ['TLS for the embedded Redis', { tls: { caFile: '/ca.crt' } }, 'redis.tls'],
+  ['a user without a password', { ...external, username: 'ux' }, 'redis.password'],
+  ['a password in the url and in redis.password', { ...external, url: 'redis://:pw@db.example:6379', password: 'other' }, 'redis.password'],
+  ['a user in the url and in redis.username', { ...external, url: 'redis://ux@db.example:6379', username: 'ux', password: 'pw' }, 'redis.username'],
+  ['an empty password', { ...external, password: '' }, 'redis.password'],
+  ['TLS without a caFile', { ...external, tls: { certFile: '/c.crt', keyFile: '/c.key' } }, 'redis.tls.caFile'],
+  ['a client certificate without its key', { ...external, tls: { caFile: '/ca.crt', certFile: '/c.crt' } }, 'redis.tls.keyFile'],
+  ['an unknown TLS key', { ...external, tls: { caFile: '/ca.crt', ca: 'x' } }, 'redis.tls.ca'],
+];
+for (const [what, redis, key] of badRedisAccess) {
+  t.test(`${what} stops the start and names ${key}`, async (t) => {
+    const dir = await tempDir(t);
+    t.throws(() => loadConfig({ overrides: { dataDir: dir, redis } }), { code: 'UX_ERR_CONFIG', key });
+  });
+}
+
+t.test('redis.username, redis.password and redis.tls reach the target of an external Redis and of a Cluster', async (t) => {
+  const dir = await tempDir(t);
+  const certificates = await makeTestCertificates(join(dir, 'tls'));
+  const tls = { caFile: certificates.caFile, certFile: certificates.certFile, keyFile: certificates.keyFile, servername: 'redis.internal' };
+  const material = { ca: await readFile(certificates.caFile, 'utf8'), cert: await readFile(certificates.certFile, 'utf8'), key: await readFile(certificates.keyFile, 'utf8'), servername: 'redis.internal' };
+  const single = loadConfig({ overrides: { dataDir: dir, redis: { ...external, username: 'ux', password: 'pw', tls } } }).config;
+  t.same(single.redis.tlsMaterial, material, 'the PEM files are read at start');
+  t.same(redisTargetFromConfig(single.redis), { url: external.url, username: 'ux', password: 'pw', tls: material });
+  t.equal(describeRedisTarget(redisTargetFromConfig(single.redis)), 'redis://db.example:6379 (TLS, user ux)', 'no password shows');
+  const cluster = loadConfig({ overrides: { dataDir: dir, redis: { embedded: false, cluster: ['127.0.0.1:7000'], password: 'pw', tls: { caFile: certificates.caFile } } } }).config;
+  t.same(redisTargetFromConfig(cluster.redis), { cluster: [{ host: '127.0.0.1', port: 7000 }], password: 'pw', tls: { ca: material.ca } }, 'the CA alone: no client certificate');
+  t.same(redisTargetFromConfig({ ...cluster.redis, password: null, tlsMaterial: null }), { cluster: [{ host: '127.0.0.1', port: 7000 }] }, 'nothing set, nothing added');
+});
+
+t.test('the TLS files are checked at start: unreadable, not PEM, or a key of another certificate', async (t) => {
+  const dir = await tempDir(t);
+  const mine = await makeTestCertificates(join(dir, 'tls'), 'mine');
+  const other = await makeTestCertificates(join(dir, 'tls'), 'other');
+  const start = (tls: Record<string, unknown>) => () => loadConfig({ overrides: { dataDir: dir, redis: { ...external, tls } } });
+  t.throws(start({ caFile: join(dir, 'missing.crt') }), { code: 'UX_ERR_CONFIG', key: 'redis.tls.caFile', message: /cannot read .*missing\.crt: ENOENT/ });
+  t.throws(start({ caFile: mine.keyFile }), { code: 'UX_ERR_CONFIG', key: 'redis.tls.caFile' }, 'a key is no CA certificate');
+  t.throws(start({ caFile: mine.caFile, certFile: mine.certFile, keyFile: join(dir, 'missing.key') }), { code: 'UX_ERR_CONFIG', key: 'redis.tls.keyFile' });
+  t.throws(start({ caFile: mine.caFile, certFile: mine.certFile, keyFile: other.keyFile }), { code: 'UX_ERR_CONFIG', key: 'redis.tls.keyFile' }, 'a key that does not match');
+  const relative = loadConfig({ cwd: join(dir, 'tls'), overrides: { dataDir: dir, redis: { ...external, tls: { caFile: 'mine-ca.crt' } } } }).config;
+  t.equal(relative.redis.tls?.caFile, mine.caFile, 'a relative path is resolved against the cwd');
+});
+
+t.test('the Redis password may come from UNTRADEX_REDIS_PASSWORD or its _FILE, and is never shown', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'redis-password');
+  await writeFile(file, 's3cret-from-file\n');
+  t.equal(loadConfig({ overrides: { dataDir: dir, redis: external }, env: { UNTRADEX_REDIS_PASSWORD: 's3cret' } }).config.redis.password, 's3cret');
+  t.equal(loadConfig({ overrides: { dataDir: dir, redis: external }, env: { UNTRADEX_REDIS_PASSWORD_FILE: file } }).config.redis.password, 's3cret-from-file');
+  const error = (() => {
+    try {
+      loadConfig({ overrides: { dataDir: dir }, env: { UNTRADEX_REDIS_PASSWORD: 's3cret' } });
+    } catch (caught) {
+      return caught as Error & { key: string };
+    }
+    return null;
+  })();
+  t.match(error, { code: 'UX_ERR_CONFIG', key: 'redis.password', message: /set by UNTRADEX_REDIS_PASSWORD/ }, 'with the embedded Redis it is refused, naming the variable');
+  t.notMatch(error?.message, 's3cret');
 });

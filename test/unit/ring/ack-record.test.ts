@@ -34,7 +34,7 @@ t.test('out-of-range fields and small targets are refused at encode', async (t) 
   const bad: Array<[string, AckEnvelope]> = [
     ['seq 0', { ...base, seq: 0 }],
     ['seq above 2^53-1', { ...base, seq: MAX_SEQ + 2 }],
-    ['unknown outcome', { ...base, outcome: 5 as WriteOutcome }],
+    ['unknown outcome', { ...base, outcome: 6 as WriteOutcome }],
     ['negative slot', { ...base, slot: -1 }],
     ['generation above u32', { ...base, generation: 2 ** 32 }],
   ];
