@@ -4,6 +4,7 @@
 import { hostActor } from '../src/actor-runtime/actor-host.js';
 import { CloseCode } from '../src/protocol/close-codes.js';
 import { BucketStore } from '../src/redis/bucket-store.js';
+import { PresenceStore } from '../src/redis/presence-store.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, disconnectRedisClient, waitForRedis } from '../src/redis/redis-client.js';
 import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
@@ -12,6 +13,7 @@ import { AckDispatcher } from './connection/ack-dispatcher.js';
 import { EventForwarder } from './connection/event-forwarder.js';
 import { readStudentAnswers } from '../src/redis/student-answers.js';
 import { GatewayListener } from './connection/gateway-listener.js';
+import { PresenceBeacon } from './connection/presence-beacon.js';
 import type { ConnectionActorApi, ConnectionActorInit } from './connection/protocol.js';
 import { SessionRegistry } from './connection/session-registry.js';
 import { SessionWatch } from './connection/session-watch.js';
@@ -20,6 +22,8 @@ import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
 
 const FINISH_POLL_MS = 5;
+/** How long a stop waits for the last presence round (removing this actor's students) before it goes on. */
+const PRESENCE_LEAVE_MS = 1_000;
 
 hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);
@@ -29,6 +33,9 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const registry = new SessionRegistry();
   const forwarder = new EventForwarder(init.eventRings, init.writerDoorbells);
   let listener: GatewayListener | null = null;
+  // Keys outlive a refresh by two ttls: long enough for any clock skew between boxes, short enough
+  // that the sets of an exam nobody holds any more go away by themselves.
+  const presence = new PresenceBeacon(registry, new PresenceStore(redis, init.presence.ttlMs * 2), init.presence, log);
   const gateway = new StudentGateway({
     incarnation: init.incarnation,
     buckets: init.buckets,
@@ -41,7 +48,10 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     registry,
     slots,
     log,
-    released: (session) => listener?.release(session.remoteAddress),
+    released: (session) => {
+      presence.left(session);
+      listener?.release(session.remoteAddress);
+    },
     welcomed: (session) => listener?.releaseUnwelcomed(session.remoteAddress),
   });
   const acks = new AckDispatcher(init.ackRings, init.doorbell, init.incarnation, slots, {
@@ -59,6 +69,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   await watch.start();
   acks.start();
   gateway.start();
+  presence.start();
   const loopDelay = new EventLoopDelayMonitor();
   listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.unwelcomed, init.actorIndex, {
     accepted: (ws, address) => gateway.accept(ws, address),
@@ -72,6 +83,10 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 
   const shutdown = async () => {
+    presence.stop();
+    let leaveTimer: NodeJS.Timeout | undefined;
+    await Promise.race([presence.leaveAll(), new Promise((resolve) => (leaveTimer = setTimeout(resolve, PRESENCE_LEAVE_MS)))]);
+    clearTimeout(leaveTimer);
     gateway.stop();
     loopDelay.stop();
     await acks.stop();

@@ -69,6 +69,7 @@ export function createGatewaySupervisor(
             rateLimit: gateway.rateLimit,
             tls: gateway.tls.certFile === null || gateway.tls.keyFile === null ? null : { certFile: resolve(gateway.tls.certFile), keyFile: resolve(gateway.tls.keyFile) },
           },
+          presence: gateway.presence,
           logLevel: config.log.level,
         };
         return ActorThread.start<ConnectionActorInit, ConnectionActorApi>({ id, entry: new URL('../actors/connection-actor.js', import.meta.url), init, log });

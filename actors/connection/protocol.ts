@@ -57,6 +57,8 @@ export interface ConnectionActorInit {
   waitReplicas: number;
   authSecret: string;
   limits: ConnectionLimits;
+  /** gateway.presence: how often this actor tells Redis which students it holds, and for how long it counts. */
+  presence: { refreshMs: number; ttlMs: number };
   logLevel: string;
 }
 

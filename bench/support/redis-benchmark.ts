@@ -29,16 +29,16 @@ export interface RedisBenchmarkResult {
 
 /**
  * Every event goes to a fresh random student (`s__rand_int__`, a new number per occurrence), seq 1,
- * so ux_write stores each one: an XADD, an HSET of the answer, an HSET of the student's state and
- * one of its answer index.
+ * so ux_write stores each one: an XADD, an HSET of the answer, an HSET of the student's state, one
+ * of its answer index, and (a new student each time) a ZADD to the roster.
  */
 export async function redisBenchmarkWrites(t: TeardownHost, options: RedisBenchmarkOptions): Promise<RedisBenchmarkResult> {
   const redis = await startTestRedis(t, { appendfsync: options.appendfsync });
   const client = redis.client('bench');
   await loadFunctionLibrary(client);
   const now = String(Date.now());
-  // The same five keys Untradex's writers pass (BucketStore.writeBatch): with fewer, every call fails.
-  const args = ['FCALL', 'ux_write', '5', 'ux:{RB:0}:log', 'ux:{RB:0}:ans', 'ux:{RB:0}:seq', 'ux:{RB:0}:closed', 'ux:{RB:0}:qidx', 'RB', String(options.eventsPerCall)];
+  // The same six keys Untradex's writers pass (BucketStore.writeBatch): with fewer, every call fails.
+  const args = ['FCALL', 'ux_write', '6', 'ux:{RB:0}:log', 'ux:{RB:0}:ans', 'ux:{RB:0}:seq', 'ux:{RB:0}:closed', 'ux:{RB:0}:qidx', 'ux:{RB:0}:roster', 'RB', String(options.eventsPerCall)];
   for (let i = 0; i < options.eventsPerCall; i++) args.push('s__rand_int__', '1', '1', 'a', `Q${(i % 40) + 1}`, 'B', now, now);
   const cli = ['-h', '127.0.0.1', '-p', String(redis.port), '-n', String(options.calls), '-c', String(options.clients), '-P', String(options.pipeline), '-r', '100000000', '--csv', ...args];
   const before = readProc(redis.server.pid!)!;

@@ -21,6 +21,20 @@ const rateLimitSchema = z.strictObject({
   abuseStrikes: positiveInt,
 });
 
+/**
+ * Presence (`connected` in the exam view and roster): each connection actor writes, every
+ * refreshMs, the sessions it holds into per-bucket sets with an expiry of ttlMs; an entry is
+ * rewritten once half its ttl is gone, and removed when its socket closes. A process that dies
+ * without removing them is forgotten after ttlMs. refreshMs at most a third of ttlMs, so one late
+ * refresh does not make a connected student read as gone.
+ */
+const presenceSchema = z
+  .strictObject({
+    refreshMs: z.number().int().min(50).max(60_000),
+    ttlMs: z.number().int().min(150).max(600_000),
+  })
+  .refine((presence) => presence.refreshMs * 3 <= presence.ttlMs, { message: 'refreshMs must be at most a third of ttlMs' });
+
 const gatewaySchema = z.strictObject({
   host,
   port,
@@ -51,6 +65,7 @@ const gatewaySchema = z.strictObject({
   /** Bytes of each ack ring (one per writer and connection actor pair). */
   ackRingBytes: z.number().int().min(4096).max(1 << 30),
   rateLimit: rateLimitSchema,
+  presence: presenceSchema,
   /** PEM certificate and key: the gateway port then speaks wss:// and https:// (PROTOCOL.md section 6). Both or neither. */
   tls: z
     .strictObject({ certFile: z.string().min(1).nullable(), keyFile: z.string().min(1).nullable() })

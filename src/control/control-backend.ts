@@ -1,6 +1,8 @@
 // What the control API needs from the running system, as an interface: the HTTP layer stays
 // free of actor and supervisor details, and tests can drive it against a real root.
 
+import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
+import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
 
 export interface ActorReport {
@@ -49,6 +51,8 @@ export interface SystemStatus {
   heldBack?: HeldBackReport;
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
+  /** The result database's reachability, as /readyz reports it. */
+  sink?: SinkReachabilityReport;
 }
 
 export interface HeldBackReport {
@@ -89,6 +93,11 @@ export interface ProcessReport {
 export interface Readiness {
   ready: boolean;
   reasons: string[];
+  /**
+   * Whether the result database answers: reported, never a reason to be unready (students write
+   * to Redis whatever it does), so a wrong database URL shows before finalize.
+   */
+  sink?: SinkReachabilityReport;
 }
 
 export interface ExamExportProgress {
@@ -104,11 +113,21 @@ export interface ExamExportProgress {
 
 export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
 
-export interface ExamReport {
+/** One exam as the exam list shows it (GET /api/exams). */
+export interface ExamSummary {
   exam: string;
   state: ExamState;
+  /** Students with at least one stored event. */
   students: number;
+  /** Stored events. */
   events: number;
+  /** Students whose submit is stored. */
+  submitted: number;
+  /** Students with a live session on any gateway process, as known within 10 s. */
+  connected: number;
+}
+
+export interface ExamReport extends ExamSummary {
   export: ExamExportProgress;
 }
 
@@ -116,6 +135,10 @@ export interface ControlBackend {
   status(): Promise<SystemStatus>;
   readiness(): Promise<Readiness>;
   exam(exam: string): Promise<ExamReport>;
+  /** Every exam with data in Redis, exported ones whose data is gone included, by id. */
+  exams(): Promise<ExamSummary[]>;
+  /** One page of an exam's roster, from `from` (the start when null). */
+  roster(exam: string, limit: number, from: RosterPosition | null): Promise<RosterPage>;
   /** Starts (or rejoins, or resumes) the finalize job; resolves with the state after the call. */
   finalize(exam: string): Promise<ExamReport>;
   /** Deletes an exam's data from Redis once it is exported. */

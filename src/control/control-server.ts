@@ -1,11 +1,12 @@
-// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, exam
-// state, finalize. Binds to 127.0.0.1 by default; every /api/* call needs the admin bearer token.
+// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, the exam
+// list, exam state, the roster, finalize, purge. Binds to 127.0.0.1 by default; /api/* needs the admin token.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { mintStudentToken } from '../auth/student-token.js';
 import { isValidId } from '../events/answer-event.js';
+import { parseRosterCursor, type RosterPosition } from '../redis/exam-roster.js';
 import type { ControlBackend } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
 import { renderMetrics } from './prometheus-text.js';
@@ -17,11 +18,15 @@ export interface ControlServerOptions {
   metricsToken: string | null;
   authSecret: string;
   maxBodyBytes: number;
+  /** redis.buckets: roster cursors name a bucket. */
+  buckets: number;
 }
 
 const MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 const DEFAULT_TOKEN_TTL_SECONDS = 14_400;
 const MAX_STUDENTS_PER_CALL = 100_000;
+const DEFAULT_ROSTER_LIMIT = 500;
+const MAX_ROSTER_LIMIT = 5_000;
 
 export class ControlServer {
   private readonly server: Server;
@@ -65,7 +70,7 @@ export class ControlServer {
     if (path === '/healthz') return sendJson(response, 200, { ok: true });
     if (path === '/readyz') {
       const readiness = await this.backend.readiness();
-      return sendJson(response, readiness.ready ? 200 : 503, { ok: readiness.ready, reasons: readiness.reasons });
+      return sendJson(response, readiness.ready ? 200 : 503, { ok: readiness.ready, reasons: readiness.reasons, ...(readiness.sink === undefined ? {} : { sink: readiness.sink }) });
     }
     if (path === '/metrics') {
       if (this.options.metricsToken !== null && !bearerMatches(request, this.options.metricsToken)) {
@@ -89,9 +94,13 @@ export class ControlServer {
       return sendJson(response, 200, await this.backend.status());
     }
     if (path === '/api/finalizarexamen') {
-      return sendJson(response, 202, await this.finalize(url.searchParams.get('exam')));
+      return sendJson(response, 202, await this.finalize(url.searchParams.get('exam'), request));
     }
-    const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge))?$/.exec(path);
+    if (path === '/api/exams') {
+      requireMethod(method, 'GET');
+      return sendJson(response, 200, { exams: await this.backend.exams() });
+    }
+    const match = /^\/api\/exams\/([^/]+)(?:\/(tokens|finalize|purge|students))?$/.exec(path);
     if (match === null) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
     const exam = decodePathSegment(match[1]!);
     if (!isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'exam ids are 1 to 64 characters of A-Z a-z 0-9 _ . -');
@@ -99,27 +108,78 @@ export class ControlServer {
       case undefined:
         requireMethod(method, 'GET');
         return sendJson(response, 200, await this.backend.exam(exam));
-      case 'tokens':
+      case 'tokens': {
         requireMethod(method, 'POST');
-        return sendJson(response, 200, await this.mintTokens(exam, await readJsonBody(request, this.options.maxBodyBytes)));
+        const reply = await this.audited(request, 'tokens', exam, async () => {
+          const minted = this.mintTokens(exam, await readJsonBody(request, this.options.maxBodyBytes));
+          return { reply: { tokens: minted.tokens }, logged: { students: minted.count, ttlSeconds: minted.ttlSeconds } };
+        });
+        return sendJson(response, 200, reply);
+      }
       case 'finalize':
         requireMethod(method, 'POST');
-        return sendJson(response, 202, await this.finalize(exam));
-      case 'purge':
+        return sendJson(response, 202, await this.finalize(exam, request));
+      case 'purge': {
         requireMethod(method, 'POST');
-        return sendJson(response, 200, await this.backend.purge(exam));
+        const reply = await this.audited(request, 'purge', exam, async () => {
+          const purged = await this.backend.purge(exam);
+          return { reply: purged, logged: { deletedKeys: purged.deletedKeys } };
+        });
+        return sendJson(response, 200, reply);
+      }
+      case 'students': {
+        requireMethod(method, 'GET');
+        const { limit, from } = this.rosterQuery(url.searchParams);
+        return sendJson(response, 200, await this.backend.roster(exam, limit, from));
+      }
       default:
         throw new ControlHttpError(404, 'not_found', `no route ${path}`);
     }
   }
 
-  private async finalize(exam: string | null): Promise<{ exam: string; state: string }> {
-    if (exam === null || !isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'give a valid exam id (?exam=E1 on the alias)');
-    const report = await this.backend.finalize(exam);
-    return { exam: report.exam, state: report.state };
+  /** `?limit=` (1 to 5000, default 500) and `?cursor=` (from the previous page; absent for the first). */
+  private rosterQuery(params: URLSearchParams): { limit: number; from: RosterPosition | null } {
+    const limitText = params.get('limit');
+    const limit = limitText === null ? DEFAULT_ROSTER_LIMIT : Number(limitText);
+    if (!/^\d{1,5}$/.test(limitText ?? '1') || !Number.isInteger(limit) || limit < 1 || limit > MAX_ROSTER_LIMIT) {
+      throw new ControlHttpError(400, 'bad_request', `"limit" must be an integer from 1 to ${MAX_ROSTER_LIMIT}`);
+    }
+    const cursor = params.get('cursor');
+    if (cursor === null || cursor === '') return { limit, from: null };
+    const from = parseRosterCursor(cursor, this.options.buckets);
+    if (from === null) throw new ControlHttpError(400, 'bad_request', '"cursor" is not one this server gave out; pass the cursor of the previous page as it came, or none for the first page');
+    return { limit, from };
   }
 
-  private async mintTokens(exam: string, body: unknown): Promise<{ tokens: Record<string, string> }> {
+  private async finalize(exam: string | null, request: IncomingMessage): Promise<{ exam: string; state: string }> {
+    if (exam === null || !isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'give a valid exam id (?exam=E1 on the alias)');
+    return this.audited(request, 'finalize', exam, async () => {
+      const report = await this.backend.finalize(exam);
+      return { reply: { exam: report.exam, state: report.state }, logged: { state: report.state } };
+    });
+  }
+
+  /**
+   * Runs an admin action and logs it once with its outcome (issue 12 item 5): who asked (the
+   * address), what, for which exam, and the result's figures. Never a token or secret: `logged`
+   * holds counts and states only, and errors are logged by code and message.
+   */
+  private async audited<T>(request: IncomingMessage, action: 'tokens' | 'finalize' | 'purge', exam: string, run: () => Promise<{ reply: T; logged: Record<string, string | number> }>): Promise<T> {
+    const from = request.socket.remoteAddress ?? null;
+    try {
+      const { reply, logged } = await run();
+      this.log.info({ admin: action, exam, from, outcome: 'done', ...logged }, `admin ${action} of exam ${exam}: done`);
+      return reply;
+    } catch (error) {
+      const code = error instanceof ControlHttpError ? error.error : ((error as { code?: unknown } | null)?.code ?? 'internal');
+      // The caller's mistake (a bad body, an exam not exported yet) is refused; anything else failed.
+      const outcome = (error instanceof ControlHttpError && error.status < 500) || code === 'UX_ERR_CONTROL' ? 'refused' : 'failed';
+      this.log.warn({ admin: action, exam, from, outcome, code, reason: (error as Error).message }, `admin ${action} of exam ${exam}: ${outcome}`);
+      throw error;
+    }
+  }
+
+  private mintTokens(exam: string, body: unknown): { tokens: Record<string, string>; count: number; ttlSeconds: number } {
     const { students, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS } = (body ?? {}) as { students?: unknown; ttlSeconds?: unknown };
     if (!Array.isArray(students) || students.length === 0 || students.length > MAX_STUDENTS_PER_CALL) {
       throw new ControlHttpError(400, 'bad_request', `"students" must be a list of 1 to ${MAX_STUDENTS_PER_CALL} student ids`);
@@ -132,7 +192,7 @@ export class ControlServer {
     const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
     const tokens: Record<string, string> = {};
     for (const student of students as string[]) tokens[student] = mintStudentToken(this.options.authSecret, { exam, student, expiresAt });
-    return { tokens };
+    return { tokens, count: Object.keys(tokens).length, ttlSeconds };
   }
 
   private fail(response: ServerResponse, error: unknown): void {

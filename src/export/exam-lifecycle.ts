@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ExamReport, ExamState } from '../control/control-backend.js';
+import type { ExamReport, ExamState, ExamSummary } from '../control/control-backend.js';
 import { ExportError, ExportLeaseLostError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
 import type { RedisClient } from '../redis/redis-client.js';
@@ -16,6 +16,8 @@ const LEASE_TTL_MS = 10_000;
 const LEASE_RENEW_MS = 3_000;
 /** How often a finalize that found the lease taken tries it again. */
 const TAKEOVER_POLL_MS = 1_000;
+/** Exams whose counts the exam list reads at once: each is one read-only call per bucket. */
+const LIST_CONCURRENCY = 8;
 
 export interface ExamLifecycleOptions {
   buckets: number;
@@ -51,8 +53,15 @@ export class ExamLifecycle {
 
   async report(exam: string): Promise<ExamReport> {
     const [meta, live] = await Promise.all([this.meta.read(exam), this.store.examCounts(exam)]);
-    // An exported exam whose data was purged or expired still reads as it was exported.
-    const counts = meta.state === 'exported' && meta.finalCounts !== null ? meta.finalCounts : live;
+    // An exported exam whose data was purged or expired still reads as it was exported; who is
+    // connected is always read live.
+    const final = meta.state === 'exported' ? meta.finalCounts : null;
+    const counts = {
+      students: final?.students ?? live.students,
+      events: final?.events ?? live.events,
+      submitted: final?.submitted ?? live.submitted,
+      connected: live.connected,
+    };
     const closedBuckets = live.closedBuckets;
     let state: ExamState = meta.state ?? (closedBuckets > 0 ? 'closing' : 'open');
     let error = meta.error;
@@ -72,8 +81,7 @@ export class ExamLifecycle {
     return {
       exam,
       state,
-      students: counts.students,
-      events: counts.events,
+      ...counts,
       export: {
         bucketsDone: meta.doneBuckets.size,
         bucketsTotal: total,
@@ -87,6 +95,17 @@ export class ExamLifecycle {
     };
   }
 
+  /** Every exam in the exam index, read a few at a time (each costs one call per bucket). */
+  async list(): Promise<ExamSummary[]> {
+    const exams = await this.store.examIndex.list();
+    const summaries: ExamSummary[] = [];
+    for (let i = 0; i < exams.length; i += LIST_CONCURRENCY) {
+      const reports = await Promise.all(exams.slice(i, i + LIST_CONCURRENCY).map((exam) => this.report(exam)));
+      for (const { exam, state, students, events, submitted, connected } of reports) summaries.push({ exam, state, students, events, submitted, connected });
+    }
+    return summaries;
+  }
+
   /**
    * Safe to call any number of times, from any process: it joins, resumes or reports. When another
    * process holds the export lease, this one watches it and takes the job over if that owner stops
@@ -98,7 +117,7 @@ export class ExamLifecycle {
     if (this.running.has(exam) || this.waiting.has(exam)) return this.report(exam);
     const meta = await this.meta.read(exam);
     if (meta.state === 'exported') return this.report(exam);
-    if (meta.state === null) await this.meta.markClosing(exam);
+    if (meta.state === null) await Promise.all([this.meta.markClosing(exam), this.store.examIndex.register(exam)]);
     // Written into every bucket: from here on the write function refuses new events of the exam,
     // whichever process or ring they come through, and a resumed finalize re-closes harmlessly.
     await this.store.closeExam(exam);

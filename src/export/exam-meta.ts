@@ -9,13 +9,22 @@ export type StoredExamState = 'closing' | 'exporting' | 'exported' | 'failed';
 
 export interface ExamMeta {
   state: StoredExamState | null;
-  /** Students and events when the export finished: what the exam reads once its data is purged. */
-  finalCounts: { students: number; events: number } | null;
+  /**
+   * Students, events and submitted students when the export finished: what the exam reads once its
+   * data is purged. `submitted` is null for an exam exported before it was recorded.
+   */
+  finalCounts: FinalCounts | null;
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
   /** Rows committed per done bucket. */
   doneBuckets: Map<number, number>;
+}
+
+export interface FinalCounts {
+  students: number;
+  events: number;
+  submitted: number | null;
 }
 
 const DONE_PREFIX = 'done:';
@@ -69,7 +78,7 @@ export class ExamMetaStore {
     const finalEvents = number(fields.finalEvents);
     return {
       state: (fields.state as StoredExamState | undefined) ?? null,
-      finalCounts: finalStudents === null || finalEvents === null ? null : { students: finalStudents, events: finalEvents },
+      finalCounts: finalStudents === null || finalEvents === null ? null : { students: finalStudents, events: finalEvents, submitted: number(fields.finalSubmitted) },
       startedAt: number(fields.startedAt),
       finishedAt: number(fields.finishedAt),
       error: fields.error === undefined || fields.error === '' ? null : fields.error,
@@ -118,8 +127,8 @@ export class ExamMetaStore {
   }
 
   /** Keeps the exam's counts as they were when it was exported: purge and retention remove the data. */
-  async recordFinalCounts(exam: string, counts: { students: number; events: number }): Promise<void> {
-    await this.redis.hset(bucketKeys.meta(exam), 'finalStudents', String(counts.students), 'finalEvents', String(counts.events));
+  async recordFinalCounts(exam: string, counts: { students: number; events: number; submitted: number }): Promise<void> {
+    await this.redis.hset(bucketKeys.meta(exam), 'finalStudents', String(counts.students), 'finalEvents', String(counts.events), 'finalSubmitted', String(counts.submitted));
   }
 
   /** Takes the export lease if nobody holds it; the holder renews it while the job runs. */
@@ -149,13 +158,21 @@ export class ExamMetaStore {
 
   /**
    * The keys purge removes and retention expires: the lease and each bucket's log, answers,
-   * student states and answer index. Not the meta (the exam's final state and counts) nor the buckets' close
-   * markers: they are the exam's tombstone, and keep an exported exam from ever opening again.
+   * student states, answer index, roster and presence. Not the meta (the exam's final state and
+   * counts), the buckets' close markers nor the exam's place in the exam index: they are the exam's
+   * tombstone, keep an exported exam from ever opening again, and keep it in the exam list as exported.
    */
   dataKeys(exam: string, buckets: number): string[] {
     const keys = [lockKey(exam)];
     for (let bucket = 0; bucket < buckets; bucket += 1) {
-      keys.push(bucketKeys.log(exam, bucket), bucketKeys.ans(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.qidx(exam, bucket));
+      keys.push(
+        bucketKeys.log(exam, bucket),
+        bucketKeys.ans(exam, bucket),
+        bucketKeys.seq(exam, bucket),
+        bucketKeys.qidx(exam, bucket),
+        bucketKeys.roster(exam, bucket),
+        bucketKeys.presence(exam, bucket),
+      );
     }
     return keys;
   }

@@ -80,11 +80,32 @@ export const bucketKeys = {
   closed(exam: string, bucket: number): string {
     return `ux:{${exam}:${bucket}}:closed`;
   },
+  /**
+   * Sorted set, every score 0: the students of the bucket who claimed a session or have a stored
+   * event, kept by ux_hello and ux_write; the roster pages through it by name.
+   */
+  roster(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:roster`;
+  },
+  /**
+   * Sorted set: student to when their presence expires (ms since the epoch), refreshed in batches by
+   * the connection actors that hold the students' live sessions (ux_presence).
+   */
+  presence(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:presence`;
+  },
   /** Hash: exam state and export checkpoints; kept after purge as the exam's final state. */
   meta(exam: string): string {
     return `ux:{${exam}}:meta`;
   },
 } as const;
+
+/**
+ * Set: every exam id that has (or had) data in Redis, for the exam list (GET /api/exams) without a
+ * scan of the keyspace. Added to when a session of the exam is first claimed by a process and at
+ * finalize; never purged, like the exams' tombstones. One key, outside every bucket's hash slot.
+ */
+export const EXAM_INDEX_KEY = 'ux:exams';
 
 /** ux_hello publishes `${exam}\n${student}\n${epoch}` here so older sessions everywhere step down. */
 export const CHANNEL_SESSIONS = 'ux:sessions';

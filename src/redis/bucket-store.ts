@@ -4,6 +4,7 @@
 import { RedisScriptError, RedisUnavailableError } from '../errors.js';
 import { isWriteOutcome, WriteOutcome, type EventKind } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
+import { ExamIndex } from './exam-index.js';
 import { parseStudentState } from './student-state.js';
 import type { RedisClient } from './redis-client.js';
 import { ReplicatedCalls } from './replicated-calls.js';
@@ -40,6 +41,10 @@ export interface ExamCounts {
   /** Stored events. */
   events: number;
   closedBuckets: number;
+  /** Students whose submit is stored. */
+  submitted: number;
+  /** Students with a live session on some gateway process, as the presence sets say now. */
+  connected: number;
 }
 
 export interface BucketStoreOptions {
@@ -59,6 +64,8 @@ export class BucketStore {
   private readonly buckets: number;
   /** Set when waitReplicas > 0: writes and closes then go through it. */
   private readonly replicated: ReplicatedCalls | null;
+  /** The exam list: an exam is registered by the first session claimed for it here. */
+  readonly examIndex: ExamIndex;
 
   constructor(redis: RedisClient, buckets: number, options: BucketStoreOptions = {}) {
     if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
@@ -67,6 +74,7 @@ export class BucketStore {
     this.redis = redis;
     this.buckets = buckets;
     this.replicated = waitReplicas > 0 ? new ReplicatedCalls(redis, waitReplicas) : null;
+    this.examIndex = new ExamIndex(redis);
   }
 
   /**
@@ -77,12 +85,16 @@ export class BucketStore {
    */
   async claimSession(exam: string, student: string, helloUs: number = wallClockMicros()): Promise<SessionClaim> {
     const bucket = bucketOf(exam, student, this.buckets);
-    const keys = [bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket)] as const;
+    const keys = [bucketKeys.seq(exam, bucket), bucketKeys.closed(exam, bucket), bucketKeys.roster(exam, bucket)] as const;
     const args = [exam, student, String(helloUs)];
+    // Sent alongside the claim, not before it: once per exam and process, and no event of the exam
+    // can be stored before a claim, so the exam is listed before it has data.
+    const registered = this.examIndex.register(exam);
     const reply =
       this.replicated === null
-        ? await this.call('ux_hello', () => this.redis.fcall('ux_hello', 2, ...keys, ...args))
+        ? await callFunction('ux_hello', () => this.redis.fcall('ux_hello', keys.length, ...keys, ...args))
         : await this.replicated.run({ fn: 'ux_hello', keys, args, markKey: keys[0], wrote: (r) => Array.isArray(r) && typeof r[0] === 'number' && r[0] > 0 });
+    await registered;
     return parseClaim(reply);
   }
 
@@ -125,10 +137,11 @@ export class BucketStore {
       bucketKeys.seq(exam, bucket),
       bucketKeys.closed(exam, bucket),
       bucketKeys.qidx(exam, bucket),
+      bucketKeys.roster(exam, bucket),
     ] as const;
     const reply =
       this.replicated === null
-        ? await this.call('ux_write', () => this.redis.fcall('ux_write', keys.length, ...keys, ...args))
+        ? await callFunction('ux_write', () => this.redis.fcall('ux_write', keys.length, ...keys, ...args))
         : await this.replicated.run({ fn: 'ux_write', keys, args, markKey: keys[2], wrote: (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored) });
     if (!Array.isArray(reply) || reply.length !== n) {
       throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
@@ -149,7 +162,7 @@ export class BucketStore {
       // land in a bucket the export has already read.
       calls.push(
         this.replicated === null
-          ? this.call('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
+          ? callFunction('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
           : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: bucketKeys.seq(exam, b), wrote: (r) => r === 1 }),
       );
     }
@@ -159,33 +172,41 @@ export class BucketStore {
     });
   }
 
-  async examCounts(exam: string): Promise<ExamCounts> {
+  /**
+   * Sums the bucket counters kept by ux_write and counts the live presence entries: one read-only
+   * call per bucket, whatever the number of students. `now` decides which presences have expired.
+   */
+  async examCounts(exam: string, now: number = Date.now()): Promise<ExamCounts> {
     const calls: Promise<unknown>[] = [];
+    const at = String(Math.floor(now));
     for (let b = 0; b < this.buckets; b++) {
-      calls.push(this.call('ux_counts', () => this.redis.fcall_ro('ux_counts', 2, bucketKeys.seq(exam, b), bucketKeys.closed(exam, b))));
+      const keys = [bucketKeys.seq(exam, b), bucketKeys.closed(exam, b), bucketKeys.presence(exam, b)];
+      calls.push(callFunction('ux_counts', () => this.redis.fcall_ro('ux_counts', keys.length, ...keys, at)));
     }
-    const counts: ExamCounts = { students: 0, events: 0, closedBuckets: 0 };
+    const counts: ExamCounts = { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 };
     for (const reply of await Promise.all(calls)) {
-      const [students, events, closed] = expectIntegers<[number, number, number]>('ux_counts', reply, 3);
+      const [students, events, closed, submitted, connected] = expectIntegers<[number, number, number, number, number]>('ux_counts', reply, 5);
       counts.students += students;
       counts.events += events;
       counts.closedBuckets += closed;
+      counts.submitted += submitted;
+      counts.connected += connected;
     }
     return counts;
   }
+}
 
-  /**
-   * Runs one FCALL. An error reply (a Lua error, a missing library, OOM) becomes RedisScriptError;
-   * anything else (the connection was closed for good) becomes RedisUnavailableError.
-   */
-  private async call(fn: string, run: () => Promise<unknown>): Promise<unknown> {
-    try {
-      return await run();
-    } catch (error) {
-      const message = `FCALL ${fn} failed: ${error instanceof Error ? error.message : String(error)}`;
-      if (error instanceof Error && error.name === 'ReplyError') throw new RedisScriptError(message, { cause: error });
-      throw new RedisUnavailableError(message, { cause: error });
-    }
+/**
+ * Runs one FCALL. An error reply (a Lua error, a missing library, OOM) becomes RedisScriptError;
+ * anything else (the connection was closed for good) becomes RedisUnavailableError.
+ */
+export async function callFunction(fn: string, run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await run();
+  } catch (error) {
+    const message = `FCALL ${fn} failed: ${error instanceof Error ? error.message : String(error)}`;
+    if (error instanceof Error && error.name === 'ReplyError') throw new RedisScriptError(message, { cause: error });
+    throw new RedisUnavailableError(message, { cause: error });
   }
 }
 
@@ -221,7 +242,7 @@ function expectIntegers<T extends number[]>(fn: string, reply: unknown, length: 
   return reply as T;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }

@@ -10,9 +10,9 @@ import { isCluster, type RedisClient } from './redis-client.js';
 /**
  * Bump on any change to the functions' keys, arguments, replies or stored formats. 3: the qidx
  * hash. 4: ux_write checks every key and counter it writes before its first write (3 could fail
- * half-written).
+ * half-written). 5: the roster and presence sets, the !submitted counter, ux_presence and ux_roster.
  */
-export const LIBRARY_VERSION = 4;
+export const LIBRARY_VERSION = 5;
 
 /*
  * Stored formats (all fields and values are strings; numbers are canonical decimal integers):
@@ -26,7 +26,14 @@ export const LIBRARY_VERSION = 4;
  *   helloUs    when the gateway received the hello of that session, µs since the epoch (empty: unknown)
  *   events     how many events of the student are stored
  *   lastEventTs  the server time of the last stored event, empty when none
- * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`.
+ * seq hash, bucket fields (`!` cannot start a student id): `!students`, `!events`, `!submitted`
+ *   (students whose submit is stored; version 5, counted once per student by ux_write).
+ * roster zset `ux:{<exam>:<bucket>}:roster` (version 5): every student of the bucket who claimed a
+ *   session or has a stored event, score 0, so the roster pages by name (ZRANGE BYLEX) at a cost in
+ *   proportion to the page.
+ * presence zset `ux:{<exam>:<bucket>}:presence` (version 5): student -> when their live session's
+ *   presence expires, ms since the epoch. Connection actors refresh it in batches (ux_presence);
+ *   a student counts as connected while the score is above now.
  * closed key `ux:{<exam>:<bucket>}:closed`: exists once finalize closed the bucket. Purge and
  *   retention never remove it, so an exported exam never opens again (PROTOCOL.md section 4).
  * ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
@@ -110,12 +117,31 @@ local function older(a, b)
   return tonumber(a) < tonumber(b)
 end
 
--- KEYS: seq, closed. ARGV: exam, student, helloUs (when the gateway received the hello, µs).
+-- Raises unless the key is missing or of the type the writes below need: a write command on a key
+-- of another type fails with WRONGTYPE, after the writes before it could no longer be undone.
+local function check_type(key, wanted)
+  local actual = redis.call('TYPE', key)['ok']
+  if actual ~= 'none' and actual ~= wanted then
+    return error({ err = 'UXCORRUPT ' .. key .. ' is a ' .. actual .. ', not a ' .. wanted })
+  end
+end
+
+-- Raises unless the bucket counter may take HINCRBY: a missing field, or a decimal integer in
+-- the range the writes keep (HINCRBY refuses anything else, after the events were written).
+local function check_counter(seq_key, field)
+  local v = redis.call('HGET', seq_key, field)
+  if v and not is_uint(v, MAX_SEQ, true) then
+    return error({ err = 'UXCORRUPT counter ' .. field .. ' of ' .. seq_key .. ': ' .. string.format('%q', v):sub(1, 40) })
+  end
+end
+
+-- KEYS: seq, closed, roster. ARGV: exam, student, helloUs (when the gateway received the hello, µs).
 -- Claims a new session for the student, unless the live session's hello is newer than this one
 -- (rule 7: a slow claim, or a retry's first attempt, never replaces a newer session).
 -- Returns { epoch (0: refused, a newer session is live), lastSeq (a decimal string), submitted (0/1), closed (0/1) }.
 local function ux_hello(keys, args)
-  local seq_key, closed_key, exam, student, hello_us = keys[1], keys[2], args[1], args[2], args[3] or ''
+  local seq_key, closed_key, roster_key, exam, student, hello_us = keys[1], keys[2], keys[3], args[1], args[2], args[3] or ''
+  if roster_key == nil then return error({ err = 'UXBAD ux_hello needs 3 keys (seq, closed, roster)' }) end
   if not is_id(exam) then bad('exam', 0, exam) end
   if not is_id(student) then bad('student', 0, student) end
   if not is_uint(hello_us, MAX_SEQ, false) then bad('helloUs', 0, hello_us) end
@@ -129,8 +155,13 @@ local function ux_hello(keys, args)
   -- A closed bucket whose data was purged or expired stays empty: the student gets 'closed' and
   -- every event 'exam_closed', and nothing of the exam grows back.
   if closed == 1 and st.missing then return { tonumber(epoch), st.l, submitted, closed } end
+  check_type(roster_key, 'zset')
   st.e, st.h = epoch, hello_us
   redis.call('HSET', seq_key, student, pack_state(st))
+  -- In the roster from the first session on, so a student who is connected but has stored nothing
+  -- yet is listed too (PROTOCOL.md section 4). On every claim, not only the first: a student whose
+  -- state predates the roster (library version 4) joins it at their next hello.
+  redis.call('ZADD', roster_key, 'NX', 0, student)
   -- A first session has nothing older to replace: announcing it only cost every actor of every
   -- gateway process a message per student in a start spike (600,000 for 100,000 students on six).
   if epoch ~= '1' then redis.call('PUBLISH', CHANNEL_SESSIONS, exam .. '\n' .. student .. '\n' .. epoch) end
@@ -177,25 +208,7 @@ local function check_events(args, n)
   end
 end
 
--- Raises unless the key is missing or of the type the writes below need: a write command on a key
--- of another type fails with WRONGTYPE, after the writes before it could no longer be undone.
-local function check_type(key, wanted)
-  local actual = redis.call('TYPE', key)['ok']
-  if actual ~= 'none' and actual ~= wanted then
-    return error({ err = 'UXCORRUPT ' .. key .. ' is a ' .. actual .. ', not a ' .. wanted })
-  end
-end
-
--- Raises unless the bucket counter may take HINCRBY: a missing field, or a decimal integer in
--- the range the writes keep (HINCRBY refuses anything else, after the events were written).
-local function check_counter(seq_key, field)
-  local v = redis.call('HGET', seq_key, field)
-  if v and not is_uint(v, MAX_SEQ, true) then
-    return error({ err = 'UXCORRUPT counter ' .. field .. ' of ' .. seq_key .. ': ' .. string.format('%q', v):sub(1, 40) })
-  end
-end
-
--- KEYS: log, ans, seq, closed, qidx. ARGV: exam, n, then n events of 8 fields:
+-- KEYS: log, ans, seq, closed, qidx, roster. ARGV: exam, n, then n events of 8 fields:
 -- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
 -- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
 -- check that can fail (the events' fields, each student's stored state, the type of every key
@@ -203,9 +216,9 @@ end
 -- written: Redis does not roll back what a function wrote before an error, and a retried batch
 -- would then take the half that got through for duplicates.
 local function ux_write(keys, args)
-  local log_key, ans_key, seq_key, closed_key, qidx_key = keys[1], keys[2], keys[3], keys[4], keys[5]
+  local log_key, ans_key, seq_key, closed_key, qidx_key, roster_key = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
   if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
-  if qidx_key == nil then return error({ err = 'UXBAD ux_write needs 5 keys (log, ans, seq, closed, qidx)' }) end
+  if roster_key == nil then return error({ err = 'UXBAD ux_write needs 6 keys (log, ans, seq, closed, qidx, roster)' }) end
   local n_s = args[2] or ''
   if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
   local n = tonumber(n_s)
@@ -217,7 +230,9 @@ local function ux_write(keys, args)
   local state, ep, last, dirty = {}, {}, {}, {}
   local closed = is_closed(closed_key, seq_key)
   local out = {}
-  local stored, new_students, stored_answers = 0, 0, false
+  local stored, new_students, stored_answers, submits = 0, 0, false, 0
+  -- Students whose first event is stored in this call: they join the roster in the second pass.
+  local newcomers = {}
   for i = 1, n do
     local b = 2 + (i - 1) * FIELDS_PER_EVENT
     local student = args[b + 1]
@@ -244,9 +259,14 @@ local function ux_write(keys, args)
       if kind == 'a' then
         stored_answers = true
       elseif kind == 's' then
+        -- Once per student: after a stored submit every new event gets SUBMITTED above.
         st.s, st.t = seq_s, sts
+        submits = submits + 1
       end
-      if last[student] == 0 then new_students = new_students + 1 end
+      if last[student] == 0 then
+        new_students = new_students + 1
+        newcomers[#newcomers + 1] = student
+      end
       last[student], st.l = seq, seq_s
       st.n = string.format('%d', tonumber(st.n) + 1)
       st.x = sts
@@ -267,7 +287,11 @@ local function ux_write(keys, args)
     check_type(ans_key, 'hash')
     check_type(qidx_key, 'hash')
   end
-  if new_students > 0 then check_counter(seq_key, '!students') end
+  if new_students > 0 then
+    check_counter(seq_key, '!students')
+    check_type(roster_key, 'zset')
+  end
+  if submits > 0 then check_counter(seq_key, '!submitted') end
 
   -- Second pass: only writes, none of which can fail on what the first pass checked.
   -- Questions a student answers for the first time in this call, appended to qidx once at the end.
@@ -298,6 +322,9 @@ local function ux_write(keys, args)
   end
   if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
   if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end
+  if submits > 0 then redis.call('HINCRBY', seq_key, '!submitted', submits) end
+  -- Already there when the hello ran on this Redis; ZADD of a member with its score changes nothing.
+  for _, student in ipairs(newcomers) do redis.call('ZADD', roster_key, 0, student) end
   return out
 end
 
@@ -310,10 +337,83 @@ local function ux_close(keys, args)
   return changed
 end
 
--- KEYS: seq, closed. Returns { students, events, closed (0/1) }.
+-- KEYS: seq, closed, presence. ARGV: now (ms since the epoch).
+-- Returns { students, events, closed (0/1), submitted, connected (presence entries not expired) }.
 local function ux_counts(keys, args)
-  local v = redis.call('HMGET', keys[1], '!students', '!events')
-  return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), is_closed(keys[2], keys[1]) and 1 or 0 }
+  local now = args[1] or ''
+  if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
+  local v = redis.call('HMGET', keys[1], '!students', '!events', '!submitted')
+  local connected = redis.call('ZCOUNT', keys[3], '(' .. now, '+inf')
+  return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), is_closed(keys[2], keys[1]) and 1 or 0, tonumber(v[3] or '0'), connected }
+end
+
+-- KEYS: presence. ARGV: now, keepMs, nJoin, then nJoin pairs (student, expiry), then pairs
+-- (student, expiry) to leave. One call per bucket per refresh of a connection actor: a leave
+-- removes the student only while the entry is the one that actor wrote (same expiry), so a newer
+-- session of the student on another actor or process keeps its presence. Expired entries (a
+-- process that died without leaving) are dropped, and the key expires keepMs after the last call
+-- if nobody refreshes it any more. Returns the number of entries after the call.
+local function ux_presence(keys, args)
+  local key = keys[1]
+  local now, keep, n_s = args[1] or '', args[2] or '', args[3] or ''
+  if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
+  if not is_uint(keep, MAX_TS, false) then bad('keepMs', 0, keep) end
+  if not is_uint(n_s, '999999', true) then bad('count', 0, n_s) end
+  local n = tonumber(n_s)
+  if #args < 3 + 2 * n or (#args - 3) % 2 ~= 0 then bad('argument count', 0, #args) end
+  for i = 4, #args, 2 do
+    if not is_id(args[i]) then bad('student', 0, args[i]) end
+    if not is_uint(args[i + 1], MAX_TS, false) then bad('expiry', 0, args[i + 1]) end
+  end
+  for i = 4 + 2 * n, #args, 2 do
+    local score = redis.call('ZSCORE', key, args[i])
+    if score and tonumber(score) == tonumber(args[i + 1]) then redis.call('ZREM', key, args[i]) end
+  end
+  for i = 4, 3 + 2 * n, 2 do
+    redis.call('ZADD', key, args[i + 1], args[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local left = redis.call('ZCARD', key)
+  if left > 0 then redis.call('PEXPIRE', key, keep) end
+  return left
+end
+
+-- KEYS: roster, seq, presence. ARGV: after ('' from the start), limit, now, budget.
+-- One page of the bucket's roster, by name after 'after': students with a stored event or a live
+-- presence, at most limit of them, looking at no more than budget roster entries (students who
+-- connected once, stored nothing and left are skipped, not listed). Returns
+-- { last (the last entry looked at, '' if none), done (1: the bucket has nothing after last),
+--   { student, packed state ('' if none), connected (0/1), ... } }.
+local function ux_roster(keys, args)
+  local roster_key, seq_key, presence_key = keys[1], keys[2], keys[3]
+  local after, limit_s, now, budget_s = args[1] or '', args[2] or '', args[3] or '', args[4] or ''
+  if after ~= '' and not is_id(after) then bad('after', 0, after) end
+  if not is_uint(limit_s, '100000', false) then bad('limit', 0, limit_s) end
+  if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
+  if not is_uint(budget_s, '1000000', false) then bad('budget', 0, budget_s) end
+  local limit, budget, now_n = tonumber(limit_s), tonumber(budget_s), tonumber(now)
+  local rows, taken, seen, last = {}, 0, 0, after
+  while taken < limit and seen < budget do
+    local want = math.min(limit - taken, budget - seen)
+    local start = last == '' and '-' or ('(' .. last)
+    local members = redis.call('ZRANGE', roster_key, start, '+', 'BYLEX', 'LIMIT', 0, want)
+    for _, student in ipairs(members) do
+      seen = seen + 1
+      last = student
+      local packed = redis.call('HGET', seq_key, student)
+      local score = redis.call('ZSCORE', presence_key, student)
+      local live = score ~= false and score ~= nil and tonumber(score) > now_n
+      local stored = packed and string.match(packed, '^%d+,(%d+),') ~= '0'
+      if live or stored then
+        rows[#rows + 1] = student
+        rows[#rows + 1] = packed or ''
+        rows[#rows + 1] = live and 1 or 0
+        taken = taken + 1
+      end
+    end
+    if #members < want then return { last, 1, rows } end
+  end
+  return { last, 0, rows }
 end
 
 local function ux_version(keys, args)
@@ -323,7 +423,9 @@ end
 redis.register_function('ux_hello', ux_hello)
 redis.register_function('ux_write', ux_write)
 redis.register_function('ux_close', ux_close)
+redis.register_function('ux_presence', ux_presence)
 redis.register_function{ function_name = 'ux_counts', callback = ux_counts, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'ux_roster', callback = ux_roster, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'ux_version', callback = ux_version, flags = { 'no-writes' } }
 `;
 

@@ -45,10 +45,10 @@ t.test('close closes every bucket, publishes once per bucket, and is idempotent'
   const { store, server, redis } = await storeFixture(t, buckets);
   const closed = await listen(server.client('sub'), CHANNEL_CLOSED);
   await store.closeExam('E1');
-  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: buckets });
-  t.same(await store.examCounts('E2'), { students: 0, events: 0, closedBuckets: 0 }, 'other exams stay open');
+  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: buckets, submitted: 0, connected: 0 });
+  t.same(await store.examCounts('E2'), { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 }, 'other exams stay open');
   await store.closeExam('E1');
-  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: buckets });
+  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: buckets, submitted: 0, connected: 0 });
   // A marker published after the second close arrives after anything that close published.
   await redis.publish(CHANNEL_CLOSED, 'MARKER');
   await closed.until('MARKER');

@@ -17,7 +17,7 @@ t.test('a batch of 1,000 events in one call', async (t) => {
   t.equal(outcomes.length, 1000);
   t.ok(outcomes.every((o) => o === WriteOutcome.Stored), 'all stored');
   t.equal(await redis.xlen(bucketKeys.log('E1', 0)), 1000);
-  t.same(await store.examCounts('E1'), { students: 50, events: 1000, closedBuckets: 0 });
+  t.same(await store.examCounts('E1'), { students: 50, events: 1000, closedBuckets: 0, submitted: 0, connected: 0 });
   const again = await store.writeBatch('E1', 0, events);
   t.ok(again.every((o) => o === WriteOutcome.Duplicate), 'all duplicates on resend');
   t.equal(await redis.xlen(bucketKeys.log('E1', 0)), 1000);
@@ -40,5 +40,5 @@ t.test('concurrent batches on one connection (pipelined) each get their own outc
     const [a, b] = [results[i] ?? [], results[i + 1] ?? []];
     t.ok(a.every((o) => o === WriteOutcome.Stored) && b.every((o) => o === WriteOutcome.Duplicate), `pair ${i / 2}`);
   }
-  t.same(await store.examCounts('E1'), { students: 200, events: 1000, closedBuckets: 0 });
+  t.same(await store.examCounts('E1'), { students: 200, events: 1000, closedBuckets: 0, submitted: 0, connected: 0 });
 });

@@ -32,7 +32,7 @@ t.test('each malformed field fails the call and stores nothing', async (t) => {
   for (const [name, bad] of malformed) {
     await t.rejects(store.writeBatch('E1', b, [good, bad]), { code: 'UX_ERR_REDIS_SCRIPT' }, name);
   }
-  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: 0 });
+  t.same(await store.examCounts('E1'), { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 });
   t.equal((await store.claimSession('E1', 'GOOD')).lastSeq, 0);
 });
 

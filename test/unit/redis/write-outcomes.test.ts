@@ -15,7 +15,7 @@ t.test('new events are stored; the same seqs again are duplicates, not stored tw
   t.same(await store.writeBatch('E1', b, batch), [Stored, Stored]);
   t.same(await store.writeBatch('E1', b, batch), [Duplicate, Duplicate]);
   t.equal(await redis.xlen(bucketKeys.log('E1', b)), 2);
-  t.same(await store.examCounts('E1'), { students: 1, events: 2, closedBuckets: 0 });
+  t.same(await store.examCounts('E1'), { students: 1, events: 2, closedBuckets: 0, submitted: 0, connected: 0 });
   t.equal((await store.claimSession('E1', 'S1')).lastSeq, 2);
 });
 
@@ -112,12 +112,12 @@ t.test('a closed exam refuses new events; precedence StaleSession > Duplicate > 
   );
   const claim = await store.claimSession('E1', 'S3');
   t.equal(claim.closed, true);
-  t.same(await store.examCounts('E1'), { students: 2, events: 3, closedBuckets: 1 });
+  t.same(await store.examCounts('E1'), { students: 2, events: 3, closedBuckets: 1, submitted: 1, connected: 0 });
 });
 
 t.test('counts: students with a stored event, stored events, per exam across buckets', async (t) => {
   const { store, bucket } = await storeFixture(t, 8);
-  t.same(await store.examCounts('E9'), { students: 0, events: 0, closedBuckets: 0 }, 'an unknown exam reads as empty');
+  t.same(await store.examCounts('E9'), { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 }, 'an unknown exam reads as empty');
   await store.claimSession('E9', 'NOEVENTS'); // a hello alone does not make a student count
   for (let s = 0; s < 20; s++) {
     const student = `S${s}`;
@@ -126,8 +126,8 @@ t.test('counts: students with a stored event, stored events, per exam across buc
     await store.writeBatch('E9', bucket('E9', student), events);
     await store.writeBatch('E9', bucket('E9', student), events); // duplicates do not count
   }
-  t.same(await store.examCounts('E9'), { students: 20, events: 40, closedBuckets: 0 });
-  t.same(await store.examCounts('OTHER'), { students: 0, events: 0, closedBuckets: 0 });
+  t.same(await store.examCounts('E9'), { students: 20, events: 40, closedBuckets: 0, submitted: 0, connected: 0 });
+  t.same(await store.examCounts('OTHER'), { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 });
 });
 
 t.test('an event whose epoch is above the stored one is stored and raises it (Redis lost the hello)', async (t) => {
