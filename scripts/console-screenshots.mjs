@@ -103,7 +103,7 @@ try {
   await page.getByRole('dialog').getByRole('button', { name: 'Finalize', exact: true }).click();
   const bar = page.getByRole('progressbar', { name: 'Export of CHEM-3' });
   await bar.waitFor();
-  await page.waitForFunction(() => document.querySelector('[aria-label="Export of CHEM-3"]')?.getAttribute('aria-valuenow') === '100', null, { timeout: 60_000 });
+  while ((await bar.getAttribute('aria-valuenow')) !== '100') await sleep(100);
   await page.getByRole('row', { name: /CHEM-3/ }).getByText('exported').waitFor();
   await page.getByRole('table', { name: 'Exams' }).screenshot({ path: new URL('console-exported.png', OUT).pathname });
   console.log('docs/images/console-exported.png');
