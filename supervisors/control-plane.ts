@@ -7,6 +7,8 @@ import { ControlServer } from '../src/control/control-server.js';
 import { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import { cappedExponentialBackoff } from '../src/export/export-job.js';
 import { ExamRoster } from '../src/redis/exam-roster.js';
+import { createSink, sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
+import { SinkReachability } from '../src/sinks/sink-reachability.js';
 import { exposeStatusAsOtelMetrics } from '../src/telemetry/otel-metrics.js';
 import type { ExportSupervisor } from './export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
@@ -28,7 +30,8 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
     backoff: cappedExponentialBackoff(config.export.retry),
     runner: () => exporters,
   }, log);
-  const backend = new RootControlBackend(statusSource, exams, new ExamRoster(root.redis, config.redis.buckets));
+  const sink = new SinkReachability(config.export.sink, () => createSink(sinkOptionsFromConfig(config.export)));
+  const backend = new RootControlBackend(statusSource, exams, new ExamRoster(root.redis, config.redis.buckets), sink);
   const unregisterMetrics = exposeStatusAsOtelMetrics(() => backend.status());
   const server = new ControlServer(
     {

@@ -4,6 +4,7 @@
 import type { ControlBackend, ExamReport, ExamSummary, Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import type { ExamRoster, RosterPage, RosterPosition } from '../src/redis/exam-roster.js';
+import type { SinkReachability } from '../src/sinks/sink-reachability.js';
 import type { StatusSource } from './root-status.js';
 
 export class RootControlBackend implements ControlBackend {
@@ -11,14 +12,17 @@ export class RootControlBackend implements ControlBackend {
     private readonly source: StatusSource,
     private readonly lifecycle: ExamLifecycle,
     private readonly rosters: ExamRoster,
+    private readonly sink: SinkReachability,
   ) {}
 
-  status(): Promise<SystemStatus> {
-    return this.source.status();
+  async status(): Promise<SystemStatus> {
+    const [status, sink] = await Promise.all([this.source.status(), this.sink.read()]);
+    return { ...status, sink };
   }
 
-  readiness(): Promise<Readiness> {
-    return this.source.readiness();
+  async readiness(): Promise<Readiness> {
+    const [readiness, sink] = await Promise.all([this.source.readiness(), this.sink.read()]);
+    return { ...readiness, sink };
   }
 
   exam(exam: string): Promise<ExamReport> {

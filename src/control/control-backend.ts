@@ -2,6 +2,7 @@
 // free of actor and supervisor details, and tests can drive it against a real root.
 
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
+import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
 
 export interface ActorReport {
@@ -32,6 +33,8 @@ export interface SystemStatus {
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   /** With gateway.processes > 1: each gateway process, whose figures the totals above sum. */
   processes?: ProcessReport[];
+  /** The result database's reachability, as /readyz reports it. */
+  sink?: SinkReachabilityReport;
 }
 
 export interface RedisServerReport {
@@ -54,6 +57,11 @@ export interface ProcessReport {
 export interface Readiness {
   ready: boolean;
   reasons: string[];
+  /**
+   * Whether the result database answers: reported, never a reason to be unready (students write
+   * to Redis whatever it does), so a wrong database URL shows before finalize.
+   */
+  sink?: SinkReachabilityReport;
 }
 
 export interface ExamExportProgress {

@@ -74,7 +74,7 @@ export class ControlServer {
     if (path === '/healthz') return sendJson(response, 200, { ok: true });
     if (path === '/readyz') {
       const readiness = await this.backend.readiness();
-      return sendJson(response, readiness.ready ? 200 : 503, { ok: readiness.ready, reasons: readiness.reasons });
+      return sendJson(response, readiness.ready ? 200 : 503, { ok: readiness.ready, reasons: readiness.reasons, ...(readiness.sink === undefined ? {} : { sink: readiness.sink }) });
     }
     if (path === '/metrics') {
       if (this.options.metricsToken !== null && !bearerMatches(request, this.options.metricsToken)) {
@@ -100,7 +100,7 @@ export class ControlServer {
       return sendJson(response, 200, await this.backend.status());
     }
     if (path === '/api/finalizarexamen') {
-      return sendJson(response, 202, await this.finalize(url.searchParams.get('exam')));
+      return sendJson(response, 202, await this.finalize(url.searchParams.get('exam'), request));
     }
     if (path === '/api/exams') {
       requireMethod(method, 'GET');
@@ -114,15 +114,25 @@ export class ControlServer {
       case undefined:
         requireMethod(method, 'GET');
         return sendJson(response, 200, await this.backend.exam(exam));
-      case 'tokens':
+      case 'tokens': {
         requireMethod(method, 'POST');
-        return sendJson(response, 200, await this.mintTokens(exam, await readJsonBody(request, this.options.maxBodyBytes)));
+        const reply = await this.audited(request, 'tokens', exam, async () => {
+          const minted = this.mintTokens(exam, await readJsonBody(request, this.options.maxBodyBytes));
+          return { reply: { tokens: minted.tokens }, logged: { students: minted.count, ttlSeconds: minted.ttlSeconds } };
+        });
+        return sendJson(response, 200, reply);
+      }
       case 'finalize':
         requireMethod(method, 'POST');
-        return sendJson(response, 202, await this.finalize(exam));
-      case 'purge':
+        return sendJson(response, 202, await this.finalize(exam, request));
+      case 'purge': {
         requireMethod(method, 'POST');
-        return sendJson(response, 200, await this.backend.purge(exam));
+        const reply = await this.audited(request, 'purge', exam, async () => {
+          const purged = await this.backend.purge(exam);
+          return { reply: purged, logged: { deletedKeys: purged.deletedKeys } };
+        });
+        return sendJson(response, 200, reply);
+      }
       case 'students': {
         requireMethod(method, 'GET');
         const { limit, from } = this.rosterQuery(url.searchParams);
@@ -147,13 +157,35 @@ export class ControlServer {
     return { limit, from };
   }
 
-  private async finalize(exam: string | null): Promise<{ exam: string; state: string }> {
+  private async finalize(exam: string | null, request: IncomingMessage): Promise<{ exam: string; state: string }> {
     if (exam === null || !isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'give a valid exam id (?exam=E1 on the alias)');
-    const report = await this.backend.finalize(exam);
-    return { exam: report.exam, state: report.state };
+    return this.audited(request, 'finalize', exam, async () => {
+      const report = await this.backend.finalize(exam);
+      return { reply: { exam: report.exam, state: report.state }, logged: { state: report.state } };
+    });
   }
 
-  private async mintTokens(exam: string, body: unknown): Promise<{ tokens: Record<string, string> }> {
+  /**
+   * Runs an admin action and logs it once with its outcome (issue 12 item 5): who asked (the
+   * address), what, for which exam, and the result's figures. Never a token or secret: `logged`
+   * holds counts and states only, and errors are logged by code and message.
+   */
+  private async audited<T>(request: IncomingMessage, action: 'tokens' | 'finalize' | 'purge', exam: string, run: () => Promise<{ reply: T; logged: Record<string, string | number> }>): Promise<T> {
+    const from = request.socket.remoteAddress ?? null;
+    try {
+      const { reply, logged } = await run();
+      this.log.info({ admin: action, exam, from, outcome: 'done', ...logged }, `admin ${action} of exam ${exam}: done`);
+      return reply;
+    } catch (error) {
+      const code = error instanceof ControlHttpError ? error.error : ((error as { code?: unknown } | null)?.code ?? 'internal');
+      // The caller's mistake (a bad body, an exam not exported yet) is refused; anything else failed.
+      const outcome = (error instanceof ControlHttpError && error.status < 500) || code === 'UX_ERR_CONTROL' ? 'refused' : 'failed';
+      this.log.warn({ admin: action, exam, from, outcome, code, reason: (error as Error).message }, `admin ${action} of exam ${exam}: ${outcome}`);
+      throw error;
+    }
+  }
+
+  private mintTokens(exam: string, body: unknown): { tokens: Record<string, string>; count: number; ttlSeconds: number } {
     const { students, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS } = (body ?? {}) as { students?: unknown; ttlSeconds?: unknown };
     if (!Array.isArray(students) || students.length === 0 || students.length > MAX_STUDENTS_PER_CALL) {
       throw new ControlHttpError(400, 'bad_request', `"students" must be a list of 1 to ${MAX_STUDENTS_PER_CALL} student ids`);
@@ -166,7 +198,7 @@ export class ControlServer {
     const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds;
     const tokens: Record<string, string> = {};
     for (const student of students as string[]) tokens[student] = mintStudentToken(this.options.authSecret, { exam, student, expiresAt });
-    return { tokens };
+    return { tokens, count: Object.keys(tokens).length, ttlSeconds };
   }
 
   private fail(response: ServerResponse, error: unknown): void {

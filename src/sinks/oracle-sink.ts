@@ -64,6 +64,18 @@ export class OracleSink implements ResultSink {
     this.driver = options.oracledb;
   }
 
+  async ping(): Promise<void> {
+    const connection = await this.connect('checking the connection');
+    try {
+      await connection.execute('SELECT 1 FROM DUAL');
+    } catch (err) {
+      // The failed query is what the caller needs to hear; a failure to drop the connection too adds nothing.
+      await connection.close({ drop: true }).catch(() => undefined);
+      throw toSinkError('oracle', err, 'checking the connection');
+    }
+    await connection.close();
+  }
+
   async ensureTables(): Promise<void> {
     const connection = await this.connect('creating tables');
     let broken = false;

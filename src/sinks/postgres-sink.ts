@@ -62,6 +62,25 @@ export class PostgresSink implements ResultSink {
     this.pool.on('error', (err) => options.onIdleError?.(toSinkError('postgres', err, 'keeping an idle connection')));
   }
 
+  async ping(): Promise<void> {
+    const client = await this.connect('checking the connection');
+    // Checked out, the client has no pool listener: an unheard 'error' would crash the process.
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('SELECT 1');
+    } catch (err) {
+      broken = true;
+      throw toSinkError('postgres', err, 'checking the connection');
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
   async ensureTables(): Promise<void> {
     const client = await this.connect('creating tables');
     let broken = false;

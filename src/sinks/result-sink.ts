@@ -38,6 +38,11 @@ export interface ResultSink {
    */
   ensureTables(): Promise<void>;
   /**
+   * Connects (or opens the file) and asks the database a trivial question, changing nothing:
+   * whether an export could reach it now. Rejects with a SinkError that says what failed.
+   */
+  ping(): Promise<void>;
+  /**
    * Starts the transaction of one bucket. A write that fails rolls itself back and releases its
    * connection; later calls on it reject with that same error, so the caller begins the bucket again.
    */

@@ -84,6 +84,15 @@ export class SqliteSink implements ResultSink {
     this.names = tableNames(options.tablePrefix, 'lower');
   }
 
+  async ping(): Promise<void> {
+    const db = this.connection('checking the database');
+    try {
+      db.prepare('SELECT 1').get();
+    } catch (err) {
+      throw toSinkError('sqlite', err, 'checking the database');
+    }
+  }
+
   async ensureTables(): Promise<void> {
     const db = this.connection('creating tables');
     try {

@@ -7,6 +7,8 @@ import { lockKey } from '../../src/export/exam-meta.js';
 import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
 import { BucketReader } from '../../src/redis/bucket-reader.js';
 import { BucketStore, type EventToWrite } from '../../src/redis/bucket-store.js';
+import { ExamRoster, parseRosterCursor, type RosterEntry } from '../../src/redis/exam-roster.js';
+import { PresenceStore } from '../../src/redis/presence-store.js';
 import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
 import { keySlot } from '../../src/redis/key-slot.js';
 import { waitForRedis } from '../../src/redis/redis-client.js';
@@ -41,9 +43,16 @@ t.test('every key of a bucket hashes to one slot, and the buckets spread over ev
   const slot = async (key: string) => Number(await admin.cluster('KEYSLOT', key));
   const owners = new Set<number>();
   for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
-    const keys = [bucketKeys.log(EXAM, bucket), bucketKeys.ans(EXAM, bucket), bucketKeys.seq(EXAM, bucket)];
+    const keys = [
+      bucketKeys.log(EXAM, bucket),
+      bucketKeys.ans(EXAM, bucket),
+      bucketKeys.seq(EXAM, bucket),
+      bucketKeys.closed(EXAM, bucket),
+      bucketKeys.roster(EXAM, bucket),
+      bucketKeys.presence(EXAM, bucket),
+    ];
     const slots = new Set(await Promise.all(keys.map(slot)));
-    t.equal(slots.size, 1, `bucket ${bucket}: log, ans and seq share a slot`);
+    t.equal(slots.size, 1, `bucket ${bucket}: log, ans, seq, closed, roster and presence share a slot`);
     owners.add((await cluster.primaryOf(keys[0]!)).port);
   }
   t.equal(owners.size, 3, 'the buckets of one exam live on all three primaries');
@@ -107,4 +116,35 @@ t.test('BucketReader reads every bucket back from the shard that holds it', asyn
     for await (const rows of reader.submissions()) submissions += rows.length;
   }
   t.same({ events, answers, submissions }, { events: 3 * BUCKETS, answers: 2 * BUCKETS, submissions: BUCKETS });
+});
+
+t.test('submitted, presence, the roster and the exam list work across the shards', async (t) => {
+  const exam = 'CL-4';
+  const students = studentPerBucket(exam);
+  const presence = new PresenceStore(redis, 60_000);
+  const now = Date.now();
+  for (const [index, student] of students.entries()) {
+    await store.claimSession(exam, student);
+    const events: EventToWrite[] = [answerEvent(student, 1, 1, 'Q1', 'A')];
+    if (index % 2 === 0) events.push({ student, epoch: 1, seq: 2, kind: 'submit', question: null, value: null, clientTs: null, serverTs: 1764400001000 });
+    await store.writeBatch(exam, bucketOf(exam, student, BUCKETS), events);
+  }
+  // Every bucket's presence call goes to the shard of that bucket, all issued together.
+  await Promise.all(
+    students.map((student, index) =>
+      presence.apply({ exam, bucket: bucketOf(exam, student, BUCKETS), join: index % 4 === 0 ? [{ student, expiresAt: now + 10_000 }] : [], leave: [] }, now),
+    ),
+  );
+  t.match(await store.examCounts(exam, now), { students: BUCKETS, submitted: BUCKETS / 2, connected: BUCKETS / 4 });
+  const roster = new ExamRoster(redis, BUCKETS);
+  const seen: RosterEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await roster.page(exam, 3, cursor === null ? undefined : parseRosterCursor(cursor, BUCKETS)!, now);
+    seen.push(...page.students);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  t.same(seen.map((entry) => entry.student).sort(), [...students].sort(), 'the roster reaches every shard, each student once');
+  t.equal(seen.filter((entry) => entry.connected).length, BUCKETS / 4);
+  t.ok((await store.examIndex.list()).includes(exam), 'the exam index lives on one shard and lists the exam');
 });

@@ -69,15 +69,23 @@ t.test('exam list, counts, presence and roster', async (t) => {
   const students = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, '0')}`);
   const tokens = await ux.tokens('LIST-A', students);
   const clients = new Map<string, StudentClient>();
+  // Reconnecting is off, so a student stays on the socket the test counts; how a socket ended is
+  // kept to tell a server that dropped one from a test that timed out.
+  const drops: string[] = [];
   await Promise.all(
     students.map(async (student, index) => {
       const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: false });
       t.teardown(() => client.close());
-      await client.connect();
-      client.open();
-      client.answer('Q1', `answer of ${student}`);
-      if (index % 4 === 0) client.submit();
-      await client.flushed();
+      client.on('disconnect', (code: number, reason: string) => drops.push(`${student}: ${code} ${reason}`));
+      try {
+        await client.connect();
+        client.open();
+        client.answer('Q1', `answer of ${student}`);
+        if (index % 4 === 0) client.submit();
+        await client.flushed();
+      } catch (error) {
+        throw new Error(`${student} lost its connection (${(error as Error).message}); sockets ended: ${drops.join('; ')}`);
+      }
       clients.set(student, client);
     }),
   );
