@@ -29,6 +29,14 @@ export interface RedisServerStatus {
   problem: string | null;
 }
 
+export interface SinkReachability {
+  sink: string;
+  /** null until the first check has finished. */
+  reachable: boolean | null;
+  checkedAt: string | null;
+  error: string | null;
+}
+
 export interface SystemStatus {
   state: string;
   uptimeSeconds: number;
@@ -40,6 +48,8 @@ export interface SystemStatus {
   redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerStatus[] };
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   processes?: ProcessStatus[];
+  /** The result database, checked at most every 15 s. */
+  sink?: SinkReachability;
 }
 
 export interface ExamSummary {

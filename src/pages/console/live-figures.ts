@@ -1,10 +1,10 @@
 // The system's live figures (PROTOCOL.md section 8): connections, events per second with its chart,
-// ring fill, Redis, the disk, and every actor with its restarts and event-loop delay.
+// ring fill, Redis, the result database, the disk, and every actor with its restarts and loop delay.
 
 import type { ActorStatus, ProcessStatus, SystemStatus } from './api-types.js';
 import { create, required, setAttribute, setText } from './dom.js';
 import { EventsChart } from './events-chart.js';
-import { formatBytes, formatCount, formatDuration, formatMs, formatShare } from './figure-format.js';
+import { formatBytes, formatClock, formatCount, formatDuration, formatMs, formatShare } from './figure-format.js';
 
 /** Above this ring fill the tile turns amber: writers are falling behind the sockets. */
 const RING_WARN = 0.5;
@@ -40,6 +40,15 @@ export class LiveFigures {
     const problem = redis.servers?.find((server) => server.problem !== null)?.problem ?? null;
     const redisTone: Tone = redis.status !== 'ready' ? 'bad' : problem !== null ? 'warn' : 'ok';
     this.tile('redis', redis.status, problem ?? `${redis.embedded ? 'embedded' : 'external'} · ${redis.target} · appendfsync ${redis.appendfsync}`, redisTone);
+
+    const sink = status.sink;
+    if (sink === undefined) this.tile('sink', '–', 'not reported by this server', 'idle');
+    else if (sink.reachable === null) this.tile('sink', 'checking…', sink.sink, 'idle');
+    else {
+      const checked = sink.checkedAt === null ? '' : ` · checked ${formatClock(new Date(sink.checkedAt))}`;
+      // Students still write when it is down; only finalize needs it, so this is the time to fix it.
+      this.tile('sink', sink.reachable ? 'reachable' : 'unreachable', sink.reachable ? `${sink.sink}${checked}` : `${sink.sink}: ${sink.error ?? 'no answer'}. Finalize will fail until it answers.`, sink.reachable ? 'ok' : 'bad');
+    }
 
     const storage = status.storage;
     if (storage === undefined || storage.freeBytes === null) this.tile('disk', '–', 'free space unknown on this platform', 'idle');
