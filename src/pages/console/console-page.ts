@@ -1,7 +1,7 @@
 // The operator console (GET / on the control port, PROTOCOL.md section 8): sign in with the admin
 // token, then live figures, the exam table with finalize and purge, and each exam's roster.
 
-import type { ExamState, ExamSummary, ExportProgress } from './api-types.js';
+import type { ExamState, ExamSummary, ExportProgress, SystemStatus } from './api-types.js';
 import { ConfirmDialog } from './confirm-dialog.js';
 import { ControlApi, ControlApiError, REFUSED_TOKEN_TEXT } from './control-api.js';
 import { required, setAttribute, setText } from './dom.js';
@@ -80,23 +80,30 @@ async function signIn(token: string, typed: boolean): Promise<void> {
   signInButton.disabled = true;
   setText(signInError, '');
   const candidate = new ControlApi(token);
+  let status: SystemStatus;
   try {
-    const status = await candidate.status();
-    api = candidate;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    tokenInput.value = '';
-    showSignedIn();
-    figures.show(status, Date.now());
-    markFresh();
-    await refreshExams();
-    schedule();
-    if (typed) required('#exams-title').focus();
+    status = await candidate.status();
   } catch (error) {
     if (error instanceof ControlApiError && error.failure === 'refused') sessionStorage.removeItem(TOKEN_KEY);
     showSignedOut(error instanceof ControlApiError ? error.message : String(error));
+    return;
   } finally {
     signInButton.disabled = false;
   }
+  api = candidate;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  tokenInput.value = '';
+  showSignedIn();
+  figures.show(status, Date.now());
+  markFresh();
+  if (typed) required('#exams-title').focus();
+  try {
+    await refreshExams();
+  } catch (error) {
+    // The token is good: what failed is shown, and the next refresh tries again.
+    if (api === candidate) showProblem(error);
+  }
+  if (api === candidate) schedule();
 }
 
 function signOut(reason: string): void {
@@ -151,7 +158,7 @@ async function tick(): Promise<void> {
     if (api !== session) return;
     figures.show(status, Date.now());
     if (moving || ticks % EXAMS_EVERY_TICKS === 0) await refreshExams();
-    if (ticks % ROSTER_EVERY_TICKS === 0) void roster.refresh();
+    if (ticks % ROSTER_EVERY_TICKS === 0) void roster.refresh(true);
     markFresh();
   } catch (error) {
     if (api !== session) return;
@@ -264,7 +271,7 @@ async function purge(exam: string): Promise<void> {
   try {
     const reply = await currentApi().purge(exam);
     setText(examsNote, `${exam} is purged: ${formatCount(reply.deletedKeys ?? 0)} keys deleted from Redis.`);
-    if (roster.openExam === exam) void roster.refresh();
+    if (roster.openExam === exam) void roster.refresh(false);
     await refreshExams();
   } catch (caught) {
     showActionProblem(caught);

@@ -15,6 +15,11 @@ export const ROSTER_PAGE_ROWS = 50;
 const FILTER_FETCH = 1000;
 /** A filtered page stops looking after this many students and says so; "Next page" looks further. */
 const FILTER_SCAN_BUDGET = 20_000;
+/**
+ * A screen that read more students than this is not read again on its own every few seconds (a
+ * console left on "Not submitted" at 100,000 students would keep Redis busy); Refresh still does.
+ */
+const AUTO_REFRESH_MAX_SCAN = 5_000;
 
 const MATCHES: Record<RosterFilter, (entry: RosterEntry) => boolean> = {
   all: () => true,
@@ -43,6 +48,8 @@ export class RosterView {
   /** The starts of the screens shown so far: the last is the one on screen. */
   private starts: RosterStart[] = [];
   private next: RosterStart | null = null;
+  /** How many students the screen on show read from the server. */
+  private lastScanned = 0;
   /** Replies to an older request (another exam, filter or page) are dropped. */
   private generation = 0;
   private readonly section: HTMLElement;
@@ -53,6 +60,7 @@ export class RosterView {
   private readonly previous: HTMLButtonElement;
   private readonly nextButton: HTMLButtonElement;
   private readonly note: HTMLElement;
+  private readonly updated: HTMLElement;
 
   constructor(
     root: HTMLElement,
@@ -67,6 +75,7 @@ export class RosterView {
     this.previous = required('#roster-previous', root);
     this.nextButton = required('#roster-next', root);
     this.note = required('#roster-note', root);
+    this.updated = required('#roster-updated', root);
     for (const radio of root.querySelectorAll<HTMLInputElement>('input[name="roster-filter"]')) {
       radio.addEventListener('change', () => {
         if (radio.checked) this.setFilter(radio.value as RosterFilter);
@@ -83,7 +92,7 @@ export class RosterView {
       void this.load(this.next);
     });
     required('#roster-close', root).addEventListener('click', () => this.close());
-    required('#roster-refresh', root).addEventListener('click', () => void this.refresh());
+    required('#roster-refresh', root).addEventListener('click', () => void this.refresh(false));
   }
 
   get openExam(): string | null {
@@ -115,9 +124,10 @@ export class RosterView {
     setText(this.summary, `${formatCount(exam.students)} students with answers · ${formatCount(exam.connected)} connected · ${formatCount(exam.submitted)} submitted · state ${exam.state}`);
   }
 
-  /** Reads the screen on show again (the console calls this on its slower refresh). */
-  async refresh(): Promise<void> {
+  /** Reads the screen on show again: on Refresh, and on the console's slower refresh when it is cheap. */
+  async refresh(auto: boolean): Promise<void> {
     const start = this.starts[this.starts.length - 1];
+    if (auto && this.lastScanned > AUTO_REFRESH_MAX_SCAN) return;
     if (this.exam !== null && start !== undefined) await this.load(start);
   }
 
@@ -137,6 +147,7 @@ export class RosterView {
       const screen = await this.read(exam, start);
       if (generation !== this.generation) return;
       this.next = screen.next;
+      this.lastScanned = screen.scanned;
       this.render(screen);
     } catch (error) {
       if (generation === this.generation) this.onError(error);
@@ -183,6 +194,8 @@ export class RosterView {
     const page = this.starts.length;
     const first = (page - 1) * ROSTER_PAGE_ROWS;
     setText(this.position, screen.rows.length === 0 ? `Page ${page}: none` : `Page ${page}: ${formatCount(first + 1)}–${formatCount(first + screen.rows.length)}`);
+    const auto = screen.scanned <= AUTO_REFRESH_MAX_SCAN;
+    setText(this.updated, auto ? `Updated ${formatClock(new Date(now))}` : `Read at ${formatClock(new Date(now))}; press Refresh to read again`);
     this.previous.disabled = page < 2;
     this.nextButton.disabled = screen.next === null;
     const what = this.filter === 'all' ? 'students' : this.filter === 'not-submitted' ? 'students who have not submitted' : 'students who are not connected';

@@ -144,6 +144,8 @@ t.test('the operator console', browserTest(), async (t) => {
     t.equal(await page.getByRole('button', { name: 'Purge CON-B' }).count(), 0, 'no Purge for an open exam');
     await page.getByRole('img', { name: /Events per second over the last 5 minutes/ }).waitFor();
     await page.getByRole('meter', { name: 'Ring fill' }).waitFor();
+    await page.getByRole('article', { name: 'Redis' }).getByText('ready', { exact: true }).waitFor();
+    await page.getByRole('article', { name: 'Database' }).getByText('reachable', { exact: true }).waitFor({ timeout: SETTLE_MS });
     await page.getByRole('table', { name: 'Actors' }).getByRole('rowheader', { name: 'connection-0' }).waitFor();
 
     // The live figures follow the system: one more student connects, and the console shows it.
