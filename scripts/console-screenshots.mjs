@@ -113,6 +113,30 @@ try {
   await shot('purge-dialog');
   await page.getByRole('dialog').getByRole('button', { name: 'Purge', exact: true }).click();
   await page.getByRole('status').filter({ hasText: 'HIST-1 is purged' }).waitFor();
+
+  // What goes wrong, on a second server whose result database is a path that cannot exist.
+  const broken = await startUntradexInProcess(host, {
+    redis: { buckets: 4 },
+    gateway: { connectionActors: 1 },
+    export: { sqlite: { path: '/dev/null/untradex/results.db' }, retry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 200 } },
+  });
+  await classOf(broken, 'LAB-4', 30, { answers: 2, submitEvery: 2 });
+  const second = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
+  await second.goto(`${broken.controlUrl}/`);
+  await second.getByLabel('Admin token').fill(broken.adminToken);
+  await second.getByRole('button', { name: 'Sign in' }).click();
+  await second.getByRole('article', { name: 'Database' }).getByText('unreachable', { exact: true }).waitFor({ timeout: 60_000 });
+  await second.getByRole('button', { name: 'Finalize LAB-4' }).click();
+  await second.getByRole('dialog').getByRole('button', { name: 'Finalize', exact: true }).click();
+  await second.getByRole('row', { name: /LAB-4/ }).getByText('failed', { exact: true }).waitFor({ timeout: 60_000 });
+  await second.mouse.move(0, 0);
+  await second.screenshot({ path: new URL('console-failed.png', OUT).pathname });
+  console.log('docs/images/console-failed.png');
+
+  await broken.app.stop();
+  await second.getByText('Not updated since').waitFor({ timeout: 30_000 });
+  await second.screenshot({ path: new URL('console-unreachable.png', OUT).pathname, clip: { x: 0, y: 0, width: 1440, height: 420 } });
+  console.log('docs/images/console-unreachable.png');
 } finally {
   for (const fn of teardowns.reverse()) {
     try {

@@ -189,6 +189,7 @@ async function refreshExams(): Promise<void> {
 function markFresh(): void {
   lastGood = new Date();
   problem.hidden = true;
+  delete signedIn.dataset.stale;
   setAttribute(freshness, 'data-state', 'live');
   setText(freshness, `Live · updated ${formatClock(lastGood)}`);
 }
@@ -202,6 +203,7 @@ function showProblem(error: unknown): void {
   }
   problem.hidden = false;
   setText(problem, error instanceof Error ? error.message : String(error));
+  signedIn.dataset.stale = 'true';
   setAttribute(freshness, 'data-state', 'stale');
   setText(freshness, lastGood === null ? 'Not updated' : `Not updated since ${formatClock(lastGood)}`);
 }

@@ -63,7 +63,10 @@ export class LiveFigures {
     const tile = required(`#tile-${name}`, this.root);
     setAttribute(tile, 'data-tone', tone);
     setText(required('.figure', tile), figure);
-    setText(required('.detail', tile), detail);
+    const line = required('.detail', tile);
+    setText(line, detail);
+    // Two lines show; the whole text (a long database error, say) is in the tooltip.
+    setAttribute(line, 'title', detail);
   }
 
   private showActors(actors: ActorStatus[]): void {
