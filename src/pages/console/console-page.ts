@@ -152,12 +152,13 @@ async function tick(): Promise<void> {
   if (session === null) return;
   ticks += 1;
   try {
-    // While an export moves, its bar is read every tick rather than every other.
+    // While an export moves, its bar is read every tick; the whole list every other.
     const moving = watch.size > 0 || [...exams.values()].some((exam) => exam.state === 'closing' || exam.state === 'exporting');
     const status = await session.status();
     if (api !== session) return;
     figures.show(status, Date.now());
-    if (moving || ticks % EXAMS_EVERY_TICKS === 0) await refreshExams();
+    if (ticks % EXAMS_EVERY_TICKS === 0) await refreshExams();
+    else if (moving) await refreshExams(false);
     if (ticks % ROSTER_EVERY_TICKS === 0) void roster.refresh(true);
     markFresh();
   } catch (error) {
@@ -167,9 +168,13 @@ async function tick(): Promise<void> {
   if (api === session) schedule();
 }
 
-async function refreshExams(): Promise<void> {
+/**
+ * The exam list (every exam's counts: one Redis call per bucket and exam, so every 2 s, not every
+ * second) and the export figures of the exams whose export moves; `withList` false reads only those.
+ */
+async function refreshExams(withList = true): Promise<void> {
   const session = currentApi();
-  const list = await session.exams();
+  const list = withList ? await session.exams() : [...exams.values()];
   const next = new Map(list.map((exam) => [exam.exam, exam]));
   // Export figures: every refresh while an export moves, once for an exported exam.
   const wanted = list.filter((exam) => MOVING.has(exam.state) || watch.has(exam.exam) || (exam.state === 'exported' && !exports.has(exam.exam)));
