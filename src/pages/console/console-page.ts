@@ -51,7 +51,7 @@ let lastGood: Date | null = null;
 /** The last exam list, by id. */
 let exams = new Map<string, ExamSummary>();
 /** Export figures of exams past `open`. */
-const exports = new Map<string, ExportProgress>();
+const exportFigures = new Map<string, ExportProgress>();
 /** Exams whose export figures must be read on the next exam refresh. */
 const watch = new Set<string>();
 
@@ -116,7 +116,7 @@ function signOut(reason: string): void {
   table.clear();
   figures.reset();
   exams = new Map();
-  exports.clear();
+  exportFigures.clear();
   watch.clear();
   clearActionProblem();
   setText(examsNote, '');
@@ -177,17 +177,17 @@ async function refreshExams(withList = true): Promise<void> {
   const list = withList ? await session.exams() : [...exams.values()];
   const next = new Map(list.map((exam) => [exam.exam, exam]));
   // Export figures: every refresh while an export moves, once for an exported exam.
-  const wanted = list.filter((exam) => MOVING.has(exam.state) || watch.has(exam.exam) || (exam.state === 'exported' && !exports.has(exam.exam)));
+  const wanted = list.filter((exam) => MOVING.has(exam.state) || watch.has(exam.exam) || (exam.state === 'exported' && !exportFigures.has(exam.exam)));
   const reports = await Promise.all(wanted.map((exam) => session.exam(exam.exam)));
   if (api !== session) return;
   for (const report of reports) {
-    exports.set(report.exam, report.export);
+    exportFigures.set(report.exam, report.export);
     // The detail was read after the list: its state is the newer one.
     next.set(report.exam, { exam: report.exam, state: report.state, students: report.students, events: report.events, submitted: report.submitted, connected: report.connected });
     if (report.state !== 'open' && report.state !== 'closing') watch.delete(report.exam);
   }
   exams = next;
-  table.show([...next.values()], exports);
+  table.show([...next.values()], exportFigures);
   if (roster.openExam !== null) roster.showTotals(next.get(roster.openExam));
 }
 
@@ -227,7 +227,7 @@ function clearActionProblem(): void {
 }
 
 function announceState(exam: string, to: ExamState): void {
-  const progress = exports.get(exam);
+  const progress = exportFigures.get(exam);
   if (to === 'exported') setText(examsNote, `${exam} is exported: ${formatCount(progress?.rows ?? 0)} rows are in the database.`);
   else if (to === 'exporting') setText(examsNote, `${exam} is closed to students and exporting to the database.`);
   else if (to === 'failed') {
@@ -238,7 +238,7 @@ function announceState(exam: string, to: ExamState): void {
 async function finalize(exam: string): Promise<void> {
   const summary = exams.get(exam);
   const failed = summary?.state === 'failed';
-  const error = exports.get(exam)?.error;
+  const error = exportFigures.get(exam)?.error;
   const notSubmitted = summary === undefined ? 0 : Math.max(0, summary.students - summary.submitted);
   const confirmed = await dialog.ask({
     title: `Finalize ${exam}?`,
@@ -266,7 +266,7 @@ async function finalize(exam: string): Promise<void> {
 }
 
 async function purge(exam: string): Promise<void> {
-  const progress = exports.get(exam);
+  const progress = exportFigures.get(exam);
   const confirmed = await dialog.ask({
     title: `Purge ${exam}?`,
     text: `This deletes ${exam}'s answers from Redis. The database keeps the ${formatCount(progress?.rows ?? 0)} exported rows, and ${exam} stays exported: it never opens again. This cannot be undone.`,
