@@ -24,7 +24,8 @@ async function classOf(ux, exam, count, { answers = 3, submitEvery = 0, leaveEve
     await Promise.all(
       students.slice(i, i + 50).map(async (student, j) => {
         const index = i + j;
-        const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student], reconnect: false });
+        // Reconnecting as real students do: a loaded machine may drop a socket while 800 connect at once.
+        const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student] });
         teardowns.push(() => client.close());
         await client.connect();
         client.open();
