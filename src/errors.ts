@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   UX_ERR_DATA_DIR_LOCKED: 'another Untradex server is running on the same dataDir',
   UX_ERR_EXPORT_LEASE_LOST: 'this process lost the export lease of an exam; its job stopped and the lease holder finishes the export',
   UX_ERR_CLIENT_STORAGE: 'the student client could not keep an event on the device',
+  UX_ERR_CONTROL_API: 'the command line got no usable answer from the control API',
+  UX_ERR_USAGE: 'a command was given arguments or input it cannot use',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -197,6 +199,28 @@ export class StudentClientError extends UntradexError {
   constructor(reason: StudentClientError['reason'], message: string, options?: { cause?: unknown }) {
     super('UX_ERR_CLIENT', message, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * The command line's view of a failed control API call: `status` is the HTTP status (null when
+ * nothing answered), `apiError` the reply's `error` code when there was one.
+ */
+export class ControlApiError extends UntradexError {
+  constructor(
+    readonly status: number | null,
+    readonly apiError: string | null,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('UX_ERR_CONTROL_API', message, options);
+  }
+}
+
+/** A command line argument or input (a student list) that cannot be used; the message says what to fix. */
+export class UsageError extends UntradexError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UX_ERR_USAGE', message, options);
   }
 }
 

@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-// `npm start`: loads the configuration (--config or UNTRADEX_CONFIG over config/default.json),
-// starts Untradex, prints where it listens, and drains gracefully on SIGINT/SIGTERM.
+// The `untradex` bin (PROTOCOL.md section 9; `npm start` runs its default command, `start`): parses
+// the command line and turns every failure into a message on stderr and a non-zero exit code.
 
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load-config.js';
-import { UntradexError } from '../errors.js';
-import { describeRedisTarget, redisTargetFromConfig } from '../redis/redis-client.js';
-import { createLogger } from '../telemetry/logger.js';
-import { FleetApp } from '../../supervisors/fleet-app.js';
-import { STOP_DEADLINE_MS } from '../../supervisors/root-supervisor.js';
-import { UntradexApp, type RunningApp } from '../../supervisors/untradex-app.js';
+import { CommanderError } from 'commander';
+import { ConfigError, ControlApiError, UntradexError, UsageError } from '../errors.js';
+import { buildProgram, withDefaultCommand } from './program.js';
+
+/** Exit codes: 1 something failed (unreachable server, refused token, failed export); 2 bad usage or config. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 function fail(message: string, exitCode: number): never {
   process.stderr.write(`untradex: ${message}\n`);
@@ -17,80 +16,19 @@ function fail(message: string, exitCode: number): never {
 }
 
 async function main(): Promise<void> {
-  let values;
   try {
-    ({ values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
+    await buildProgram().parseAsync(withDefaultCommand(process.argv));
   } catch (error) {
-    fail(`${(error as Error).message}\nusage: untradex [--config <file.json>]`, 2);
-  }
-  if (values.help === true) {
-    process.stdout.write('usage: untradex [--config <file.json>]   (or UNTRADEX_CONFIG=<file.json>)\n');
-    return;
-  }
-  let loaded;
-  try {
-    loaded = loadConfig({ path: values.config ?? process.env.UNTRADEX_CONFIG });
-  } catch (error) {
-    if (error instanceof UntradexError) fail(error.message, 2);
+    // commander printed the usage error (or the help, or the version) itself.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+    if (error instanceof ConfigError || error instanceof UsageError) fail(error.message, EXIT_USAGE);
+    if (error instanceof ControlApiError) fail(error.message, EXIT_FAILED);
+    if (error instanceof UntradexError) fail(`${error.code}: ${error.message}`, EXIT_FAILED);
     throw error;
   }
-  const { config } = loaded;
-  const log = createLogger('untradex', config.log.level);
-  const app: RunningApp = config.gateway.processes > 1 ? new FleetApp(config, log) : new UntradexApp(config, log);
-
-  // Rule S1: the first SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole process group; the
-  // children run in groups of their own) is a graceful stop; a second one ends it at once; and no
-  // stop outlives STOP_DEADLINE_MS, whatever state the server is in.
-  let stopping = false;
-  const beginStop = (exitCode: number) => {
-    stopping = true;
-    setTimeout(() => {
-      log.error({ deadlineMs: STOP_DEADLINE_MS }, `the stop did not finish within ${STOP_DEADLINE_MS / 1000} s; exiting without waiting any longer`);
-      process.exit(exitCode === 0 ? 1 : exitCode);
-    }, STOP_DEADLINE_MS);
-    app.stop().then(
-      () => process.exit(exitCode),
-      (error: unknown) => {
-        log.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: stopping at once; students resend whatever was not acked');
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    }
-    log.info({ signal }, 'stopping: draining events into Redis and sending the last acks (a second Ctrl-C stops at once)');
-    beginStop(0);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  app.on('fatal', (error) => {
-    process.stderr.write(`untradex: ${error.message}${error.cause instanceof Error ? ` Last cause: ${error.cause.message}` : ''}\n`);
-    if (!stopping) beginStop(1);
-  });
-
-  try {
-    await app.start();
-  } catch (error) {
-    if (error instanceof UntradexError) fail(`${error.code}: ${error.message}`, 1);
-    throw error;
-  }
-  const out = [
-    'Untradex is running.',
-    `  gateway:   ${config.gateway.processes} process(es) x ${config.gateway.connectionActors} connection actors, ${config.writers.count} writer(s) each`,
-    `  students:  ws://${config.gateway.host === '0.0.0.0' ? '<this-host>' : config.gateway.host}:${app.gatewayPort}/ws`,
-    `  control:   http://${config.control.host}:${app.controlPort}  (GET /api/status with the admin token)`,
-    `  redis:     ${config.redis.embedded ? `embedded on 127.0.0.1:${config.redis.port}, AOF appendfsync=${config.redis.appendfsync}` : `external ${describeRedisTarget(redisTargetFromConfig(config.redis))}, waitReplicas=${config.redis.waitReplicas}`}`,
-    `  sink:      ${config.export.sink}${config.export.sink === 'sqlite' ? ` (${config.export.sqlite.path})` : ''}`,
-    `  data:      ${config.dataDir}`,
-  ];
-  if (loaded.adminTokenGenerated) out.push(`  admin token (kept in ${config.dataDir}/secrets.json): ${config.control.adminToken}`);
-  process.stdout.write(out.join('\n') + '\n');
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`untradex: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  process.exit(EXIT_FAILED);
 });

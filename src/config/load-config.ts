@@ -133,7 +133,11 @@ const newSecret = (bytes: number) => randomBytes(bytes).toString('base64url');
  * to a temporary file and renamed (a crash never leaves half a file), mode 0600; a file that
  * others may read stops the start (its secrets may have been seen: rotate them).
  */
-function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; created: Set<keyof GeneratedSecrets> } {
+/**
+ * The secrets a server keeps in dataDir (secrets.json), without creating anything: an empty object
+ * when the file does not exist yet. The command line reads the admin token from here.
+ */
+export function readStoredSecrets(dataDir: string): Partial<GeneratedSecrets> {
   const file = join(dataDir, 'secrets.json');
   let stored: Partial<GeneratedSecrets> = {};
   if (existsSync(file)) {
@@ -151,6 +155,12 @@ function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; crea
     }
     stored = json as Partial<GeneratedSecrets>;
   }
+  return stored;
+}
+
+function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; created: Set<keyof GeneratedSecrets> } {
+  const file = join(dataDir, 'secrets.json');
+  const stored = readStoredSecrets(dataDir);
   const created = new Set<keyof GeneratedSecrets>();
   const take = (key: keyof GeneratedSecrets, bytes: number): string => {
     const value = stored[key];
@@ -222,7 +232,12 @@ function ensurePrivateDir(dir: string): void {
   }
 }
 
-export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+/**
+ * The validated configuration with dataDir made absolute, and nothing written: no directory made,
+ * no secret generated. For the command line's client commands, which must not create a dataDir
+ * or a secrets.json that no server uses.
+ */
+export function readConfig(options: LoadConfigOptions = {}): { raw: RawConfig; dataDir: string } {
   const cwd = options.cwd ?? process.cwd();
   let merged = readJsonFile(defaultConfigPath(), '(defaults)');
   if (options.path !== undefined) merged = mergeConfig(merged, readJsonFile(resolve(cwd, options.path), '--config'));
@@ -237,8 +252,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     if (source !== undefined) throw new ConfigError((error as ConfigError).key, `(set by ${source}) ${(error as Error).message.replace(/^config key "[^"]*": /, '')}`);
     throw error;
   }
+  return { raw, dataDir: isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir) };
+}
 
-  const dataDir = isAbsolute(raw.dataDir) ? raw.dataDir : resolve(cwd, raw.dataDir);
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const { raw, dataDir } = readConfig(options);
   ensurePrivateDir(dataDir);
   const needsSecrets = raw.control.adminToken === null || raw.auth.secret === null || raw.redis.embedded;
   const generated = needsSecrets ? loadOrCreateSecrets(dataDir) : null;
