@@ -3,7 +3,7 @@
 
 import type { ExamState, ExamSummary, ExportProgress, SystemStatus } from './api-types.js';
 import { ConfirmDialog } from './confirm-dialog.js';
-import { ControlApi, ControlApiError, REFUSED_TOKEN_TEXT } from './control-api.js';
+import { ControlApi, ApiCallError, REFUSED_TOKEN_TEXT } from './control-api.js';
 import { required, setAttribute, setText } from './dom.js';
 import { ExamTable } from './exam-table.js';
 import { formatClock, formatCount } from './figure-format.js';
@@ -56,7 +56,7 @@ const exportFigures = new Map<string, ExportProgress>();
 const watch = new Set<string>();
 
 function currentApi(): ControlApi {
-  if (api === null) throw new ControlApiError('refused', REFUSED_TOKEN_TEXT, 401);
+  if (api === null) throw new ApiCallError('refused', REFUSED_TOKEN_TEXT, 401);
   return api;
 }
 
@@ -84,8 +84,8 @@ async function signIn(token: string, typed: boolean): Promise<void> {
   try {
     status = await candidate.status();
   } catch (error) {
-    if (error instanceof ControlApiError && error.failure === 'refused') sessionStorage.removeItem(TOKEN_KEY);
-    showSignedOut(error instanceof ControlApiError ? error.message : String(error));
+    if (error instanceof ApiCallError && error.failure === 'refused') sessionStorage.removeItem(TOKEN_KEY);
+    showSignedOut(error instanceof ApiCallError ? error.message : String(error));
     return;
   } finally {
     signInButton.disabled = false;
@@ -201,7 +201,7 @@ function markFresh(): void {
 
 /** A refresh that failed: shown until a refresh succeeds. */
 function showProblem(error: unknown): void {
-  if (error instanceof ControlApiError && error.failure === 'refused') {
+  if (error instanceof ApiCallError && error.failure === 'refused') {
     // The server restarted with another token, or the token was rotated.
     signOut(REFUSED_TOKEN_TEXT);
     return;
@@ -215,7 +215,7 @@ function showProblem(error: unknown): void {
 
 /** An action that failed, or an export that did: shown until the next action. */
 function showActionProblem(error: unknown): void {
-  if (error instanceof ControlApiError && error.failure === 'refused') return showProblem(error);
+  if (error instanceof ApiCallError && error.failure === 'refused') return showProblem(error);
   setText(examsNote, '');
   examsAlert.hidden = false;
   setText(examsAlert, error instanceof Error ? error.message : String(error));

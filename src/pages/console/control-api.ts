@@ -6,7 +6,7 @@ import type { ExamReport, ExamSummary, RosterPage, SystemStatus } from './api-ty
 /** What went wrong, in the operator's terms; `refused` means the token is wrong (sign in again). */
 export type ControlFailure = 'refused' | 'unreachable' | 'conflict' | 'unavailable' | 'bad_request' | 'server';
 
-export class ControlApiError extends Error {
+export class ApiCallError extends Error {
   constructor(
     readonly failure: ControlFailure,
     message: string,
@@ -62,7 +62,7 @@ export class ControlApi {
       });
     } catch (error) {
       const why = error instanceof DOMException && error.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : 'the connection failed';
-      throw new ControlApiError('unreachable', `Cannot reach Untradex at ${location.host} (${why}). Is it running? The console keeps trying.`, null);
+      throw new ApiCallError('unreachable', `Cannot reach Untradex at ${location.host} (${why}). Is it running? The console keeps trying.`, null);
     }
     const text = await response.text();
     let body: unknown = null;
@@ -74,10 +74,10 @@ export class ControlApi {
     if (response.ok) return body as T;
     const message = (body as { message?: unknown } | null)?.message;
     const said = typeof message === 'string' ? message : `HTTP ${response.status}`;
-    if (response.status === 401) throw new ControlApiError('refused', REFUSED_TOKEN_TEXT, 401);
-    if (response.status === 409) throw new ControlApiError('conflict', said, 409);
-    if (response.status === 503) throw new ControlApiError('unavailable', `Untradex cannot do that right now: ${said}`, 503);
-    if (response.status >= 400 && response.status < 500) throw new ControlApiError('bad_request', said, response.status);
-    throw new ControlApiError('server', `Untradex failed (${said}). The server log says more.`, response.status);
+    if (response.status === 401) throw new ApiCallError('refused', REFUSED_TOKEN_TEXT, 401);
+    if (response.status === 409) throw new ApiCallError('conflict', said, 409);
+    if (response.status === 503) throw new ApiCallError('unavailable', `Untradex cannot do that right now: ${said}`, 503);
+    if (response.status >= 400 && response.status < 500) throw new ApiCallError('bad_request', said, response.status);
+    throw new ApiCallError('server', `Untradex failed (${said}). The server log says more.`, response.status);
   }
 }
