@@ -1,6 +1,9 @@
-// Bundles the browser client into dist/client/untradex.js (one ES module with no imports) and the
-// example exam page's script into dist/pages/exam/exam.js, which loads the client as served.
+// Bundles the browser client into dist/client/untradex.js (one ES module with no imports), the
+// example exam page's script into dist/pages/exam/exam.js, which loads the client as served, and the
+// operator console's script (uPlot inside) into dist/pages/console/console.js, beside uPlot's styles.
 
+import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const banner = '// Untradex browser client (PROTOCOL.md section 7). Apache-2.0. Built from src/client/browser/untradex.ts.';
@@ -35,3 +38,17 @@ await build({
   plugins: [servedClient],
   logLevel: 'warning',
 });
+
+// The console is served by the control port from the package alone (no CDN): uPlot is bundled in.
+await build({
+  entryPoints: ['src/pages/console/console-page.ts'],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  outfile: 'dist/pages/console/console.js',
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
+await mkdir('dist/pages/console', { recursive: true });
+await copyFile(createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), 'dist/pages/console/uplot.css');

@@ -1,5 +1,6 @@
 // The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, the exam
-// list, exam state, the roster, finalize, purge. Binds to 127.0.0.1 by default; /api/* needs the admin token.
+// list, exam state, the roster, finalize, purge, and the console's files at `/` (section 8).
+// Binds to 127.0.0.1 by default; /api/* needs the admin token.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import type { Logger } from 'pino';
 import { mintStudentToken } from '../auth/student-token.js';
 import { isValidId } from '../events/answer-event.js';
 import { parseRosterCursor, type RosterPosition } from '../redis/exam-roster.js';
+import { ConsoleFiles } from './console-files.js';
 import type { ControlBackend } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
 import { renderMetrics } from './prometheus-text.js';
@@ -30,12 +32,14 @@ const MAX_ROSTER_LIMIT = 5_000;
 
 export class ControlServer {
   private readonly server: Server;
+  private readonly consoleFiles = new ConsoleFiles();
 
   constructor(
     private readonly options: ControlServerOptions,
     private readonly backend: ControlBackend,
     private readonly log: Logger,
   ) {
+    if (this.consoleFiles.missing.length > 0) log.warn({ missing: this.consoleFiles.missing }, 'the operator console is not built (GET / answers 503): run npm run build');
     this.server = createServer((request, response) => {
       this.route(request, response).catch((error: unknown) => this.fail(response, error));
     });
@@ -81,6 +85,8 @@ export class ControlServer {
       response.end(text);
       return;
     }
+    // No auth to load the console: it holds no data; every figure it shows comes from /api/*.
+    if (this.consoleFiles.serves(path)) return this.consoleFiles.handle(method, path, request, response);
     if (!path.startsWith('/api/')) throw new ControlHttpError(404, 'not_found', `no route ${path}`);
     if (!bearerMatches(request, this.options.adminToken)) {
       throw new ControlHttpError(401, 'unauthorized', 'send Authorization: Bearer <control.adminToken> (printed at first start, kept in <dataDir>/secrets.json)');

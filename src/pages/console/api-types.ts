@@ -1,0 +1,92 @@
+// The control API's replies as the console reads them (PROTOCOL.md section 4). Kept apart from the
+// server's own types: those live beside Node-only modules the browser build cannot compile.
+
+export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
+
+export interface ActorStatus {
+  id: string;
+  status: string;
+  incarnation: number;
+  restarts: number;
+  lastError: string | null;
+  eventLoop?: { p99Ms: number; maxMs: number };
+}
+
+export interface ProcessStatus {
+  id: string;
+  pid: number | null;
+  status: string;
+  restarts: number;
+  connections: number;
+  eventsStored: number;
+}
+
+export interface RedisServerStatus {
+  node: string;
+  appendonly: string;
+  appendfsync: string;
+  maxmemoryPolicy: string;
+  problem: string | null;
+}
+
+export interface SinkReachability {
+  sink: string;
+  /** null until the first check has finished. */
+  reachable: boolean | null;
+  checkedAt: string | null;
+  error: string | null;
+}
+
+export interface SystemStatus {
+  state: string;
+  uptimeSeconds: number;
+  connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
+  acks: { sent: number; nacks: number };
+  rings: { usedBytes: number; capacityBytes: number; fill: number };
+  actors: ActorStatus[];
+  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerStatus[] };
+  storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
+  processes?: ProcessStatus[];
+  /** The result database, checked at most every 15 s. */
+  sink?: SinkReachability;
+}
+
+export interface ExamSummary {
+  exam: string;
+  state: ExamState;
+  students: number;
+  events: number;
+  submitted: number;
+  connected: number;
+}
+
+export interface ExportProgress {
+  bucketsDone: number;
+  bucketsTotal: number;
+  rows: number;
+  percent: number;
+  rowsPerSecond?: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface ExamReport extends ExamSummary {
+  export: ExportProgress;
+}
+
+export interface RosterEntry {
+  student: string;
+  connected: boolean;
+  lastSeq: number;
+  events: number;
+  lastEventAt: number | null;
+  submitted: boolean;
+  submittedAt: number | null;
+}
+
+export interface RosterPage {
+  students: RosterEntry[];
+  cursor: string | null;
+}
