@@ -29,6 +29,15 @@ export interface RedisServerStatus {
   problem: string | null;
 }
 
+/** Redis Cluster only: one shard's primary and whether acks flow through it. */
+export interface ShardStatus {
+  primary: string;
+  replicasInSync: number;
+  waitReplicas: number;
+  ok: boolean;
+  reason: string | null;
+}
+
 export interface SinkReachability {
   sink: string;
   /** null until the first check has finished. */
@@ -41,11 +50,14 @@ export interface SystemStatus {
   state: string;
   uptimeSeconds: number;
   connections: { total: number; live: number; blocked: number; rejectedUpgrades: number; unwelcomed: number };
-  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number };
+  /** badEvents and unavailable: in builds with writer isolation and Cluster shard isolation. */
+  events: { forwarded: number; stored: number; duplicates: number; refused: number; perSecond: number; badEvents?: number; unavailable?: number };
   acks: { sent: number; nacks: number };
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorStatus[];
-  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerStatus[] };
+  redis: { status: string; target: string; embedded: boolean; appendfsync: string; servers?: RedisServerStatus[]; shards?: ShardStatus[] };
+  /** Redis Cluster only: sessions refused until they reconnect, their shard having failed or been late. */
+  heldBack?: { students: number; byBucket: Record<string, number>; downBuckets: string[] };
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
   processes?: ProcessStatus[];
   /** The result database, checked at most every 15 s. */

@@ -27,7 +27,10 @@ export class LiveFigures {
     this.tile('connections', formatCount(connections.total), `${formatCount(connections.live)} live · ${formatCount(connections.blocked)} paused · ${formatCount(connections.unwelcomed)} joining`, connections.blocked > 0 ? 'warn' : 'ok');
 
     this.chart.add(at, events.perSecond);
-    this.tile('events', formatCount(events.perSecond), `${formatCount(events.stored)} stored · ${formatCount(events.duplicates)} resent · ${formatCount(events.refused)} refused`, 'ok');
+    const heldBack = status.heldBack?.students ?? 0;
+    const held = heldBack > 0 ? ` · ${formatCount(heldBack)} students held back (shard down)` : '';
+    const bad = (events.badEvents ?? 0) > 0 ? ` · ${formatCount(events.badEvents ?? 0)} bad` : '';
+    this.tile('events', formatCount(events.perSecond), `${formatCount(events.stored)} stored · ${formatCount(events.duplicates)} resent · ${formatCount(events.refused)} refused${bad}${held}`, heldBack > 0 ? 'warn' : 'ok');
     setAttribute(required('#chart', this.root), 'aria-label', `Events per second over the last 5 minutes: now ${formatCount(events.perSecond)}, peak ${formatCount(this.chart.peak())}`);
 
     const fill = Math.min(1, Math.max(0, rings.fill));
@@ -37,9 +40,14 @@ export class LiveFigures {
     setAttribute(meter, 'aria-valuetext', formatShare(fill));
     required('#ring-meter-fill', this.root).style.transform = `scaleX(${fill})`;
 
-    const problem = redis.servers?.find((server) => server.problem !== null)?.problem ?? null;
+    const shards = redis.shards ?? [];
+    const failing = shards.filter((shard) => !shard.ok);
+    const problem =
+      redis.servers?.find((server) => server.problem !== null)?.problem ??
+      (failing.length === 0 ? null : `${failing.length} of ${shards.length} shards failing: ${failing[0]!.primary} ${failing[0]!.reason ?? ''}`.trim());
     const redisTone: Tone = redis.status !== 'ready' ? 'bad' : problem !== null ? 'warn' : 'ok';
-    this.tile('redis', redis.status, problem ?? `${redis.embedded ? 'embedded' : 'external'} · ${redis.target} · appendfsync ${redis.appendfsync}`, redisTone);
+    const where = shards.length > 0 ? `cluster of ${shards.length} shards` : `${redis.embedded ? 'embedded' : 'external'} · ${redis.target}`;
+    this.tile('redis', redis.status, problem ?? `${where} · appendfsync ${redis.appendfsync}`, redisTone);
 
     const sink = status.sink;
     if (sink === undefined) this.tile('sink', '–', 'not reported by this server', 'idle');
