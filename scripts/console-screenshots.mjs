@@ -1,5 +1,5 @@
 // Takes the screenshots of the operator console that docs/OPERATIONS.md shows, in Chromium against
-// a real Untradex with students writing through real sockets, into docs/images/ (the files console-*.png).
+// a real Untradex with students writing through real sockets, into the console-*.png files of docs/images.
 // Run after npm run build:   node scripts/console-screenshots.mjs
 
 import { mkdir } from 'node:fs/promises';
