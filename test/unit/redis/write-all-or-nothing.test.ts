@@ -89,6 +89,26 @@ t.test('a question index of the wrong type fails the batch before any event is w
   t.same(await snapshot(redis), before, 'no event, answer or student state was written');
 });
 
+t.test('a corrupt submitted counter of the bucket fails the batch before any event is written', async (t) => {
+  const { store, redis, batch } = await seeded(t);
+  await redis.hset(bucketKeys.seq(EXAM, B), '!submitted', 'some');
+  const before = await snapshot(redis);
+  await t.rejects(store.writeBatch(EXAM, B, batch), { code: 'UX_ERR_REDIS_SCRIPT' });
+  t.same(await snapshot(redis), before, 'the batch holds a submit: nothing of it was written');
+});
+
+t.test('a roster of the wrong type fails a batch with a new student before any event is written', async (t) => {
+  const { store, redis, batch } = await seeded(t);
+  await redis.del(bucketKeys.roster(EXAM, B));
+  await redis.set(bucketKeys.roster(EXAM, B), 'not a zset');
+  const withNewcomer = [...batch, answer('S4', 1, 1, 'Q1', 'newcomer')];
+  const before = await snapshot(redis);
+  await t.rejects(store.writeBatch(EXAM, B, withNewcomer), { code: 'UX_ERR_REDIS_SCRIPT' });
+  t.same(await snapshot(redis), before, 'no event, answer or student state was written');
+  await t.rejects(store.claimSession(EXAM, 'S5'), { code: 'UX_ERR_REDIS_SCRIPT' }, 'a hello is refused too');
+  t.equal(await redis.hexists(bucketKeys.seq(EXAM, B), 'S5'), 0, 'and claims nothing');
+});
+
 t.test('a malformed k-th event fails the batch before any event is written', async (t) => {
   const { store, redis, batch } = await seeded(t);
   for (let k = 0; k < batch.length; k += 1) {
