@@ -35,7 +35,7 @@ async function fill(exam: string): Promise<string[]> {
     seen.add(bucket);
     await store.claimSession(exam, student);
     await store.writeBatch(exam, bucket, [{ student, epoch: 1, seq: 1, kind: 'open', question: null, value: null, clientTs: null, serverTs: Date.now() }]);
-    keys.add(bucketKeys.log(exam, bucket)).add(bucketKeys.seq(exam, bucket));
+    keys.add(bucketKeys.log(exam, bucket)).add(bucketKeys.seq(exam, bucket)).add(bucketKeys.roster(exam, bucket));
   }
   const owners = new Set(await Promise.all([...keys].map(async (key) => (await cluster.primaryOf(key)).port)));
   if (owners.size !== 3) throw new Error(`the exam's keys are on ${owners.size} primaries, not 3`);
@@ -51,7 +51,7 @@ t.test('finalize, report and purge across shards', async (t) => {
   t.match(await exams.report(exam), { state: 'exported', students: BUCKETS, events: BUCKETS, export: { bucketsDone: BUCKETS, rows: BUCKETS } });
   t.equal(await exams.meta.leaseHolder(exam), null, 'the lease was released');
   const { deletedKeys } = await exams.purge(exam);
-  t.equal(deletedKeys, keys.length, 'every log and state hash on every shard');
+  t.equal(deletedKeys, keys.length, 'every log, state hash and roster on every shard');
   const left = await Promise.all(keys.map((key) => redis.exists(key)));
   t.same(left.filter((n) => n !== 0), [], 'none of the exam\'s data is left on any shard');
   const tombstone = await Promise.all([bucketKeys.meta(exam), ...Array.from({ length: BUCKETS }, (_, b) => bucketKeys.closed(exam, b))].map((key) => redis.exists(key)));
