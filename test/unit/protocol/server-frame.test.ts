@@ -62,6 +62,6 @@ t.test('the client decoder refuses malformed frames', async (t) => {
   for (const text of bad) t.equal(decodeServerFrame(text), null, text);
 });
 
-t.test('close codes are the numbers of section 3 rule 7', async (t) => {
-  t.same(CloseCode, { InvalidUtf8: 1007, MessageTooBig: 1009, ProtocolViolation: 4400, BadToken: 4401, HelloTimeout: 4408, Replaced: 4409, RateAbuse: 4429 });
+t.test('close codes are the numbers of section 3 rule 8', async (t) => {
+  t.same(CloseCode, { GoingAway: 1001, TryAgainLater: 1013, InvalidUtf8: 1007, MessageTooBig: 1009, ProtocolViolation: 4400, BadToken: 4401, HelloTimeout: 4408, Replaced: 4409, RateAbuse: 4429 });
 });

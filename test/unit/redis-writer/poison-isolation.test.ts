@@ -61,7 +61,7 @@ t.test('one poison event is isolated; the rest of the bucket, its own student in
   t.same(stored.get('S2')?.map((event) => event.seq), [1, 2, 4, 5, 6], 'S2: every seq but the poison one, in order, once');
   for (const student of ['S1', 'S3', 'S4']) t.same(stored.get(student)?.map((event) => event.seq), [1, 2, 3, 4, 5, 6], `${student}: all, in order, once`);
   t.equal(await redis.hexists(bucketKeys.ans(EXAM, B), 'S2|not an id'), 0, 'nothing of the poison event reached the answers');
-  t.same(await store.examCounts(EXAM), { students: 4, events: 23, closedBuckets: 0 }, 'the counters count what was stored');
+  t.same(await store.examCounts(EXAM), { students: 4, events: 23, closedBuckets: 0, submitted: 0, connected: 0 }, 'the counters count what was stored');
 });
 
 t.test('two poison events are both isolated; events resent from an earlier attempt are duplicates', async (t) => {
