@@ -42,6 +42,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     writers: init.eventRings.length,
     authSecret: init.authSecret,
     limits: init.limits,
+    traceExams: new Set(init.traceExams),
     store: new BucketStore(redis, init.buckets, { waitReplicas: init.waitReplicas }),
     storedAnswers: (exam, bucket, student) => readStudentAnswers(redis, exam, bucket, student),
     forwarder,

@@ -147,9 +147,12 @@ export class RingRecordError extends UntradexError {
 export class TokenError extends UntradexError {
   /** Why the token was refused: a machine-readable reason, never shown to the student. */
   readonly reason: 'malformed' | 'signature' | 'expired';
-  constructor(reason: 'malformed' | 'signature' | 'expired', message: string) {
+  /** The exam and student of a token whose signature held but which expired (for the operator's log); null otherwise. */
+  readonly signedFor: { exam: string; student: string } | null;
+  constructor(reason: 'malformed' | 'signature' | 'expired', message: string, signedFor: { exam: string; student: string } | null = null) {
     super('UX_ERR_TOKEN', message);
     this.reason = reason;
+    this.signedFor = signedFor;
   }
 }
 

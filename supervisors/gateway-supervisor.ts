@@ -71,6 +71,7 @@ export function createGatewaySupervisor(
           },
           presence: gateway.presence,
           logLevel: config.log.level,
+          traceExams: config.log.traceExams,
         };
         return ActorThread.start<ConnectionActorInit, ConnectionActorApi>({ id, entry: new URL('../actors/connection-actor.js', import.meta.url), init, log });
       },

@@ -60,6 +60,8 @@ export interface ConnectionActorInit {
   /** gateway.presence: how often this actor tells Redis which students it holds, and for how long it counts. */
   presence: { refreshMs: number; ttlMs: number };
   logLevel: string;
+  /** log.traceExams: exams whose students' connection stories are logged at info level. */
+  traceExams: string[];
 }
 
 export interface ConnectionStatus {

@@ -35,6 +35,8 @@ export interface StudentGatewayDeps {
   registry: SessionRegistry;
   slots: SlotTable<StudentSession>;
   log: Logger;
+  /** log.traceExams: exams whose connections tell their story at info level. */
+  traceExams: ReadonlySet<string>;
   /** Called once per socket when it is gone, so the listener can release its connection counts. */
   released(session: StudentSession): void;
   /** Called once per socket, at its welcome or at its close if it never was welcomed. */
@@ -88,7 +90,10 @@ export class StudentGateway {
       session.alive = true;
     });
     ws.on('error', (error) => this.deps.log.debug({ err: error, student: session.student }, 'socket error'));
-    ws.once('close', () => this.onClose(session));
+    ws.once('close', (code: number) => {
+      session.story?.info({ code, sessionMs: Date.now() - session.openedAt }, 'socket closed');
+      this.onClose(session);
+    });
   }
 
   /** A newer session of the same student exists somewhere: this one is told and closed. */
@@ -186,12 +191,22 @@ export class StudentGateway {
       claims = verifyStudentToken(this.deps.authSecret, token);
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
+      // Only a token whose signature held names its student: anything else is not believed.
+      const signed = error.signedFor;
+      if (signed !== null && this.deps.traceExams.has(signed.exam)) {
+        session.story = this.deps.log.child({ exam: signed.exam, student: signed.student, address: session.remoteAddress });
+        session.story.info({ reason: error.reason }, 'hello refused: the token has expired; issue a new one');
+      }
       session.fail('unauthorized', `token refused (${error.reason}); ask for a new one`, CloseCode.BadToken);
       return;
     }
     session.phase = 'claiming';
     session.exam = claims.exam;
     session.student = claims.student;
+    if (this.deps.traceExams.has(claims.exam)) {
+      session.story = this.deps.log.child({ exam: claims.exam, student: claims.student, address: session.remoteAddress });
+      session.story.info({ resume, connectedMs: Date.now() - session.openedAt }, 'hello: token valid, claiming the session');
+    }
     session.bucket = bucketOf(claims.exam, claims.student, this.deps.buckets);
     session.writer = session.bucket % this.deps.writers;
     session.ws.pause();
@@ -231,6 +246,7 @@ export class StudentGateway {
     } catch (error) {
       this.deps.registry.endClaim(session);
       this.deps.log.warn({ err: error, exam: session.exam }, 'session claim failed');
+      session.story?.warn({ err: error }, 'the session claim failed: Redis did not answer');
       session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CloseCode.TryAgainLater);
       return;
     }
@@ -240,6 +256,7 @@ export class StudentGateway {
     // claimed after this one and its announcement overtook this reply. Either way this
     // connection is the older one and never goes live.
     if (claim.stale || session.newerEpochSeen > claim.epoch) {
+      session.story?.info({ epoch: claim.epoch }, 'a newer connection of this student claimed the session first');
       this.supersede(session);
       return;
     }
@@ -250,8 +267,12 @@ export class StudentGateway {
       this.supersede(session);
       return;
     }
-    if (previous !== undefined) this.replace(previous);
+    if (previous !== undefined) {
+      previous.story?.info('replaced by a newer connection of the same student');
+      this.replace(previous);
+    }
     session.phase = 'live';
+    session.story?.info({ epoch: claim.epoch, lastSeq: claim.lastSeq, state: claim.closed ? 'closed' : 'open', answers: answers?.size ?? null }, 'welcome');
     this.leaveUnwelcomed(session);
     session.send(
       encodeWelcome({
@@ -319,6 +340,7 @@ export class StudentGateway {
     }
     if (session.refusedFrom === frame.seq) session.refusedFrom = null;
     if (faults.armed) faults.hit('connection.event');
+    session.story?.info({ seq: frame.seq, kind: frame.kind, question: frame.question }, 'event received, on its way to Redis');
     this.deps.forwarder.forward(session, {
       slot: session.slot,
       generation: session.generation,

@@ -1,6 +1,7 @@
 // One student's socket inside a connection actor: its phase, identity, session epoch, the events
 // waiting for ring space, and the ack bookkeeping. Sending goes through here so closing is uniform.
 
+import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { encodeAck, encodeErr, encodeNack, type ErrCode, type NackCode } from '../../src/protocol/server-frame.js';
@@ -51,6 +52,13 @@ export class StudentSession {
   /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */
   unwelcomed = true;
   helloTimer: NodeJS.Timeout | null = null;
+  /**
+   * This connection's story at info level (exam, student and address on every line), when its exam
+   * is in log.traceExams; null otherwise, which costs one comparison per frame.
+   */
+  story: Logger | null = null;
+  /** When the socket was accepted, ms since the epoch (for the story's timings). */
+  readonly openedAt = Date.now();
   readonly limiter: EventRateLimiter;
 
   constructor(
@@ -81,25 +89,30 @@ export class StudentSession {
     if (this.pendingAck > this.sentAck) {
       this.sentAck = this.pendingAck;
       this.send(encodeAck(this.sentAck));
+      this.story?.info({ seq: this.sentAck }, 'ack: stored up to this seq');
     } else {
       this.send(encodeAck(round));
+      this.story?.info({ seq: round }, 'ack again: a resent event was already stored');
     }
     return true;
   }
 
   nack(seq: number, code: NackCode): void {
     this.send(encodeNack(seq, code));
+    this.story?.info({ seq, code }, 'nack: the event will never be stored');
   }
 
   /** Sends an `err` frame and, when a close code is given, closes the socket after it. */
   fail(code: ErrCode, message: string, closeCode?: number): void {
     this.send(encodeErr(code, message));
+    this.story?.info({ code, msg: message }, 'err sent');
     if (closeCode !== undefined) this.close(closeCode, message);
   }
 
   close(code: number, reason: string): void {
     if (this.phase === 'closing') return;
     this.phase = 'closing';
+    this.story?.info({ code, reason }, 'closing the connection');
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     // Close reasons are capped at 123 bytes by RFC 6455.
     this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());

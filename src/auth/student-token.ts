@@ -46,7 +46,7 @@ export function verifyStudentToken(secret: string, token: string, nowMs: number 
   if (!timingSafeEqual(sig, sign(secret, payload))) throw new TokenError('signature', 'token signature does not match');
 
   const claims = parseClaims(payloadBytes);
-  if (nowMs >= claims.expiresAt * 1000) throw new TokenError('expired', 'token has expired');
+  if (nowMs >= claims.expiresAt * 1000) throw new TokenError('expired', 'token has expired', { exam: claims.exam, student: claims.student });
   return claims;
 }
 

@@ -3,12 +3,15 @@
 
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { ID_PATTERN } from '../events/answer-event.js';
 import { resolveActorCounts } from './actor-counts.js';
 import type { RedisTlsMaterial } from './redis-tls.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
 const host = z.string().min(1);
+/** An exam id of docs/PROTOCOL.md section 1. */
+const examIdSchema = z.string().regex(ID_PATTERN, 'an exam id: 1 to 64 of A-Z a-z 0-9 _ . -');
 /** A thread count, or "auto": derived from the machine's cores (src/config/actor-counts.ts). */
 const actorCount = z.union([z.literal('auto'), z.number().int().min(1).max(64)]);
 
@@ -191,7 +194,14 @@ export const configSchema = z.strictObject({
     intensity: z.number().int().min(0),
     periodSeconds: z.number().min(0.1),
   }),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /**
+     * Exams whose students' connection stories (hello, welcome, events, acks, nacks, errors, closes)
+     * are logged at info level, each line with exam, student and address; never tokens or values.
+     */
+    traceExams: z.array(examIdSchema),
+  }),
   storage: z.strictObject({
     /**
      * Rule S3: below this many free bytes on the disk of dataDir no new event is acked (writers stop
