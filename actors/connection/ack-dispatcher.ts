@@ -7,6 +7,7 @@ import { Doorbell } from '../../src/ring/doorbell.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import type { SlotTable } from './slot-table.js';
 import type { StudentSession } from './student-session.js';
+import type { WireTallies } from './wire-tallies.js';
 
 /**
  * The doorbell wakes the dispatcher for every batch of answers; the timeout is only a safety net
@@ -34,6 +35,8 @@ export class AckDispatcher {
   private readonly consumers: RingConsumer[];
   private readonly doorbell: Doorbell;
   private readonly touched = new Set<StudentSession>();
+  /** When each event answered stored or duplicate this round was read: its ack goes out at the round's end. */
+  private readonly ackedReceivedAt: number[] = [];
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   acksSent = 0;
@@ -45,6 +48,7 @@ export class AckDispatcher {
     private readonly incarnation: number,
     private readonly slots: SlotTable<StudentSession>,
     private readonly hooks: AckDispatcherHooks,
+    private readonly tallies: WireTallies,
   ) {
     this.consumers = ackRings.map((sab) => new RingConsumer(sab));
     this.doorbell = new Doorbell(doorbell);
@@ -70,6 +74,12 @@ export class AckDispatcher {
     }
     for (const session of this.touched) if (session.flushAck()) this.acksSent += 1;
     this.touched.clear();
+    if (this.ackedReceivedAt.length > 0) {
+      // One clock read per round: every ack of the round was just written to its socket.
+      const sentAt = performance.now();
+      for (const receivedAt of this.ackedReceivedAt) this.tallies.ackLatency(sentAt - receivedAt);
+      this.ackedReceivedAt.length = 0;
+    }
     if (handled > 0) this.hooks.afterDispatch();
     return handled;
   }
@@ -88,9 +98,12 @@ export class AckDispatcher {
     const session = this.slots.get(ack.slot, ack.generation);
     if (session === undefined) return;
     session.inFlight -= 1;
+    const receivedAt = session.takeReceived();
     switch (ack.outcome) {
       case WriteOutcome.Stored:
       case WriteOutcome.Duplicate:
+        // Every event answered stored/duplicate this round is covered by the round's cumulative ack.
+        if (!Number.isNaN(receivedAt)) this.ackedReceivedAt.push(receivedAt);
         if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
         if (ack.seq > session.roundAck) session.roundAck = ack.seq;
         this.touched.add(session);

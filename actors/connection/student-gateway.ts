@@ -19,6 +19,7 @@ import type { ConnectionLimits } from './protocol.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SlotTable } from './slot-table.js';
 import { StudentSession } from './student-session.js';
+import type { WireTallies } from './wire-tallies.js';
 
 /** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
 
@@ -34,6 +35,8 @@ export interface StudentGatewayDeps {
   forwarder: EventForwarder;
   registry: SessionRegistry;
   slots: SlotTable<StudentSession>;
+  /** Latency histograms and frame counts of this actor (wire-tallies.ts). */
+  tallies: WireTallies;
   log: Logger;
   /** Called once per socket when it is gone, so the listener can release its connection counts. */
   released(session: StudentSession): void;
@@ -78,7 +81,7 @@ export class StudentGateway {
   }
 
   accept(ws: WebSocket, remoteAddress: string): void {
-    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit);
+    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies);
     const { slot, generation } = this.deps.slots.add(session);
     session.slot = slot;
     session.generation = generation;
@@ -88,7 +91,7 @@ export class StudentGateway {
       session.alive = true;
     });
     ws.on('error', (error) => this.deps.log.debug({ err: error, student: session.student }, 'socket error'));
-    ws.once('close', () => this.onClose(session));
+    ws.once('close', (code) => this.onClose(session, code));
   }
 
   /** A newer session of the same student exists somewhere: this one is told and closed. */
@@ -179,6 +182,7 @@ export class StudentGateway {
     session.resume = resume;
     // The receive time orders this hello against the student's other connections (rule 7).
     session.helloUs = wallClockMicros();
+    session.helloAt = performance.now();
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.helloTimer = null;
     let claims;
@@ -262,6 +266,7 @@ export class StudentGateway {
         serverTime: Date.now(),
       }),
     );
+    if (session.ws.readyState === session.ws.OPEN) this.deps.tallies.welcomeLatency(performance.now() - session.helloAt);
     if (answers !== null) session.send(encodeAnswers({ answers, submitted: claim.submitted }));
     for (const text of session.early.splice(0)) {
       if (session.phase !== 'live') break;
@@ -319,6 +324,7 @@ export class StudentGateway {
     }
     if (session.refusedFrom === frame.seq) session.refusedFrom = null;
     if (faults.armed) faults.hit('connection.event');
+    session.noteReceived(performance.now());
     this.deps.forwarder.forward(session, {
       slot: session.slot,
       generation: session.generation,
@@ -351,7 +357,9 @@ export class StudentGateway {
     this.deps.welcomed(session);
   }
 
-  private onClose(session: StudentSession): void {
+  /** `code`: what the client's close frame said (1006 when the socket dropped without one). */
+  private onClose(session: StudentSession, code: number): void {
+    this.deps.tallies.closed(session.closeCode ?? code);
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.phase = 'closing';
     this.leaveUnwelcomed(session);

@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { encodeAck, encodeErr, encodeNack, type ErrCode, type NackCode } from '../../src/protocol/server-frame.js';
 import { EventRateLimiter } from './rate-limiter.js';
+import type { WireTallies } from './wire-tallies.js';
 
 /** hello: waiting for the hello frame; claiming: Redis is granting the session; live; closing. */
 export type SessionPhase = 'hello' | 'claiming' | 'live' | 'closing';
@@ -51,12 +52,23 @@ export class StudentSession {
   /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */
   unwelcomed = true;
   helloTimer: NodeJS.Timeout | null = null;
+  /** When the hello was read, performance.now() ms: the start of the hello-to-welcome latency. */
+  helloAt = 0;
+  /** The code this server closed the socket with; null while the client closes first or nobody has. */
+  closeCode: number | null = null;
+  /**
+   * When each forwarded event was read, performance.now() ms, in forwarding order: a writer answers
+   * one ring in order (writer-loop.ts), so the next answer for this session is for receivedAt[receivedHead].
+   */
+  private readonly receivedAt: number[] = [];
+  private receivedHead = 0;
   readonly limiter: EventRateLimiter;
 
   constructor(
     readonly ws: WebSocket,
     readonly remoteAddress: string,
     rate: { eventsPerSecond: number; burst: number },
+    private readonly tallies: WireTallies,
   ) {
     this.limiter = new EventRateLimiter(rate.eventsPerSecond, rate.burst);
   }
@@ -67,6 +79,27 @@ export class StudentSession {
 
   send(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  /** An event of this session went towards a writer, read at `at` (performance.now() ms). */
+  noteReceived(at: number): void {
+    this.receivedAt.push(at);
+  }
+
+  /**
+   * When the event that a writer just answered was read; NaN for an answer with no event waiting
+   * (a restarted writer answering again a batch it had answered). The queue empties whenever every
+   * forwarded event is answered, so it stays as short as the session's events in flight.
+   */
+  takeReceived(): number {
+    if (this.receivedHead >= this.receivedAt.length) return Number.NaN;
+    const at = this.receivedAt[this.receivedHead]!;
+    this.receivedHead += 1;
+    if (this.receivedHead === this.receivedAt.length) {
+      this.receivedAt.length = 0;
+      this.receivedHead = 0;
+    }
+    return at;
   }
 
   /**
@@ -88,18 +121,24 @@ export class StudentSession {
   }
 
   nack(seq: number, code: NackCode): void {
-    this.send(encodeNack(seq, code));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeNack(seq, code));
+    this.tallies.nack(code);
   }
 
   /** Sends an `err` frame and, when a close code is given, closes the socket after it. */
   fail(code: ErrCode, message: string, closeCode?: number): void {
-    this.send(encodeErr(code, message));
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.ws.send(encodeErr(code, message));
+      this.tallies.err(code);
+    }
     if (closeCode !== undefined) this.close(closeCode, message);
   }
 
   close(code: number, reason: string): void {
     if (this.phase === 'closing') return;
     this.phase = 'closing';
+    this.closeCode = code;
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     // Close reasons are capped at 123 bytes by RFC 6455.
     this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());

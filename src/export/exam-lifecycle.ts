@@ -8,6 +8,7 @@ import { ExportError, ExportLeaseLostError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { ExamMetaStore } from './exam-meta.js';
+import type { ExportFigures } from './export-figures.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 
 // A process that dies while exporting holds the exam until its lease lapses: keep that short. A
@@ -27,6 +28,8 @@ export interface ExamLifecycleOptions {
   backoff: ExportBackoff;
   /** The pool that runs bucket exports; created on the first finalize. */
   runner: () => BucketTaskRunner;
+  /** This process's export figures for /metrics; none kept when absent. */
+  figures?: ExportFigures;
 }
 
 interface RunningExport {
@@ -148,7 +151,7 @@ export class ExamLifecycle {
       return moved === 'exported';
     }
     const pending = Array.from({ length: this.options.buckets }, (_, bucket) => bucket).filter((bucket) => !meta.doneBuckets.has(bucket));
-    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner);
+    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner, this.options.figures);
     const done = this.runJob(exam, job, pending.length);
     this.running.set(exam, { job, done });
     return true;
@@ -209,6 +212,7 @@ export class ExamLifecycle {
   private async runJob(exam: string, job: ExportJob, pendingBuckets: number): Promise<void> {
     const started = Date.now();
     const lease = this.keepLease(exam, job);
+    const uncount = this.options.figures?.jobStarted(job);
     try {
       this.log.info({ exam, pendingBuckets }, 'export started');
       await job.run();
@@ -228,6 +232,7 @@ export class ExamLifecycle {
       }
     } finally {
       lease.stop();
+      uncount?.();
       this.running.delete(exam);
       await this.meta.releaseLease(exam, this.owner).catch(() => undefined);
     }

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
 import type { ExamMetaStore } from './exam-meta.js';
+import type { ExportFigures } from './export-figures.js';
 
 export interface BucketTask {
   exam: string;
@@ -56,6 +57,8 @@ export class ExportJob {
     private readonly log: Logger,
     /** The export lease's owner token: every bucket-done mark is fenced by it. */
     private readonly owner: string,
+    /** This process's export figures (/metrics), when someone keeps them. */
+    private readonly figures?: ExportFigures,
   ) {}
 
   /** Stops the job: no bucket starts after this, and run() rejects with `reason`. */
@@ -103,9 +106,11 @@ export class ExportJob {
           return;
         }
         this.rowsThisRun += result.rows;
+        this.figures?.bucketCommitted(result.rows);
         if (result.load === 'upsert') this.bucketsUpserted += 1;
         return;
       }
+      this.figures?.bucketFailed(result.code);
       const delay = result.transient ? this.backoff(attempt) : null;
       if (delay === null) {
         const why = result.transient ? `still failing after ${attempt} attempts` : 'a permanent error';
