@@ -12,6 +12,7 @@ import { createSink, sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
 import { SinkReachability } from '../src/sinks/sink-reachability.js';
 import { startMetricsPipeline } from '../src/telemetry/metrics-pipeline.js';
 import { otlpSettingsFromEnv } from '../src/telemetry/otlp-settings.js';
+import { flushTraces, startTracingFromEnv } from '../src/telemetry/tracing.js';
 import type { ExportSupervisor } from './export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
 import type { StatusSource } from './root-status.js';
@@ -25,6 +26,8 @@ export interface ControlPlane {
 
 /** Starts the lifecycle and the control server on a running root (standalone or primary). */
 export async function startControlPlane(config: UntradexConfig, root: RootSupervisor, exporters: ExportSupervisor, statusSource: StatusSource, log: Logger): Promise<ControlPlane> {
+  // OTLP traces of finalize, when the environment asks for them (once per process).
+  startTracingFromEnv();
   const exportFigures = new ExportFigures();
   const exams = new ExamLifecycle(root.redis, root.store, {
     buckets: config.redis.buckets,
@@ -64,6 +67,7 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
       exams.close();
       await server.close();
       await metrics.shutdown();
+      await flushTraces();
     },
   };
 }

@@ -12,9 +12,9 @@ import { ConsoleFiles } from './console-files.js';
 import type { ControlBackend } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
 
-/** Serves GET /metrics (the Prometheus exporter of the metrics pipeline). */
+/** What GET /metrics serves: the metrics pipeline's Prometheus text. */
 export interface MetricsEndpoint {
-  servePrometheus(request: IncomingMessage, response: ServerResponse): void;
+  prometheusText(): Promise<string>;
 }
 
 export interface ControlServerOptions {
@@ -85,8 +85,9 @@ export class ControlServer {
       if (this.options.metricsToken !== null && !bearerMatches(request, this.options.metricsToken)) {
         throw new ControlHttpError(401, 'unauthorized', 'GET /metrics needs Authorization: Bearer <control.metricsToken>');
       }
-      requireMethod(method, 'GET');
-      this.metrics.servePrometheus(request, response);
+      const text = await this.metrics.prometheusText();
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      response.end(text);
       return;
     }
     // No auth to load the console: it holds no data; every figure it shows comes from /api/*.

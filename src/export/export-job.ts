@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
 import type { ExamMetaStore } from './exam-meta.js';
 import type { ExportFigures } from './export-figures.js';
+import { traceCarrier, type TraceCarrier } from '../telemetry/tracing.js';
 
 export interface BucketTask {
   exam: string;
   bucket: number;
+  /** The finalize span's trace context, so the exporter thread's bucket span is its child. */
+  trace?: TraceCarrier;
 }
 
 /**
@@ -91,7 +94,7 @@ export class ExportJob {
     for (let attempt = 1; ; attempt += 1) {
       let result: BucketTaskResult;
       try {
-        result = await this.runner.run({ exam: this.exam, bucket });
+        result = await this.runner.run({ exam: this.exam, bucket, trace: traceCarrier() });
       } catch (error) {
         // The exporter thread died (or the pool refused): the bucket's transaction never committed.
         // A shutdown is not worth retrying here: the job stops, and the next finalize resumes it.

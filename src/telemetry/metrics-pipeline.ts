@@ -2,9 +2,8 @@
 // (the status, the latency histograms, process and Node runtime metrics) are read by the Prometheus
 // exporter behind GET /metrics and, when the OTLP variables are set, by a periodic OTLP exporter.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { HostMetrics } from '@opentelemetry/host-metrics';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
@@ -15,8 +14,8 @@ import { untradexResource } from './otel-resource.js';
 import { StatusMetricProducer } from './status-metric-producer.js';
 
 export interface MetricsPipeline {
-  /** Answers GET /metrics in the Prometheus text format (the caller checks authorization). */
-  servePrometheus(request: IncomingMessage, response: ServerResponse): void;
+  /** Collects every instrument and renders them in the Prometheus text format (version 0.0.4). */
+  prometheusText(): Promise<string>;
   shutdown(): Promise<void>;
 }
 
@@ -37,8 +36,11 @@ function sharedRead(read: () => Promise<SystemStatus>): () => Promise<SystemStat
 export function startMetricsPipeline(readStatus: () => Promise<SystemStatus>, otlp: OtlpSettings): MetricsPipeline {
   const read = sharedRead(readStatus);
   const producer = new StatusMetricProducer(read);
-  // Served by the control server on its own port and under its own auth, not by a server of the exporter's.
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true, metricProducers: [producer] });
+  // The exporter is the reader only: GET /metrics is the control server's, on its port and under its
+  // auth, with the text format's versioned content type and the API's error replies.
+  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [producer] });
+  // No scope label on every sample and no target_info: the ux_* series read as they always did.
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
   const readers: IMetricReader[] = [prometheus];
   if (otlp.metrics) {
     readers.push(new PeriodicExportingMetricReader({
@@ -59,8 +61,10 @@ export function startMetricsPipeline(readStatus: () => Promise<SystemStatus>, ot
   const runtime = new RuntimeNodeInstrumentation({ monitoringPrecision: 10 });
   runtime.setMeterProvider(provider);
   return {
-    servePrometheus(request, response) {
-      prometheus.getMetricsRequestHandler(request, response);
+    async prometheusText() {
+      const { resourceMetrics, errors } = await prometheus.collect();
+      if (errors.length > 0) throw new AggregateError(errors, 'collecting the metrics failed');
+      return serializer.serialize(resourceMetrics);
     },
     async shutdown() {
       unregister();
