@@ -68,4 +68,20 @@ t.test('ack and welcome latency, nacks, errs and closes by code reach /api/statu
   t.equal(samples(text, 'ux_errs_total').get('code="unauthorized"'), 1);
   t.equal(samples(text, 'ux_closes_total').get('code="4401"'), 1);
   t.equal(samples(text, 'ux_events_stored_total').get(''), 6, 'the status counters are still there');
+
+  // The export figures: every bucket and row of the finalize, on both.
+  t.same(after.export, { rows: 0, bucketsDone: 0, bucketErrors: {}, running: 0, rowsPerSecond: 0 }, 'no export yet');
+  t.equal((await ux.api('POST', '/api/exams/WM/finalize')).status, 202);
+  let exam = (await ux.api<{ state: string; export: { rows: number } }>('GET', '/api/exams/WM')).body;
+  while (exam.state !== 'exported') {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    exam = (await ux.api<{ state: string; export: { rows: number } }>('GET', '/api/exams/WM')).body;
+  }
+  t.ok(exam.export.rows > 0, `the export wrote rows (${exam.export.rows})`);
+  const exported = await status();
+  t.match(exported.export, { rows: exam.export.rows, bucketsDone: 2, bucketErrors: {}, running: 0 });
+  const afterExport = await (await fetch(`${ux.controlUrl}/metrics`)).text();
+  t.equal(samples(afterExport, 'ux_export_rows_total').get(''), exam.export.rows);
+  t.equal(samples(afterExport, 'ux_export_buckets_done_total').get(''), 2);
+  t.equal(samples(afterExport, 'ux_exports_running').get(''), 0);
 });
