@@ -58,7 +58,9 @@ export function startMetricsPipeline(readStatus: () => Promise<SystemStatus>, ot
   // Process CPU and memory; the host's own figures are the node exporter's or the collector's job.
   new HostMetrics({ meterProvider: provider, name: 'untradex-process', metricGroups: ['process.cpu', 'process.memory'] }).start();
   // The main thread's event loop, heap and GC (the actor threads report their loop delay in the status).
-  const runtime = new RuntimeNodeInstrumentation({ monitoringPrecision: 10 });
+  // The delay sampler's timer fires once per `monitoringPrecision` ms even on an idle server: a second,
+  // not the default 10 ms, which would wake the main thread 100 times a second for a figure of little use.
+  const runtime = new RuntimeNodeInstrumentation({ monitoringPrecision: 1000 });
   runtime.setMeterProvider(provider);
   return {
     async prometheusText() {
