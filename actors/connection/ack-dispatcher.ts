@@ -35,8 +35,12 @@ export class AckDispatcher {
   private readonly consumers: RingConsumer[];
   private readonly doorbell: Doorbell;
   private readonly touched = new Set<StudentSession>();
-  /** When each event answered stored or duplicate this round was read: its ack goes out at the round's end. */
+  /**
+   * When each event answered stored or duplicate this round was read: its ack goes out at the round's
+   * end. Emptied by resetting the count, not the length, so the round allocates nothing.
+   */
   private readonly ackedReceivedAt: number[] = [];
+  private acked = 0;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   acksSent = 0;
@@ -74,11 +78,11 @@ export class AckDispatcher {
     }
     for (const session of this.touched) if (session.flushAck()) this.acksSent += 1;
     this.touched.clear();
-    if (this.ackedReceivedAt.length > 0) {
+    if (this.acked > 0) {
       // One clock read per round: every ack of the round was just written to its socket.
       const sentAt = performance.now();
-      for (const receivedAt of this.ackedReceivedAt) this.tallies.ackLatency(sentAt - receivedAt);
-      this.ackedReceivedAt.length = 0;
+      for (let index = 0; index < this.acked; index += 1) this.tallies.ackLatency(sentAt - this.ackedReceivedAt[index]!);
+      this.acked = 0;
     }
     if (handled > 0) this.hooks.afterDispatch();
     return handled;
@@ -103,7 +107,10 @@ export class AckDispatcher {
       case WriteOutcome.Stored:
       case WriteOutcome.Duplicate:
         // Every event answered stored/duplicate this round is covered by the round's cumulative ack.
-        if (!Number.isNaN(receivedAt)) this.ackedReceivedAt.push(receivedAt);
+        if (!Number.isNaN(receivedAt)) {
+          this.ackedReceivedAt[this.acked] = receivedAt;
+          this.acked += 1;
+        }
         if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
         if (ack.seq > session.roundAck) session.roundAck = ack.seq;
         this.touched.add(session);

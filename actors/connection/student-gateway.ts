@@ -20,6 +20,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { SlotTable } from './slot-table.js';
 import { StudentSession } from './student-session.js';
 import type { WireTallies } from './wire-tallies.js';
+import { TurnClock } from '../../src/telemetry/turn-clock.js';
 
 /** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
 
@@ -50,6 +51,8 @@ export class StudentGateway {
   /** Hellos read this turn of the event loop, claimed together once the turn's reads are done. */
   private readonly claimQueue: StudentSession[] = [];
   private claimFlushScheduled = false;
+  /** When the events of this turn were read: the start of their ack latency. */
+  private readonly clock = new TurnClock();
 
   constructor(private readonly deps: StudentGatewayDeps) {
     this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
@@ -324,7 +327,7 @@ export class StudentGateway {
     }
     if (session.refusedFrom === frame.seq) session.refusedFrom = null;
     if (faults.armed) faults.hit('connection.event');
-    session.noteReceived(performance.now());
+    session.noteReceived(this.clock.now());
     this.deps.forwarder.forward(session, {
       slot: session.slot,
       generation: session.generation,

@@ -59,9 +59,11 @@ export class StudentSession {
   /**
    * When each forwarded event was read, performance.now() ms, in forwarding order: a writer answers
    * one ring in order (writer-loop.ts), so the next answer for this session is for receivedAt[receivedHead].
+   * Indices wrap back to 0 when it empties, and the array keeps its length: no allocation per event.
    */
   private readonly receivedAt: number[] = [];
   private receivedHead = 0;
+  private receivedTail = 0;
   readonly limiter: EventRateLimiter;
 
   constructor(
@@ -83,7 +85,8 @@ export class StudentSession {
 
   /** An event of this session went towards a writer, read at `at` (performance.now() ms). */
   noteReceived(at: number): void {
-    this.receivedAt.push(at);
+    this.receivedAt[this.receivedTail] = at;
+    this.receivedTail += 1;
   }
 
   /**
@@ -92,12 +95,12 @@ export class StudentSession {
    * forwarded event is answered, so it stays as short as the session's events in flight.
    */
   takeReceived(): number {
-    if (this.receivedHead >= this.receivedAt.length) return Number.NaN;
+    if (this.receivedHead === this.receivedTail) return Number.NaN;
     const at = this.receivedAt[this.receivedHead]!;
     this.receivedHead += 1;
-    if (this.receivedHead === this.receivedAt.length) {
-      this.receivedAt.length = 0;
+    if (this.receivedHead === this.receivedTail) {
       this.receivedHead = 0;
+      this.receivedTail = 0;
     }
     return at;
   }
