@@ -1,8 +1,10 @@
 // What one connection actor counts of its wire: ack latency and hello-to-welcome histograms, and
 // nack, err and close frames by code, in a SharedArrayBuffer the root owns and reads for status.
 //
-// Why this shape: the hot path pays one typed-array increment per acked event (plus a bounds scan),
-// no attributes, no OpenTelemetry call, no message to another thread. The buffer belongs to the
+// Why this shape: the hot path pays, per acked event, a scan of 14 bounds and three typed-array
+// increments, with no attributes, no OpenTelemetry call, no message to another thread, no
+// allocation (receive times sit in a reused per-session array, stamped once per loop turn by a
+// TurnClock); measured at some 30-70 ns per event on the shared test box. The buffer belongs to the
 // root, so the counts outlive a restarted actor (counters never go back) and the main thread reads
 // them without a call into the actor. One writer (the actor's thread) and plain Float64 stores:
 // a reader may see a count one increment behind, never a torn one (aligned 8-byte stores on the
