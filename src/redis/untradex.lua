@@ -28,7 +28,7 @@
 --   presence expires, ms since the epoch. Connection actors refresh it in batches (ux_presence);
 --   a student counts as connected while the score is above now.
 -- closed key `ux:{<exam>:<bucket>}:closed`: exists once finalize closed the bucket. Purge and
---   retention never remove it, so an exported exam never opens again (PROTOCOL.md section 4).
+--   retention never remove it, so an exported exam never opens again (docs/PROTOCOL.md section 4).
 -- ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
 --   when null; the value comes last, so it may contain any byte, `,` and `|` included.
 -- qidx hash (version 3), field `<student>`: the questions the student has an answer to, joined by
@@ -150,7 +150,7 @@ local function ux_hello(keys, args)
   st.e, st.h = epoch, hello_us
   redis.call('HSET', seq_key, student, pack_state(st))
   -- In the roster from the first session on, so a student who is connected but has stored nothing
-  -- yet is listed too (PROTOCOL.md section 4). On every claim, not only the first: a student whose
+  -- yet is listed too (docs/PROTOCOL.md section 4). On every claim, not only the first: a student whose
   -- state predates the roster (library version 4) joins it at their next hello.
   redis.call('ZADD', roster_key, 'NX', 0, student)
   -- A first session has nothing older to replace: announcing it only cost every actor of every

@@ -1,5 +1,5 @@
 // Tens of thousands of seeded hostile frames over real sockets to a running Untradex, several
-// sockets at once, reconnecting after every close: each answer must be the one PROTOCOL.md
+// sockets at once, reconnecting after every close: each answer must be the one docs/PROTOCOL.md
 // section 3 gives, exactly the accepted events are stored, no actor restarts, memory stays bounded.
 // UX_FUZZ_SEED and UX_FUZZ_SOCKET_FRAMES change the run; UX_FUZZ_DEBUG=1 prints each mismatch at once.
 
