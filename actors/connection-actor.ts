@@ -20,6 +20,7 @@ import { SessionWatch } from './connection/session-watch.js';
 import { SlotTable } from './connection/slot-table.js';
 import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
+import { WireTallies } from './connection/wire-tallies.js';
 
 const FINISH_POLL_MS = 5;
 /** How long a stop waits for the last presence round (removing this actor's students) before it goes on. */
@@ -32,6 +33,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const slots = new SlotTable<StudentSession>();
   const registry = new SessionRegistry();
   const forwarder = new EventForwarder(init.eventRings, init.writerDoorbells);
+  const tallies = new WireTallies(init.wireTallies);
   let listener: GatewayListener | null = null;
   // Keys outlive a refresh by two ttls: long enough for any clock skew between boxes, short enough
   // that the sets of an exam nobody holds any more go away by themselves.
@@ -48,6 +50,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     forwarder,
     registry,
     slots,
+    tallies,
     log,
     released: (session) => {
       presence.left(session);
@@ -59,7 +62,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     replaced: (session) => gateway.replace(session),
     unavailable: (session) => gateway.unavailable(session),
     afterDispatch: () => forwarder.retryBlocked(),
-  });
+  }, tallies);
   const watch = new SessionWatch(init.redis, init.actorId, {
     sessionClaimed: (exam, student, epoch) => gateway.sessionClaimed(exam, student, epoch),
     examClosed: (exam) => gateway.examClosed(exam),

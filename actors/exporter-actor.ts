@@ -1,6 +1,7 @@
 // Exporter actor (a piscina worker thread): exports one bucket per task, reading it from Redis in
 // chunks and writing it through the sink's bulk path in one transaction. Started by finalize.
 
+import { SpanStatusCode } from '@opentelemetry/api';
 import { workerData } from 'piscina';
 import type { Logger } from 'pino';
 import { armPlannedFaults, faults } from '../src/actor-runtime/fault-injection.js';
@@ -11,6 +12,7 @@ import { BucketReader } from '../src/redis/bucket-reader.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
 import { createLogger } from '../src/telemetry/logger.js';
+import { BUCKET_SPAN, contextFromCarrier, flushTraces, startTracingFromEnv, tracer } from '../src/telemetry/tracing.js';
 import { createSink, type SinkOptions } from '../src/sinks/create-sink.js';
 import type { ResultSink } from '../src/sinks/result-sink.js';
 
@@ -30,6 +32,8 @@ interface ExporterState {
 }
 
 let state: ExporterState | null = null;
+/** OTLP traces, when the environment asks for them: this thread sends its own bucket spans. */
+const tracing = startTracingFromEnv();
 
 /** One Redis connection and one sink per exporter thread, made on its first task. */
 function exporterState(): ExporterState {
@@ -44,6 +48,25 @@ function exporterState(): ExporterState {
 }
 
 export default async function exportBucket(task: BucketTask): Promise<BucketTaskResult> {
+  if (!tracing) return exportBucketUntraced(task);
+  const span = tracer().startSpan(BUCKET_SPAN, { attributes: { 'ux.exam': task.exam, 'ux.bucket': task.bucket } }, contextFromCarrier(task.trace));
+  try {
+    const result = await exportBucketUntraced(task);
+    if (result.ok) {
+      span.setAttributes({ 'ux.rows': result.rows, 'ux.load': result.load ?? 'insert' });
+    } else {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${result.code}: ${result.message}` });
+    }
+    return result;
+  } finally {
+    span.end();
+    // Sent now rather than after the batch delay (piscina may end an idle thread), but not waited
+    // for: a collector that is slow or down must never slow the export.
+    flushTraces().catch((error: unknown) => state?.log.warn({ err: error }, 'sending the bucket spans over OTLP failed'));
+  }
+}
+
+async function exportBucketUntraced(task: BucketTask): Promise<BucketTaskResult> {
   const { chunkSize } = workerData as ExporterInit;
   const current = exporterState();
   try {

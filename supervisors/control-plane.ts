@@ -5,11 +5,14 @@ import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import { ControlServer } from '../src/control/control-server.js';
 import { ExamLifecycle } from '../src/export/exam-lifecycle.js';
+import { ExportFigures } from '../src/export/export-figures.js';
 import { cappedExponentialBackoff } from '../src/export/export-job.js';
 import { ExamRoster } from '../src/redis/exam-roster.js';
 import { createSink, sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
 import { SinkReachability } from '../src/sinks/sink-reachability.js';
-import { exposeStatusAsOtelMetrics } from '../src/telemetry/otel-metrics.js';
+import { startMetricsPipeline } from '../src/telemetry/metrics-pipeline.js';
+import { otlpSettingsFromEnv } from '../src/telemetry/otlp-settings.js';
+import { flushTraces, startTracingFromEnv } from '../src/telemetry/tracing.js';
 import type { ExportSupervisor } from './export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
 import type { StatusSource } from './root-status.js';
@@ -23,16 +26,20 @@ export interface ControlPlane {
 
 /** Starts the lifecycle and the control server on a running root (standalone or primary). */
 export async function startControlPlane(config: UntradexConfig, root: RootSupervisor, exporters: ExportSupervisor, statusSource: StatusSource, log: Logger): Promise<ControlPlane> {
+  // OTLP traces of finalize, when the environment asks for them (once per process).
+  startTracingFromEnv();
+  const exportFigures = new ExportFigures();
   const exams = new ExamLifecycle(root.redis, root.store, {
     buckets: config.redis.buckets,
     exporters: config.export.exporters,
     retainSeconds: config.export.retainSeconds,
     backoff: cappedExponentialBackoff(config.export.retry),
     runner: () => exporters,
+    figures: exportFigures,
   }, log);
   const sink = new SinkReachability(config.export.sink, () => createSink(sinkOptionsFromConfig(config.export)));
-  const backend = new RootControlBackend(statusSource, exams, new ExamRoster(root.redis, config.redis.buckets), sink);
-  const unregisterMetrics = exposeStatusAsOtelMetrics(() => backend.status());
+  const backend = new RootControlBackend(statusSource, exams, new ExamRoster(root.redis, config.redis.buckets), sink, exportFigures);
+  const metrics = startMetricsPipeline(() => backend.status(), otlpSettingsFromEnv());
   const server = new ControlServer(
     {
       host: config.control.host,
@@ -45,11 +52,12 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
     },
     backend,
     log,
+    metrics,
   );
   try {
     await server.listen();
   } catch (error) {
-    unregisterMetrics();
+    await metrics.shutdown();
     throw error;
   }
   return {
@@ -57,8 +65,9 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
     server,
     async stop() {
       exams.close();
-      unregisterMetrics();
       await server.close();
+      await metrics.shutdown();
+      await flushTraces();
     },
   };
 }

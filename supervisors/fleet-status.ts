@@ -3,6 +3,8 @@
 
 import type { ActorReport, ProcessReport, Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { GatewayProcess } from './gateway-process.js';
+import { addFrameCounts, emptyFrameCounts } from '../src/telemetry/frame-counts.js';
+import { sumHistograms } from '../src/telemetry/latency-histogram.js';
 import { mergeHeldBack, type StatusSource } from './root-status.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -26,7 +28,14 @@ export class FleetStatus implements StatusSource {
       const handle = this.gateways.handle(report.id);
       return handle === null ? Promise.resolve(null) : withTimeout(handle.api.status());
     }));
-    const total = { ...own, connections: { ...own.connections }, events: { ...own.events }, acks: { ...own.acks }, rings: { ...own.rings } };
+    const total = { ...own, connections: { ...own.connections }, events: { ...own.events }, acks: { ...own.acks }, rings: { ...own.rings }, frames: emptyFrameCounts() };
+    addFrameCounts(total.frames, own.frames);
+    const present = statuses.filter((status): status is SystemStatus => status !== null && status !== undefined);
+    total.latency = {
+      ack: sumHistograms([own.latency.ack, ...present.map((status) => status.latency.ack)]),
+      welcome: sumHistograms([own.latency.welcome, ...present.map((status) => status.latency.welcome)]),
+    };
+    for (const status of present) addFrameCounts(total.frames, status.frames);
     const actors: ActorReport[] = [...own.actors];
     const processes: ProcessReport[] = [];
     reports.forEach((report, index) => {

@@ -51,6 +51,7 @@ export function createGatewaySupervisor(
           writerDoorbells: topology.writerDoorbells,
           doorbell: topology.connectionDoorbells[index]!,
           connectionCount: topology.connectionCount,
+          wireTallies: topology.wireTallies[index]!,
           addressTable,
           unwelcomed,
           redis,

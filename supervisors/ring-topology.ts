@@ -2,6 +2,7 @@
 // actor: one event ring per (connection actor, writer) pair, one ack ring back, and doorbells.
 
 import { createConnectionCount } from '../actors/connection/connection-count.js';
+import { createWireTallies } from '../actors/connection/wire-tallies.js';
 import { createDoorbell } from '../src/ring/doorbell.js';
 import { createRing } from '../src/ring/ring-layout.js';
 
@@ -18,6 +19,8 @@ export interface RingTopology {
   connectionDoorbells: SharedArrayBuffer[];
   /** Live student sockets in this process and per connection actor, for gateway.maxConnections. */
   connectionCount: SharedArrayBuffer;
+  /** wireTallies[c]: connection actor c's latency histograms and frame counts (wire-tallies.ts). */
+  wireTallies: SharedArrayBuffer[];
 }
 
 export function createRingTopology(connectionActors: number, writers: number, ringBytes: number, ackRingBytes: number): RingTopology {
@@ -30,5 +33,6 @@ export function createRingTopology(connectionActors: number, writers: number, ri
     writerDoorbells: range(writers).map(() => createDoorbell()),
     connectionDoorbells: range(connectionActors).map(() => createDoorbell()),
     connectionCount: createConnectionCount(connectionActors),
+    wireTallies: range(connectionActors).map(() => createWireTallies()),
   };
 }

@@ -3,6 +3,7 @@
 
 import type { ControlBackend, ExamReport, ExamSummary, Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
+import type { ExportFigures } from '../src/export/export-figures.js';
 import type { ExamRoster, RosterPage, RosterPosition } from '../src/redis/exam-roster.js';
 import type { SinkReachability } from '../src/sinks/sink-reachability.js';
 import type { StatusSource } from './root-status.js';
@@ -13,11 +14,12 @@ export class RootControlBackend implements ControlBackend {
     private readonly lifecycle: ExamLifecycle,
     private readonly rosters: ExamRoster,
     private readonly sink: SinkReachability,
+    private readonly exportFigures?: ExportFigures,
   ) {}
 
   async status(): Promise<SystemStatus> {
     const [status, sink] = await Promise.all([this.source.status(), this.sink.read()]);
-    return { ...status, sink };
+    return { ...status, ...(this.exportFigures === undefined ? {} : { export: this.exportFigures.snapshot() }), sink };
   }
 
   async readiness(): Promise<Readiness> {

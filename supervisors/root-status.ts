@@ -4,6 +4,7 @@
 import type { Readiness, SystemStatus } from '../src/control/control-backend.js';
 import type { ShardIsolationStatus } from '../actors/redis-writer/shard-isolation.js';
 import type { HeldBackReport } from '../src/control/control-backend.js';
+import { readWireTallies } from '../actors/connection/wire-tallies.js';
 import { describeRedisTarget, isClusterTarget } from '../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../src/telemetry/event-loop-delay.js';
 import type { RootSupervisor } from './root-supervisor.js';
@@ -46,6 +47,8 @@ export class RootStatus implements StatusSource {
       return eventLoop === undefined ? {} : { eventLoop };
     };
     const { config, topology } = this.root;
+    // Read straight from the shared memory the actors write: no call into their threads.
+    const wire = readWireTallies(topology.wireTallies);
     const usedBytes = sum(writers, (writer) => writer.ringUsedBytes.reduce((total, bytes) => total + bytes, 0));
     const capacityBytes = topology.connectionActors * topology.writers * config.gateway.ringBytes;
     let redisStatus = 'unknown';
@@ -74,6 +77,8 @@ export class RootStatus implements StatusSource {
         perSecond: Math.round(this.perSecond),
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
+      latency: { ack: wire.ackLatency, welcome: wire.welcomeLatency },
+      frames: wire.frames,
       rings: { usedBytes, capacityBytes, fill: capacityBytes === 0 ? 0 : usedBytes / capacityBytes },
       actors: report.children.map((child) => ({ ...child, ...loopOf(child.id) })),
       redis: {

@@ -7,6 +7,7 @@ import { Doorbell } from '../../src/ring/doorbell.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import type { SlotTable } from './slot-table.js';
 import type { StudentSession } from './student-session.js';
+import type { WireTallies } from './wire-tallies.js';
 
 /**
  * The doorbell wakes the dispatcher for every batch of answers; the timeout is only a safety net
@@ -34,6 +35,12 @@ export class AckDispatcher {
   private readonly consumers: RingConsumer[];
   private readonly doorbell: Doorbell;
   private readonly touched = new Set<StudentSession>();
+  /**
+   * When each event answered stored or duplicate this round was read: its ack goes out at the round's
+   * end. Emptied by resetting the count, not the length, so the round allocates nothing.
+   */
+  private readonly ackedReceivedAt: number[] = [];
+  private acked = 0;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   acksSent = 0;
@@ -45,6 +52,7 @@ export class AckDispatcher {
     private readonly incarnation: number,
     private readonly slots: SlotTable<StudentSession>,
     private readonly hooks: AckDispatcherHooks,
+    private readonly tallies: WireTallies,
   ) {
     this.consumers = ackRings.map((sab) => new RingConsumer(sab));
     this.doorbell = new Doorbell(doorbell);
@@ -70,6 +78,12 @@ export class AckDispatcher {
     }
     for (const session of this.touched) if (session.flushAck()) this.acksSent += 1;
     this.touched.clear();
+    if (this.acked > 0) {
+      // One clock read per round: every ack of the round was just written to its socket.
+      const sentAt = performance.now();
+      for (let index = 0; index < this.acked; index += 1) this.tallies.ackLatency(sentAt - this.ackedReceivedAt[index]!);
+      this.acked = 0;
+    }
     if (handled > 0) this.hooks.afterDispatch();
     return handled;
   }
@@ -88,9 +102,15 @@ export class AckDispatcher {
     const session = this.slots.get(ack.slot, ack.generation);
     if (session === undefined) return;
     session.inFlight -= 1;
+    const receivedAt = session.takeReceived();
     switch (ack.outcome) {
       case WriteOutcome.Stored:
       case WriteOutcome.Duplicate:
+        // Every event answered stored/duplicate this round is covered by the round's cumulative ack.
+        if (!Number.isNaN(receivedAt)) {
+          this.ackedReceivedAt[this.acked] = receivedAt;
+          this.acked += 1;
+        }
         if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
         if (ack.seq > session.roundAck) session.roundAck = ack.seq;
         this.touched.add(session);

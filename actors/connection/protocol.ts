@@ -47,6 +47,8 @@ export interface ConnectionActorInit {
   writerDoorbells: SharedArrayBuffer[];
   doorbell: SharedArrayBuffer;
   connectionCount: SharedArrayBuffer;
+  /** This actor's latency histograms and frame counts, owned by the root (wire-tallies.ts). */
+  wireTallies: SharedArrayBuffer;
   /** Live sockets per source address, shared by the process's connection actors (address-table.ts). */
   addressTable: SharedArrayBuffer;
   /** Sockets not yet welcomed, in all and per address (unwelcomed-sockets.ts). */

@@ -19,6 +19,8 @@ import type { ConnectionLimits } from './protocol.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SlotTable } from './slot-table.js';
 import { StudentSession } from './student-session.js';
+import type { WireTallies } from './wire-tallies.js';
+import { TurnClock } from '../../src/telemetry/turn-clock.js';
 
 /** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
 
@@ -34,6 +36,8 @@ export interface StudentGatewayDeps {
   forwarder: EventForwarder;
   registry: SessionRegistry;
   slots: SlotTable<StudentSession>;
+  /** Latency histograms and frame counts of this actor (wire-tallies.ts). */
+  tallies: WireTallies;
   log: Logger;
   /** log.traceExams: exams whose connections tell their story at info level. */
   traceExams: ReadonlySet<string>;
@@ -49,6 +53,8 @@ export class StudentGateway {
   /** Hellos read this turn of the event loop, claimed together once the turn's reads are done. */
   private readonly claimQueue: StudentSession[] = [];
   private claimFlushScheduled = false;
+  /** When the events of this turn were read: the start of their ack latency. */
+  private readonly clock = new TurnClock();
 
   constructor(private readonly deps: StudentGatewayDeps) {
     this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
@@ -80,7 +86,7 @@ export class StudentGateway {
   }
 
   accept(ws: WebSocket, remoteAddress: string): void {
-    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit);
+    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies);
     const { slot, generation } = this.deps.slots.add(session);
     session.slot = slot;
     session.generation = generation;
@@ -92,7 +98,7 @@ export class StudentGateway {
     ws.on('error', (error) => this.deps.log.debug({ err: error, student: session.student }, 'socket error'));
     ws.once('close', (code: number) => {
       session.story?.info({ code, sessionMs: Date.now() - session.openedAt }, 'socket closed');
-      this.onClose(session);
+      this.onClose(session, code);
     });
   }
 
@@ -184,6 +190,7 @@ export class StudentGateway {
     session.resume = resume;
     // The receive time orders this hello against the student's other connections (rule 7).
     session.helloUs = wallClockMicros();
+    session.helloAt = performance.now();
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.helloTimer = null;
     let claims;
@@ -283,6 +290,7 @@ export class StudentGateway {
         serverTime: Date.now(),
       }),
     );
+    if (session.ws.readyState === session.ws.OPEN) this.deps.tallies.welcomeLatency(performance.now() - session.helloAt);
     if (answers !== null) session.send(encodeAnswers({ answers, submitted: claim.submitted }));
     for (const text of session.early.splice(0)) {
       if (session.phase !== 'live') break;
@@ -340,6 +348,7 @@ export class StudentGateway {
     }
     if (session.refusedFrom === frame.seq) session.refusedFrom = null;
     if (faults.armed) faults.hit('connection.event');
+    session.noteReceived(this.clock.now());
     session.story?.info({ seq: frame.seq, kind: frame.kind, question: frame.question }, 'event received, on its way to Redis');
     this.deps.forwarder.forward(session, {
       slot: session.slot,
@@ -373,7 +382,9 @@ export class StudentGateway {
     this.deps.welcomed(session);
   }
 
-  private onClose(session: StudentSession): void {
+  /** `code`: what the client's close frame said (1006 when the socket dropped without one). */
+  private onClose(session: StudentSession, code: number): void {
+    this.deps.tallies.closed(session.closeCode ?? code);
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.phase = 'closing';
     this.leaveUnwelcomed(session);

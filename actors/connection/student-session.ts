@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { encodeAck, encodeErr, encodeNack, type ErrCode, type NackCode } from '../../src/protocol/server-frame.js';
 import { EventRateLimiter } from './rate-limiter.js';
+import type { WireTallies } from './wire-tallies.js';
 
 /** hello: waiting for the hello frame; claiming: Redis is granting the session; live; closing. */
 export type SessionPhase = 'hello' | 'claiming' | 'live' | 'closing';
@@ -59,12 +60,25 @@ export class StudentSession {
   story: Logger | null = null;
   /** When the socket was accepted, ms since the epoch (for the story's timings). */
   readonly openedAt = Date.now();
+  /** When the hello was read, performance.now() ms: the start of the hello-to-welcome latency. */
+  helloAt = 0;
+  /** The code this server closed the socket with; null while the client closes first or nobody has. */
+  closeCode: number | null = null;
+  /**
+   * When each forwarded event was read, performance.now() ms, in forwarding order: a writer answers
+   * one ring in order (writer-loop.ts), so the next answer for this session is for receivedAt[receivedHead].
+   * Indices wrap back to 0 when it empties, and the array keeps its length: no allocation per event.
+   */
+  private readonly receivedAt: number[] = [];
+  private receivedHead = 0;
+  private receivedTail = 0;
   readonly limiter: EventRateLimiter;
 
   constructor(
     readonly ws: WebSocket,
     readonly remoteAddress: string,
     rate: { eventsPerSecond: number; burst: number },
+    private readonly tallies: WireTallies,
   ) {
     this.limiter = new EventRateLimiter(rate.eventsPerSecond, rate.burst);
   }
@@ -75,6 +89,28 @@ export class StudentSession {
 
   send(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  /** An event of this session went towards a writer, read at `at` (performance.now() ms). */
+  noteReceived(at: number): void {
+    this.receivedAt[this.receivedTail] = at;
+    this.receivedTail += 1;
+  }
+
+  /**
+   * When the event that a writer just answered was read; NaN for an answer with no event waiting
+   * (a restarted writer answering again a batch it had answered). The queue empties whenever every
+   * forwarded event is answered, so it stays as short as the session's events in flight.
+   */
+  takeReceived(): number {
+    if (this.receivedHead === this.receivedTail) return Number.NaN;
+    const at = this.receivedAt[this.receivedHead]!;
+    this.receivedHead += 1;
+    if (this.receivedHead === this.receivedTail) {
+      this.receivedHead = 0;
+      this.receivedTail = 0;
+    }
+    return at;
   }
 
   /**
@@ -98,20 +134,26 @@ export class StudentSession {
   }
 
   nack(seq: number, code: NackCode): void {
-    this.send(encodeNack(seq, code));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeNack(seq, code));
+    this.tallies.nack(code);
     this.story?.info({ seq, code }, 'nack: the event will never be stored');
   }
 
   /** Sends an `err` frame and, when a close code is given, closes the socket after it. */
   fail(code: ErrCode, message: string, closeCode?: number): void {
-    this.send(encodeErr(code, message));
-    this.story?.info({ code, msg: message }, 'err sent');
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.ws.send(encodeErr(code, message));
+      this.tallies.err(code);
+      this.story?.info({ code, msg: message }, 'err sent');
+    }
     if (closeCode !== undefined) this.close(closeCode, message);
   }
 
   close(code: number, reason: string): void {
     if (this.phase === 'closing') return;
     this.phase = 'closing';
+    this.closeCode = code;
     this.story?.info({ code, reason }, 'closing the connection');
     if (this.helloTimer !== null) clearTimeout(this.helloTimer);
     // Close reasons are capped at 123 bytes by RFC 6455.

@@ -3,7 +3,10 @@
 
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
+import type { ExportFiguresSnapshot } from '../export/export-figures.js';
 import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
+import type { FrameCounts } from '../telemetry/frame-counts.js';
+import type { HistogramSnapshot } from '../telemetry/latency-histogram.js';
 
 export interface ActorReport {
   id: string;
@@ -27,6 +30,16 @@ export interface SystemStatus {
    */
   events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; unavailable: number; perSecond: number };
   acks: { sent: number; nacks: number };
+  /**
+   * Since the process started, in fixed buckets (ms): ack, from an event frame read off the socket
+   * to the ack frame covering it (one count per acked event); welcome, from the hello read to the
+   * welcome sent.
+   */
+  latency: { ack: HistogramSnapshot; welcome: HistogramSnapshot };
+  /** nack, err and close frames by code since the process started. */
+  frames: FrameCounts;
+  /** The export jobs of this process (the primary's, in a fleet). */
+  export?: ExportFiguresSnapshot;
   rings: { usedBytes: number; capacityBytes: number; fill: number };
   actors: ActorReport[];
   /**

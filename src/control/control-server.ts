@@ -11,7 +11,11 @@ import { parseRosterCursor, type RosterPosition } from '../redis/exam-roster.js'
 import { ConsoleFiles } from './console-files.js';
 import type { ControlBackend } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
-import { renderMetrics } from './prometheus-text.js';
+
+/** What GET /metrics serves: the metrics pipeline's Prometheus text. */
+export interface MetricsEndpoint {
+  prometheusText(): Promise<string>;
+}
 
 export interface ControlServerOptions {
   host: string;
@@ -38,6 +42,7 @@ export class ControlServer {
     private readonly options: ControlServerOptions,
     private readonly backend: ControlBackend,
     private readonly log: Logger,
+    private readonly metrics: MetricsEndpoint,
   ) {
     if (this.consoleFiles.missing.length > 0) log.warn({ missing: this.consoleFiles.missing }, 'the operator console is not built (GET / answers 503): run npm run build');
     this.server = createServer((request, response) => {
@@ -80,7 +85,7 @@ export class ControlServer {
       if (this.options.metricsToken !== null && !bearerMatches(request, this.options.metricsToken)) {
         throw new ControlHttpError(401, 'unauthorized', 'GET /metrics needs Authorization: Bearer <control.metricsToken>');
       }
-      const text = renderMetrics(await this.backend.status());
+      const text = await this.metrics.prometheusText();
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       response.end(text);
       return;

@@ -8,6 +8,9 @@ import { ExportError, ExportLeaseLostError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import { ExamMetaStore } from './exam-meta.js';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { FINALIZE_SPAN, tracer } from '../telemetry/tracing.js';
+import type { ExportFigures } from './export-figures.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 
 // A process that dies while exporting holds the exam until its lease lapses: keep that short. A
@@ -27,6 +30,8 @@ export interface ExamLifecycleOptions {
   backoff: ExportBackoff;
   /** The pool that runs bucket exports; created on the first finalize. */
   runner: () => BucketTaskRunner;
+  /** This process's export figures for /metrics; none kept when absent. */
+  figures?: ExportFigures;
 }
 
 interface RunningExport {
@@ -148,7 +153,7 @@ export class ExamLifecycle {
       return moved === 'exported';
     }
     const pending = Array.from({ length: this.options.buckets }, (_, bucket) => bucket).filter((bucket) => !meta.doneBuckets.has(bucket));
-    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner);
+    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner, this.options.figures);
     const done = this.runJob(exam, job, pending.length);
     this.running.set(exam, { job, done });
     return true;
@@ -209,15 +214,22 @@ export class ExamLifecycle {
   private async runJob(exam: string, job: ExportJob, pendingBuckets: number): Promise<void> {
     const started = Date.now();
     const lease = this.keepLease(exam, job);
+    const uncount = this.options.figures?.jobStarted(job);
+    // The finalize span (a no-op unless OTLP traces are on) parents every bucket's span, in whichever
+    // exporter thread it runs: the job's lanes run in its context and pass it on in each task.
+    const span = tracer().startSpan(FINALIZE_SPAN, { attributes: { 'ux.exam': exam, 'ux.buckets.pending': pendingBuckets } });
     try {
       this.log.info({ exam, pendingBuckets }, 'export started');
-      await job.run();
+      await context.with(trace.setSpan(context.active(), span), () => job.run());
       await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
       const finished = await this.meta.setState(exam, this.owner, 'exported', { finishedAt: Date.now(), error: null });
       if (finished === 'not_lease_holder') throw new ExportLeaseLostError(exam, 'another process holds it');
       if (this.options.retainSeconds !== null) await this.expireExam(exam, this.options.retainSeconds);
       this.log.info({ exam, rows: job.progress().rowsThisRun, bucketsUpserted: job.progress().bucketsUpserted, ms: Date.now() - started }, 'export finished');
+      span.setAttribute('ux.rows', job.progress().rowsThisRun);
     } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       if (error instanceof ExportLeaseLostError) {
         // Not ours to record: the lease holder's job writes the state (fenced, so we could not anyway).
         this.log.warn({ exam, code: error.code }, error.message);
@@ -227,7 +239,9 @@ export class ExamLifecycle {
         await this.meta.setState(exam, this.owner, 'failed', { error: message }).catch((metaError: unknown) => this.log.error({ err: metaError }, 'cannot record the failure'));
       }
     } finally {
+      span.end();
       lease.stop();
+      uncount?.();
       this.running.delete(exam);
       await this.meta.releaseLease(exam, this.owner).catch(() => undefined);
     }

@@ -4,10 +4,14 @@
 import type { Logger } from 'pino';
 import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
 import type { ExamMetaStore } from './exam-meta.js';
+import type { ExportFigures } from './export-figures.js';
+import { traceCarrier, type TraceCarrier } from '../telemetry/tracing.js';
 
 export interface BucketTask {
   exam: string;
   bucket: number;
+  /** The finalize span's trace context, so the exporter thread's bucket span is its child. */
+  trace?: TraceCarrier;
 }
 
 /**
@@ -56,6 +60,8 @@ export class ExportJob {
     private readonly log: Logger,
     /** The export lease's owner token: every bucket-done mark is fenced by it. */
     private readonly owner: string,
+    /** This process's export figures (/metrics), when someone keeps them. */
+    private readonly figures?: ExportFigures,
   ) {}
 
   /** Stops the job: no bucket starts after this, and run() rejects with `reason`. */
@@ -88,7 +94,7 @@ export class ExportJob {
     for (let attempt = 1; ; attempt += 1) {
       let result: BucketTaskResult;
       try {
-        result = await this.runner.run({ exam: this.exam, bucket });
+        result = await this.runner.run({ exam: this.exam, bucket, trace: traceCarrier() });
       } catch (error) {
         // The exporter thread died (or the pool refused): the bucket's transaction never committed.
         // A shutdown is not worth retrying here: the job stops, and the next finalize resumes it.
@@ -103,9 +109,11 @@ export class ExportJob {
           return;
         }
         this.rowsThisRun += result.rows;
+        this.figures?.bucketCommitted(result.rows);
         if (result.load === 'upsert') this.bucketsUpserted += 1;
         return;
       }
+      this.figures?.bucketFailed(result.code);
       const delay = result.transient ? this.backoff(attempt) : null;
       if (delay === null) {
         const why = result.transient ? `still failing after ${attempt} attempts` : 'a permanent error';

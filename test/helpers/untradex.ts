@@ -140,7 +140,8 @@ export interface UntradexProcess extends RunningUntradex {
 }
 
 /** The CLI as `npm start` runs it, with a config file merged over the defaults. */
-export async function startUntradexProcess(t: TeardownHost, overrides: Overrides = {}, options: { dataDir?: string } = {}): Promise<UntradexProcess> {
+/** `options.env`: variables added to the process's environment (OTEL_* in the OTLP test). */
+export async function startUntradexProcess(t: TeardownHost, overrides: Overrides = {}, options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<UntradexProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ux-app-')));
   if (options.dataDir === undefined) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const config = deepMerge(await baseOverrides(dataDir), overrides);
@@ -152,7 +153,7 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   let output = '';
   const launch = async () => {
     output = '';
-    child = spawn(process.execPath, [cli, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(process.execPath, [cli, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // message naming the cause; once the database is back, finalize again completes it exactly.
 
 import t from 'tap';
+import type { SystemStatus } from '../../../src/control/control-backend.js';
 import { runExamTraffic, waitForExamState } from '../../helpers/exam-traffic.js';
 import { recordExportFault } from '../../helpers/export-fault-record.js';
 import { freePort } from '../../helpers/free-port.js';
@@ -30,12 +31,19 @@ t.test('PostgreSQL unreachable, then back', async (t) => {
   t.equal(failed.state, 'failed', 'the job gives up after its retries');
   t.match(failed.export.error, /ECONNREFUSED|connect|reach/i, `the error names the cause: ${failed.export.error}`);
   t.equal(failed.export.bucketsDone, 0);
+  // Every failed bucket attempt is counted by its code, on /api/status and /metrics (the job's 3 attempts at least).
+  const afterFailure = (await ux.api<SystemStatus>('GET', '/api/status')).body.export!;
+  const failedAttempts = Object.values(afterFailure.bucketErrors).reduce((total, count) => total + count, 0);
+  t.ok(failedAttempts >= 3, `failed bucket attempts counted: ${JSON.stringify(afterFailure.bucketErrors)}`);
+  t.equal(afterFailure.bucketsDone, 0);
+  t.match(await (await fetch(`${ux.controlUrl}/metrics`)).text(), /^ux_export_bucket_errors_total\{code="UX_ERR_[A-Z_]+"\} [1-9]\d*$/m);
 
   await proxy.up();
   t.equal((await ux.api('POST', '/api/exams/PGD-1/finalize')).status, 202, 'finalize again resumes the failed job');
   const done = await waitForExamState(ux, 'PGD-1', ['exported', 'failed']);
   t.equal(done.state, 'exported', `completed once the database is back (${done.export.error ?? ''})`);
   t.equal(done.export.error, null, 'the old error is cleared');
+  t.match((await ux.api<SystemStatus>('GET', '/api/status')).body.export, { bucketsDone: 8, rows: done.export.rows, running: 0 }, 'the export figures count the second run');
 
   const tables = await readResultTables(prefix);
   const answers = tables.answers.filter((row) => row.examId === 'PGD-1');

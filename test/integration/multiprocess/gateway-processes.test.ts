@@ -16,6 +16,7 @@ const BUCKETS = 8;
 interface FleetStatusBody {
   connections: { total: number };
   events: { stored: number };
+  latency: { welcome: { count: number } };
   actors: Array<{ id: string; status: string }>;
   processes: Array<{ id: string; pid: number; status: string; restarts: number; connections: number }>;
 }
@@ -44,6 +45,8 @@ t.test('three gateway processes behave as one Untradex', async (t) => {
   const spread = await status();
   t.equal(spread.connections.total, 90, 'the totals sum over the processes');
   t.ok(spread.processes.filter((process) => process.connections > 0).length >= 2, `students landed on several processes: ${spread.processes.map((p) => p.connections).join('/')}`);
+  t.equal(spread.latency.welcome.count, 90, 'the welcome-latency histograms sum over the processes');
+  t.match(await (await fetch(`${ux.controlUrl}/metrics`)).text(), /^ux_welcome_latency_seconds_count 90$/m, 'and so does /metrics');
 
   // Kill one gateway process in the middle of the traffic: its students reconnect to the others.
   const victim = spread.processes.find((process) => process.connections > 0)!;

@@ -1,0 +1,89 @@
+// The gateway's latency histograms and frame counts, read from a running Untradex after a real
+// student's traffic: one ack-latency count per acked event, one welcome count per welcome, nacks,
+// errs and closes by code, the same on /api/status and on /metrics (cumulative buckets).
+
+import t from 'tap';
+import type { SystemStatus } from '../../../src/control/control-backend.js';
+import { connectRaw, helloRaw } from '../../helpers/raw-student.js';
+import { startUntradexInProcess } from '../../helpers/untradex.js';
+
+/** Samples of one metric family on /metrics: labels (as text) to value. */
+function samples(text: string, name: string): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) found.set(match[1] ?? '', Number(match[2]));
+  return found;
+}
+
+t.test('ack and welcome latency, nacks, errs and closes by code reach /api/status and /metrics', async (t) => {
+  const ux = await startUntradexInProcess(t, { redis: { buckets: 2 }, gateway: { connectionActors: 2 } });
+  const status = async () => (await ux.api<SystemStatus>('GET', '/api/status')).body;
+  const before = await status();
+  t.equal(before.latency.ack.count, 0, 'no ack yet');
+  t.equal(before.latency.welcome.count, 0, 'no welcome yet');
+
+  const { S1: token } = await ux.tokens('WM', ['S1']);
+  const { student, welcome } = await helloRaw(ux.gatewayUrl, token!);
+  t.equal(welcome.t, 'welcome');
+  for (let seq = 1; seq <= 5; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `v${seq}` });
+  await student.next((frame) => frame.t === 'ack' && frame.seq === 5);
+  student.send({ t: 'ev', seq: 6, k: 'submit' });
+  await student.next((frame) => frame.t === 'ack' && frame.seq === 6);
+  student.send({ t: 'ev', seq: 7, k: 'answer', q: 'Q1', v: 'late' });
+  await student.next((frame) => frame.t === 'nack' && frame.seq === 7);
+  student.close();
+  t.equal((await student.closed).code, 1005, 'the client closed without a code');
+
+  // A token that can never verify (one whose signature tail is changed to AA stays valid if it ended in AA).
+  const forged = await connectRaw(ux.gatewayUrl);
+  forged.send({ t: 'hello', token: 'v1.forged.token' });
+  t.match(await forged.next((frame) => frame.t !== undefined), { t: 'err', code: 'unauthorized' });
+  t.equal((await forged.closed).code, 4401);
+
+  // The server sees the closes a moment after the clients do: wait for both, whatever the time.
+  let after = await status();
+  while (after.frames.closes['1005'] === 0 || after.frames.closes['4401'] === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = await status();
+  }
+  t.equal(after.latency.ack.count, 6, 'six acked events (seq 1-6), counted once each');
+  t.equal(after.latency.ack.counts.reduce((total, count) => total + count, 0), 6, 'the buckets hold every count');
+  t.ok(after.latency.ack.sumMs > 0, 'acks took some time');
+  t.equal(after.latency.welcome.count, 1, 'one welcome (the forged hello got none)');
+  t.same(after.frames.nacks, { exam_closed: 0, submitted: 1, bad_event: 0 });
+  t.equal(after.frames.errs.unauthorized, 1);
+  t.equal(after.frames.closes['4401'], 1, 'the server closed the forged hello with 4401');
+  t.equal(after.frames.closes['1005'], 1, 'the student closed with no code');
+
+  const text = await (await fetch(`${ux.controlUrl}/metrics`)).text();
+  const buckets = samples(text, 'ux_ack_latency_seconds_bucket');
+  const bounds = after.latency.ack.boundsMs;
+  t.equal(buckets.size, bounds.length + 1, 'a bucket per bound and +Inf');
+  let cumulative = 0;
+  bounds.forEach((ms, index) => {
+    cumulative += after.latency.ack.counts[index]!;
+    t.equal(buckets.get(`le="${ms / 1000}"`), cumulative, `le=${ms / 1000} s is cumulative`);
+  });
+  t.equal(buckets.get('le="+Inf"'), 6);
+  t.same([...samples(text, 'ux_ack_latency_seconds_count').values()], [6]);
+  t.same([...samples(text, 'ux_welcome_latency_seconds_count').values()], [1]);
+  t.equal(samples(text, 'ux_nacks_total').get('code="submitted"'), 1);
+  t.equal(samples(text, 'ux_errs_total').get('code="unauthorized"'), 1);
+  t.equal(samples(text, 'ux_closes_total').get('code="4401"'), 1);
+  t.equal(samples(text, 'ux_events_stored_total').get(''), 6, 'the status counters are still there');
+
+  // The export figures: every bucket and row of the finalize, on both.
+  t.same(after.export, { rows: 0, bucketsDone: 0, bucketErrors: {}, running: 0, rowsPerSecond: 0 }, 'no export yet');
+  t.equal((await ux.api('POST', '/api/exams/WM/finalize')).status, 202);
+  let exam = (await ux.api<{ state: string; export: { rows: number } }>('GET', '/api/exams/WM')).body;
+  while (exam.state !== 'exported') {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    exam = (await ux.api<{ state: string; export: { rows: number } }>('GET', '/api/exams/WM')).body;
+  }
+  t.ok(exam.export.rows > 0, `the export wrote rows (${exam.export.rows})`);
+  const exported = await status();
+  t.match(exported.export, { rows: exam.export.rows, bucketsDone: 2, bucketErrors: {}, running: 0 });
+  const afterExport = await (await fetch(`${ux.controlUrl}/metrics`)).text();
+  t.equal(samples(afterExport, 'ux_export_rows_total').get(''), exam.export.rows);
+  t.equal(samples(afterExport, 'ux_export_buckets_done_total').get(''), 2);
+  t.equal(samples(afterExport, 'ux_exports_running').get(''), 0);
+});
