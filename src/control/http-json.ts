@@ -31,7 +31,13 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 export function sendError(response: ServerResponse, error: ControlHttpError): void {
+  const request = response.req as IncomingMessage | undefined;
+  // A refused request whose body is still coming (no token, too large): Node would read the rest
+  // to reuse the connection, so an endless body would be read for ever. Answer, then hang up.
+  const unread = request !== undefined && !request.complete;
+  if (unread) response.setHeader('connection', 'close');
   sendJson(response, error.status, { error: error.error, message: error.message });
+  if (unread) response.once('finish', () => request.socket.destroy());
 }
 
 /** Compares bearer tokens by their SHA-256 so the comparison takes the same time for any input. */
