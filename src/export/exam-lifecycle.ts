@@ -6,12 +6,12 @@ import type { Logger } from 'pino';
 import type { ExamReport, ExamState, ExamSummary } from '../control/control-backend.js';
 import { ExportError, ExportLeaseLostError, RedisUnavailableError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
-import type { RedisClient } from '../redis/redis-client.js';
+import { isCluster, type RedisClient } from '../redis/redis-client.js';
 import { bucketKeys, EXAM_INDEX_KEY } from '../redis/bucket-keys.js';
 import { ExamClose } from './exam-close.js';
 import { ExamMetaStore, type ExamMeta } from './exam-meta.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
-import { describeWaiting, isShardOutage, shardRetryDelay, type ShardWait } from './shard-wait.js';
+import { describeWaiting, isShardOutage, LATE, shardRetryDelay, within, type ShardWait } from './shard-wait.js';
 
 // A process that dies while exporting holds the exam until its lease lapses: keep that short. A
 // finalize that finds such a lease waits for it to lapse and takes the job over (takeOverWhenFree).
@@ -27,8 +27,14 @@ const LIST_CONCURRENCY = 8;
  * (`waiting`), and the close and the export go on by themselves once the shard is back.
  */
 const FINALIZE_REPLY_WAIT_MS = 2_000;
-/** How long a report waits for any one Redis read: a shard that is down must not hang the status. */
-const REPORT_WAIT_MS = 1_500;
+/**
+ * Redis Cluster only: how long a report waits for any one read (a shard that is down must not hang
+ * the status; what did not answer is named in `waiting`). A single Redis that is down is all of
+ * Untradex down, and a report waits for it as before.
+ */
+const REPORT_WAIT_MS = 3_000;
+/** How long a finalize step on the exam's state may run before the report names its shard as waited for. */
+const STATE_STEP_WAIT_MS = 1_500;
 
 export interface ExamLifecycleOptions {
   buckets: number;
@@ -52,18 +58,6 @@ interface Finalizing {
   stateWaits: Map<string, number>;
   /** Settles once the job has started (or another process holds it); rejects on a permanent failure. */
   started: Promise<void>;
-}
-
-const LATE = Symbol('late');
-
-/** `promise`'s value, or LATE once `ms` have passed first (the promise is left to settle alone). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof LATE> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export class ExamLifecycle {
@@ -93,7 +87,8 @@ export class ExamLifecycle {
     // and says in `waiting` what it could not read or what finalize waits for.
     const readMeta = this.meta.read(exam);
     readMeta.catch(() => undefined);
-    const [metaRead, live] = await Promise.all([within(readMeta, REPORT_WAIT_MS), this.store.examCountsWithin(exam, REPORT_WAIT_MS)]);
+    const waitMs = isCluster(this.redis) ? REPORT_WAIT_MS : null;
+    const [metaRead, live] = await Promise.all([waitMs === null ? readMeta : within(readMeta, waitMs), this.store.examCountsWithin(exam, waitMs)]);
     let meta: ExamMeta;
     if (metaRead === LATE) {
       // Without the exam's state only a finalize running here can say what it is.
@@ -237,7 +232,7 @@ export class ExamLifecycle {
       for (let attempt = 1; ; attempt += 1) {
         if (this.closed) throw new UntradexError('UX_ERR_SHUTDOWN', `Untradex is stopping; finalize exam ${exam} again after the restart`);
         const pending = settle(step());
-        let outcome = await within(pending, REPORT_WAIT_MS);
+        let outcome = await within(pending, STATE_STEP_WAIT_MS);
         if (outcome === LATE) {
           // Still running: say so, and let it finish (the client resends it once the shard is back).
           if (!finalizing.stateWaits.has(key)) finalizing.stateWaits.set(key, Date.now());

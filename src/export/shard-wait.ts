@@ -89,3 +89,16 @@ export function shardRetryDelay(attempt: number): number {
   const ceiling = Math.min(5_000, 200 * 2 ** Math.min(attempt - 1, 10));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
+
+/** What within() answers when the time ran out first. */
+export const LATE = Symbol('late');
+
+/** `promise`'s value, or LATE once `ms` have passed first (the promise is left to settle alone). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -71,3 +71,39 @@ t.test('finalize during a shard outage answers 202 with what it waits for, and e
   t.equal((await ux.api<ExamReply>('GET', `/api/exams/${EXAM}`)).body.waiting, null, 'and waits for nothing any more');
   assertSqliteResults(t, ux.config.export.sqlite.path, expected);
 });
+
+t.test('waitReplicas 1 and a shard whose replica hangs: finalize answers 202 naming the shard, and exports exactly once the replica is back', async (t) => {
+  // The issue's 503: every close on that shard came back "only 0 of 1 replicas confirmed".
+  const cluster = await startTestCluster(t, { primaries: 3, replicas: 1 });
+  const ux = await startUntradexInProcess(t, {
+    redis: { embedded: false, cluster: cluster.seeds, buckets: BUCKETS, waitReplicas: 1 },
+    gateway: { connectionActors: 2 },
+    writers: { count: 2 },
+    export: { exporters: 2, chunkSize: 20 },
+  });
+  const exam = `${EXAM}-W1`;
+  const expected = await runExamTraffic(ux, exam, { students: 30, questions: 3, changes: 2, submitEvery: 3 }, (fn) => t.teardown(fn));
+
+  const metaShard = await cluster.primaryOf(bucketKeys.meta(exam));
+  const owners = await Promise.all(Array.from({ length: BUCKETS }, (_, bucket) => cluster.primaryOf(bucketKeys.log(exam, bucket))));
+  const short = owners.find((owner) => owner !== metaShard)!;
+  const [replica] = await cluster.replicasOf(short);
+  t.ok(replica !== undefined, `the primary on port ${short.port} has a replica, which is frozen now`);
+  replica!.freeze();
+  t.teardown(() => replica!.thaw());
+
+  const finalize = await ux.api<ExamReply>('POST', `/api/exams/${exam}/finalize`);
+  t.equal(finalize.status, 202, 'finalize answers 202, not 503');
+  let during = finalize;
+  for (const deadline = Date.now() + 30_000; during.body.waiting?.shards.join() !== `127.0.0.1:${short.port}` && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    during = await ux.api<ExamReply>('GET', `/api/exams/${exam}`);
+  }
+  t.equal(during.body.state, 'closing', 'the exam waits to be closed; it has not failed');
+  t.match(during.body.waiting, { reason: 'redis_shard_unavailable', shard: `127.0.0.1:${short.port}`, buckets: owners.filter((owner) => owner === short).length }, 'it names the shard short of replicas');
+
+  replica!.thaw();
+  const done = await waitForExamState(ux, exam, ['exported', 'failed'], 120_000);
+  t.match(done, { state: 'exported', students: expected.students, events: expected.events, export: { bucketsDone: BUCKETS, error: null } }, 'the export completed by itself once the replica was back');
+  assertSqliteResults(t, ux.config.export.sqlite.path, expected);
+});
