@@ -6,7 +6,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
-const banner = '// Untradex browser client (PROTOCOL.md section 7). Apache-2.0. Built from src/client/browser/untradex.ts.';
+const banner = '// Untradex browser client (docs/PROTOCOL.md section 7). Apache-2.0. Built from src/client/browser/untradex.ts.';
 
 await build({
   entryPoints: ['src/client/browser/untradex.ts'],

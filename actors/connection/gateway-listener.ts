@@ -19,6 +19,13 @@ export interface GatewayListenerHooks {
   tlsReloaded?(error: Error | null): void;
 }
 
+/** How long an upgrade waits for a shared table's lock before it is refused, and how often it tries. */
+const BUSY_RETRY_FOR_MS = 2_000;
+const BUSY_RETRY_INTERVAL_MS = 5;
+
+/** A socket's places were all taken, the table was busy, or a cap (named) is full. */
+type PlaceOutcome = 'taken' | 'busy' | { full: string };
+
 export class GatewayListener {
   private readonly server: Server | TlsServer;
   private readonly pages = new StudentPages();
@@ -125,23 +132,26 @@ export class GatewayListener {
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
-    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    this.admit(request, socket, head, Date.now() + BUSY_RETRY_FOR_MS);
+  }
+
+  /**
+   * Takes the socket's places under every cap, then upgrades it. A table lock held by another
+   * actor (preempted on a loaded machine) is not a full gateway: the upgrade waits and tries again
+   * rather than turn a student away with 503.
+   */
+  private admit(request: IncomingMessage, socket: Duplex, head: Buffer, busyUntil: number): void {
+    if (socket.destroyed) return;
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable', 'the gateway is stopping');
     const address = request.socket.remoteAddress ?? 'unknown';
-    // Both caps hold for the whole process: the counts live in memory every connection actor shares.
-    const capPerAddress = this.limits.maxConnectionsPerAddress;
-    if (capPerAddress > 0 && this.addresses.tryTake(address, capPerAddress) !== 'taken') {
-      this.rejectedUpgrades += 1;
-      return refuse(socket, 503, 'Service Unavailable');
+    const taken = this.takePlaces(address);
+    if (taken === 'busy' && Date.now() < busyUntil) {
+      setTimeout(() => this.admit(request, socket, head, busyUntil), BUSY_RETRY_INTERVAL_MS);
+      return;
     }
-    if (!this.processCount.tryTake(this.limits.maxConnections)) {
-      if (capPerAddress > 0) this.addresses.release(address);
+    if (taken !== 'taken') {
       this.rejectedUpgrades += 1;
-      return refuse(socket, 503, 'Service Unavailable');
-    }
-    if (!this.unwelcomed.tryTake(address)) {
-      this.release(address);
-      this.rejectedUpgrades += 1;
-      return refuse(socket, 503, 'Service Unavailable');
+      return refuse(socket, 503, 'Service Unavailable', taken === 'busy' ? 'the gateway is overloaded: try again' : taken.full);
     }
     // ws answers a malformed handshake itself and never calls back: give the counts back then.
     let upgraded = false;
@@ -155,8 +165,30 @@ export class GatewayListener {
       this.hooks.accepted(ws, address);
     });
   }
+
+  /** Takes one place under each cap, or none: 'busy' (try again) or why the gateway is full. */
+  private takePlaces(address: string): PlaceOutcome {
+    // Both caps hold for the whole process: the counts live in memory every connection actor shares.
+    const capPerAddress = this.limits.maxConnectionsPerAddress;
+    if (capPerAddress > 0) {
+      const outcome = this.addresses.tryTake(address, capPerAddress);
+      if (outcome !== 'taken') return outcome === 'busy' ? 'busy' : { full: 'too many connections from this address (gateway.maxConnectionsPerAddress)' };
+    }
+    if (!this.processCount.tryTake(this.limits.maxConnections)) {
+      if (capPerAddress > 0) this.addresses.release(address);
+      return { full: 'too many connections (gateway.maxConnections)' };
+    }
+    const unwelcomed = this.unwelcomed.tryTake(address);
+    if (unwelcomed !== 'taken') {
+      this.release(address);
+      return unwelcomed === 'busy' ? 'busy' : { full: 'too many sockets waiting for their welcome (gateway.maxUnwelcomed, gateway.maxUnwelcomedPerAddress)' };
+    }
+    return 'taken';
+  }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/** Answers the upgrade request plainly; the body says why, for whoever reads it with curl. */
+function refuse(socket: Duplex, status: number, text: string, why = ''): void {
+  const body = why === '' ? '' : `${why}\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -3,8 +3,15 @@
 
 import type { Logger } from 'pino';
 import type { PresenceEntry, PresenceStore, PresenceUpdate } from '../../src/redis/presence-store.js';
-import type { SessionRegistry } from './session-registry.js';
 import type { StudentSession } from './student-session.js';
+
+/** What the beacon reads and marks of a session (a StudentSession has it all). */
+export type PresentSession = Pick<StudentSession, 'phase' | 'exam' | 'bucket' | 'student' | 'presenceExpiresAt'>;
+
+/** The actor's live sessions (its SessionRegistry); a benchmark can stand in thousands of them. */
+export interface LiveSessions {
+  live(): Iterable<PresentSession>;
+}
 
 export interface PresenceTiming {
   refreshMs: number;
@@ -18,7 +25,7 @@ interface Leaving extends PresenceEntry {
 
 interface BucketRound {
   update: PresenceUpdate & { join: PresenceEntry[]; leave: PresenceEntry[] };
-  joined: StudentSession[];
+  joined: PresentSession[];
   leaving: Leaving[];
 }
 
@@ -35,7 +42,7 @@ export class PresenceBeacon {
   private failing = false;
 
   constructor(
-    private readonly registry: SessionRegistry,
+    private readonly registry: LiveSessions,
     private readonly store: PresenceStore,
     private readonly timing: PresenceTiming,
     private readonly log: Logger,
@@ -52,7 +59,7 @@ export class PresenceBeacon {
   }
 
   /** The session's socket is gone: its entry is removed at the next round, if it was written. */
-  left(session: StudentSession): void {
+  left(session: PresentSession): void {
     if (session.presenceExpiresAt === 0) return;
     this.leaving.push({ exam: session.exam, bucket: session.bucket, student: session.student, expiresAt: session.presenceExpiresAt });
     session.presenceExpiresAt = 0;

@@ -1,4 +1,4 @@
-// The student protocol inside one connection actor (PROTOCOL.md section 3): hello and welcome,
+// The student protocol inside one connection actor (docs/PROTOCOL.md section 3): hello and welcome,
 // events into the rings, nacks for bad events, rate limits, replacement, and liveness pings.
 
 import type { Logger } from 'pino';

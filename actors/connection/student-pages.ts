@@ -1,4 +1,4 @@
-// The plain-HTTP side of the gateway port (PROTOCOL.md section 7): the browser client at
+// The plain-HTTP side of the gateway port (docs/PROTOCOL.md section 7): the browser client at
 // /client/untradex.js and the example exam page at /exam/, same origin as /ws so pages need no CORS.
 
 import { createHash } from 'node:crypto';

@@ -18,7 +18,7 @@ export class StudentSession {
   epoch = 0;
   /** When this connection's hello reached the gateway, µs since the epoch: orders hellos (rule 7). */
   helloUs = 0;
-  /** The hello asked for the student's stored answers (PROTOCOL.md section 3, `resume`). */
+  /** The hello asked for the student's stored answers (docs/PROTOCOL.md section 3, `resume`). */
   resume = false;
   /** The highest epoch announced for this student while this session's claim was in Redis. */
   newerEpochSeen = 0;

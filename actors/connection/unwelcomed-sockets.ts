@@ -1,7 +1,7 @@
 // Sockets that have not been welcomed yet (upgraded, no hello, or hello still being claimed), capped
 // per source address and in all, so one machine cannot hold every place open without saying hello.
 
-import { AddressTable, createAddressTable, reclaimAddresses } from './address-table.js';
+import { AddressTable, createAddressTable, reclaimAddresses, type TakeOutcome } from './address-table.js';
 import { ConnectionCount, createConnectionCount, reclaimConnections } from './connection-count.js';
 
 /** The shared memory behind the caps, owned by the gateway supervisor so it outlives every actor. */
@@ -46,14 +46,18 @@ export class UnwelcomedSockets {
     this.perAddress = new AddressTable(memory.addresses, actorIndex);
   }
 
-  /** Takes a place for a new socket from `address`; false when either cap is reached. */
-  tryTake(address: string): boolean {
-    if (this.perAddress.tryTake(address, this.limits.maxUnwelcomedPerAddress) !== 'taken') return false;
+  /**
+   * Takes a place for a new socket from `address`: 'full' when either cap is reached, 'busy' when
+   * another actor held the table's lock too long to wait for (the caller tries again shortly).
+   */
+  tryTake(address: string): TakeOutcome {
+    const perAddress = this.perAddress.tryTake(address, this.limits.maxUnwelcomedPerAddress);
+    if (perAddress !== 'taken') return perAddress;
     if (!this.total.tryTake(this.limits.maxUnwelcomed)) {
       this.perAddress.release(address);
-      return false;
+      return 'full';
     }
-    return true;
+    return 'taken';
   }
 
   release(address: string): void {

@@ -1,4 +1,4 @@
-// Student tokens (PROTOCOL.md section 2): `v1.<payload>.<sig>`, HMAC-SHA256 over "v1." + payload.
+// Student tokens (docs/PROTOCOL.md section 2): `v1.<payload>.<sig>`, HMAC-SHA256 over "v1." + payload.
 // Any system holding `auth.secret` can mint them; the gateway verifies each hello with this module.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -18,8 +18,8 @@ const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 export function mintStudentToken(secret: string, claims: StudentTokenClaims): string {
   // Refuse to sign what verify would refuse: a minted token must always be usable.
-  if (!isValidId(claims.exam)) throw new TokenError('malformed', 'cannot mint a token: exam id breaks PROTOCOL.md section 1');
-  if (!isValidId(claims.student)) throw new TokenError('malformed', 'cannot mint a token: student id breaks PROTOCOL.md section 1');
+  if (!isValidId(claims.exam)) throw new TokenError('malformed', 'cannot mint a token: exam id breaks docs/PROTOCOL.md section 1');
+  if (!isValidId(claims.student)) throw new TokenError('malformed', 'cannot mint a token: student id breaks docs/PROTOCOL.md section 1');
   if (!Number.isSafeInteger(claims.expiresAt)) throw new TokenError('malformed', 'cannot mint a token: expiresAt must be an integer (unix seconds)');
   const json = JSON.stringify({ e: claims.exam, s: claims.student, x: claims.expiresAt });
   const payload = Buffer.from(json, 'utf8').toString('base64url');
@@ -75,8 +75,8 @@ function parseClaims(bytes: Buffer): StudentTokenClaims {
   const e = own(p, 'e');
   const s = own(p, 's');
   const x = own(p, 'x');
-  if (!isValidId(e)) throw malformed('exam id "e" breaks PROTOCOL.md section 1');
-  if (!isValidId(s)) throw malformed('student id "s" breaks PROTOCOL.md section 1');
+  if (!isValidId(e)) throw malformed('exam id "e" breaks docs/PROTOCOL.md section 1');
+  if (!isValidId(s)) throw malformed('student id "s" breaks docs/PROTOCOL.md section 1');
   if (typeof x !== 'number' || !Number.isInteger(x)) throw malformed('expiry "x" is not an integer');
   return { exam: e, student: s, expiresAt: x };
 }

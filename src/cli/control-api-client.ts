@@ -1,4 +1,4 @@
-// The command line's client of the control API (PROTOCOL.md section 4): one fetch per call with the
+// The command line's client of the control API (docs/PROTOCOL.md section 4): one fetch per call with the
 // admin token, and every failure turned into a ControlApiError whose message says what to do.
 
 import { ControlApiError } from '../errors.js';

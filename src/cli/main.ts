@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `untradex` bin (PROTOCOL.md section 9; `npm start` runs its default command, `start`): parses
+// The `untradex` bin (docs/PROTOCOL.md section 9; `npm start` runs its default command, `start`): parses
 // the command line and turns every failure into a message on stderr and a non-zero exit code.
 
 import { CommanderError } from 'commander';

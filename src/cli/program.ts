@@ -1,4 +1,4 @@
-// The `untradex` command line (PROTOCOL.md section 9) on commander: `start` (the default) runs the
+// The `untradex` command line (docs/PROTOCOL.md section 9) on commander: `start` (the default) runs the
 // server; the other commands are clients of its control API, except `check`, which runs before it.
 
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The exam client of PROTOCOL.md section 7 over any socket and store: timers, promises and
+// The exam client of docs/PROTOCOL.md section 7 over any socket and store: timers, promises and
 // events around the client core. The browser and Node entry points give it their socket and storage.
 
 import { StudentClientError, UntradexError } from '../errors.js';

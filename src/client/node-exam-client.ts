@@ -1,4 +1,4 @@
-// The exam client of PROTOCOL.md section 7 for Node (`untradex/client` under Node): the same
+// The exam client of docs/PROTOCOL.md section 7 for Node (`untradex/client` under Node): the same
 // client as the browser's, over `ws`, its outbox in memory (lost with the process).
 
 import { performance } from 'node:perf_hooks';

@@ -18,7 +18,7 @@ export interface StudentClientOptions {
   /** Unacked events on the wire at most (1 to 64). Default 64. */
   window?: number;
   /**
-   * Ask for the stored answers in every hello and settle kept events by them (PROTOCOL.md section 7,
+   * Ask for the stored answers in every hello and settle kept events by them (docs/PROTOCOL.md section 7,
    * rule 2). Default false: this client keeps its outbox in memory, so only one device writes.
    */
   resume?: boolean;

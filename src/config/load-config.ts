@@ -142,7 +142,7 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown> | undefined;
   /** Directory relative paths are resolved against; the process's cwd by default. */
   cwd?: string | undefined;
-  /** Where secrets from the environment are read (PROTOCOL.md section 6); process.env by default. */
+  /** Where secrets from the environment are read (docs/PROTOCOL.md section 6); process.env by default. */
   env?: NodeJS.ProcessEnv | undefined;
 }
 
@@ -204,7 +204,7 @@ function loadOrCreateSecrets(dataDir: string): { secrets: GeneratedSecrets; crea
   return { secrets, created };
 }
 
-/** The secrets of PROTOCOL.md section 6 that may come from the environment, and their keys. */
+/** The secrets of docs/PROTOCOL.md section 6 that may come from the environment, and their keys. */
 const ENV_SECRETS = [
   { name: 'UNTRADEX_ADMIN_TOKEN', path: ['control', 'adminToken'] },
   { name: 'UNTRADEX_AUTH_SECRET', path: ['auth', 'secret'] },

@@ -1,4 +1,4 @@
-// The shape of every configuration key, with its bounds: PROTOCOL.md section 6 plus tuning.
+// The shape of every configuration key, with its bounds: docs/PROTOCOL.md section 6 plus tuning.
 // Defaults live in config/default.json; this schema only validates (strict: unknown keys fail).
 
 import { availableParallelism } from 'node:os';
@@ -66,7 +66,7 @@ const gatewaySchema = z.strictObject({
   ackRingBytes: z.number().int().min(4096).max(1 << 30),
   rateLimit: rateLimitSchema,
   presence: presenceSchema,
-  /** PEM certificate and key: the gateway port then speaks wss:// and https:// (PROTOCOL.md section 6). Both or neither. */
+  /** PEM certificate and key: the gateway port then speaks wss:// and https:// (docs/PROTOCOL.md section 6). Both or neither. */
   tls: z
     .strictObject({ certFile: z.string().min(1).nullable(), keyFile: z.string().min(1).nullable() })
     .refine((tls) => (tls.certFile === null) === (tls.keyFile === null), { message: 'set both certFile and keyFile, or neither' }),

@@ -1,4 +1,4 @@
-// The operator console's static files on the control port (PROTOCOL.md section 8): the page at `/`
+// The operator console's static files on the control port (docs/PROTOCOL.md section 8): the page at `/`
 // and its script, styles and chart styles under /console/, all from the package, with a strict CSP.
 
 import { createHash } from 'node:crypto';

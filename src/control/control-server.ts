@@ -1,4 +1,4 @@
-// The control API (PROTOCOL.md section 4): health, readiness, metrics, status, tokens, the exam
+// The control API (docs/PROTOCOL.md section 4): health, readiness, metrics, status, tokens, the exam
 // list, exam state, the roster, finalize, purge, and the console's files at `/` (section 8).
 // Binds to 127.0.0.1 by default; /api/* needs the admin token.
 

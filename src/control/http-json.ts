@@ -1,4 +1,4 @@
-// Small HTTP helpers of the control API: JSON replies, PROTOCOL.md's error shape, bounded bodies,
+// Small HTTP helpers of the control API: JSON replies, docs/PROTOCOL.md's error shape, bounded bodies,
 // and constant-time bearer checks.
 
 import { timingSafeEqual, createHash } from 'node:crypto';

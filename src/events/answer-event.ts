@@ -3,7 +3,7 @@
 
 export type EventKind = 'open' | 'answer' | 'submit';
 
-/** Identifiers of exams, students and questions: PROTOCOL.md section 1. */
+/** Identifiers of exams, students and questions: docs/PROTOCOL.md section 1. */
 export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Largest seq a client may use (2^53 - 1). */
@@ -59,7 +59,7 @@ export const WriteOutcome = {
    * Not from Redis: the writer's verdict on an event whose shard (Cluster mode) failed with a
    * transient error or passed writers.shardWaitMs, or that follows such an event of the same
    * session. Not stored, not acked: the connection gets `err busy` and close 1013, and the client
-   * resends from the welcome's lastSeq (PROTOCOL.md section 3, rules 2 and 6).
+   * resends from the welcome's lastSeq (docs/PROTOCOL.md section 3, rules 2 and 6).
    */
   Unavailable: 6,
 } as const;

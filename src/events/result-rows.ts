@@ -1,4 +1,4 @@
-// The rows of the final tables (PROTOCOL.md section 5) as exporters hand them to a sink.
+// The rows of the final tables (docs/PROTOCOL.md section 5) as exporters hand them to a sink.
 // Times are ms since the Unix epoch (UTC); each sink maps them to its own column type.
 
 export interface AnswerRow {

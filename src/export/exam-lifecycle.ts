@@ -313,7 +313,7 @@ export class ExamLifecycle {
   /**
    * Removes an exported exam's data from Redis. The exam stays `exported` for good: its meta and
    * the buckets' close markers stay, so a student who connects again is welcomed `closed`, every
-   * event is nacked `exam_closed`, and a finalize changes nothing (PROTOCOL.md section 4).
+   * event is nacked `exam_closed`, and a finalize changes nothing (docs/PROTOCOL.md section 4).
    */
   async purge(exam: string): Promise<{ deletedKeys: number }> {
     const meta = await this.meta.read(exam);

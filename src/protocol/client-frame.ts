@@ -1,4 +1,4 @@
-// Codec of the frames a student client sends (PROTOCOL.md sections 1 and 3): the server's
+// Codec of the frames a student client sends (docs/PROTOCOL.md sections 1 and 3): the server's
 // total decoder, which never throws, and the client library's encoders.
 
 import { isValidId, isValidSeq, MAX_CLIENT_TS, type EventKind } from '../events/answer-event.js';

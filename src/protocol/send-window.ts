@@ -1,4 +1,4 @@
-// How many events a client may have on the wire unanswered (PROTOCOL.md section 7, rule 3): the
+// How many events a client may have on the wire unanswered (docs/PROTOCOL.md section 7, rule 3): the
 // client never exceeds it, and the gateway does not count that many as abuse after a refusal.
 
 /**

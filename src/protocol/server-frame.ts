@@ -1,4 +1,4 @@
-// Codec of the frames the server sends to a student (PROTOCOL.md section 3): string-built
+// Codec of the frames the server sends to a student (docs/PROTOCOL.md section 3): string-built
 // encoders for the hot path, and the client library's strict decoder.
 
 import { isValidId, MAX_SEQ } from '../events/answer-event.js';

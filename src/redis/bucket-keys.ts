@@ -1,4 +1,4 @@
-// The Redis key layout of ARCHITECTURE.md and the routing hash that picks a student's bucket.
+// The Redis key layout of docs/ARCHITECTURE.md and the routing hash that picks a student's bucket.
 // Every key of one bucket shares the hash tag `{<exam>:<bucket>}`, so one FCALL may touch them all on Cluster.
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -75,7 +75,7 @@ export const bucketKeys = {
   },
   /**
    * String: exists once finalize closed the bucket. Never purged nor expired: it is what keeps an
-   * exported exam closed for good once its data is gone (PROTOCOL.md section 4).
+   * exported exam closed for good once its data is gone (docs/PROTOCOL.md section 4).
    */
   closed(exam: string, bucket: number): string {
     return `ux:{${exam}:${bucket}}:closed`;

@@ -9,7 +9,7 @@ import type { RedisClient } from './redis-client.js';
  * values) and decoding them one by one in ioredis was the export's hottest loop (about 11 µs per
  * entry of JavaScript against about 1 µs of Redis). Joined in Redis, the whole range is one string
  * that a native split cuts apart: about 3.5 µs of Redis and 1 µs of JavaScript per entry. U+0000
- * cannot be stored (PROTOCOL.md section 1), so NUL never occurs inside a field.
+ * cannot be stored (docs/PROTOCOL.md section 1), so NUL never occurs inside a field.
  *
  * Entries written by ux_write have the fields s, q, k, v, seq, cts, sts in that order and are read by
  * position; any other layout is read by name, with q and v optional (only answers carry them). The

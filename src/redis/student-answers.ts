@@ -1,4 +1,4 @@
-// Reads one student's last stored answers for the `answers` frame of a resumed hello (PROTOCOL.md
+// Reads one student's last stored answers for the `answers` frame of a resumed hello (docs/PROTOCOL.md
 // section 3): the student's field of the bucket's question index, then only their answer fields.
 
 import type { StoredAnswer } from '../protocol/server-frame.js';

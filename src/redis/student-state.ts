@@ -19,7 +19,7 @@ export interface StudentState {
   lastEventAt: number | null;
 }
 
-// Version 2 (seven fields) and version 1 (the first four) of the packed state: see function-library.ts.
+// Version 2 (seven fields) and version 1 (the first four) of the packed state: see src/redis/untradex.lua.
 const STATE_V2 = /^(\d+),(\d+),(\d+),(\d*),(\d*),(\d+),(\d*)$/;
 const STATE_V1 = /^(\d+),(\d+),(\d+),(\d*)$/;
 

@@ -1,4 +1,4 @@
-// The contract between the exporter actors and the result database (PROTOCOL.md section 5).
+// The contract between the exporter actors and the result database (docs/PROTOCOL.md section 5).
 // One bucket is written as chunks and made durable in one transaction, idempotently.
 
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';

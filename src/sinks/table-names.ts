@@ -1,4 +1,4 @@
-// The final table names of PROTOCOL.md section 5 for a configured prefix, per SQL dialect.
+// The final table names of docs/PROTOCOL.md section 5 for a configured prefix, per SQL dialect.
 // The prefix is validated here too, because it is the one piece of SQL that cannot be bound.
 
 import { ConfigError } from '../errors.js';

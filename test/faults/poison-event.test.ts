@@ -2,7 +2,7 @@
 // ux_write raises on any batch that holds that student's next event. With one writer for every
 // student, that used to stall the whole exam: the batch was retried forever. Now the writer isolates
 // the event and answers it `nack bad_event`; the other students keep getting acks, and once the
-// state is repaired the student's later seqs are stored as usual (PROTOCOL.md section 3 rules 1-2).
+// state is repaired the student's later seqs are stored as usual (docs/PROTOCOL.md section 3 rules 1-2).
 
 import t from 'tap';
 import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';

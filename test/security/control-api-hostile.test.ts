@@ -1,4 +1,4 @@
-// The control API under hostile requests (PROTOCOL.md section 4): a missing or wrong bearer gets
+// The control API under hostile requests (docs/PROTOCOL.md section 4): a missing or wrong bearer gets
 // 401 and changes nothing (finalize, purge, tokens), bodies are size limited, hostile exam ids
 // in paths get 400, and by default it listens on 127.0.0.1 only.
 

@@ -1,4 +1,4 @@
-// Event floods (PROTOCOL.md section 3): past the per-connection rate a socket gets `err
+// Event floods (docs/PROTOCOL.md section 3): past the per-connection rate a socket gets `err
 // rate_limited` and, when the abuse goes on, close 4429; nothing past the first refusal is stored;
 // flooders do not starve a polite student; bad events count against the same limit.
 

@@ -1,5 +1,5 @@
 // One fuzzing client socket: sends a frame (whole or in fragments) and reads the server's next
-// answer to it, so a fuzzer can compare each answer with what PROTOCOL.md section 3 prescribes.
+// answer to it, so a fuzzer can compare each answer with what docs/PROTOCOL.md section 3 prescribes.
 
 import { WebSocket } from 'ws';
 import type { Answer } from './wire-oracle.js';

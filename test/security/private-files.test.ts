@@ -1,4 +1,4 @@
-// Issue 10 item 6 and PROTOCOL.md section 6's secrets: dataDir, the AOF and the SQLite results are
+// Issue 10 item 6 and docs/PROTOCOL.md section 6's secrets: dataDir, the AOF and the SQLite results are
 // the owner's only; the embedded Redis wants a password; secrets come from the environment and
 // never reach the log; the admin token is printed only by the start that generated it.
 

@@ -1,4 +1,4 @@
-// Student tokens against a running gateway (PROTOCOL.md section 2): forged, expired and malformed
+// Student tokens against a running gateway (docs/PROTOCOL.md section 2): forged, expired and malformed
 // ones get 4401 and leave no trace in Redis; a token only ever writes to its own exam, whatever
 // the frames claim; one token on several sockets at once leaves exactly one live session.
 //

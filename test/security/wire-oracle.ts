@@ -1,4 +1,4 @@
-// PROTOCOL.md sections 1 and 3 restated independently for the hostile-input tests: what one
+// docs/PROTOCOL.md sections 1 and 3 restated independently for the hostile-input tests: what one
 // WebSocket frame is, judged from its raw bytes, and what the server must answer to it.
 
 /** The limits of section 3 that decide a frame's fate. */

@@ -43,7 +43,7 @@ export async function runTokens(api: ControlApiClient, exam: string, file: strin
 }
 
 /**
- * The exam page students open (PROTOCOL.md section 7), from the gateway's config: https when it
+ * The exam page students open (docs/PROTOCOL.md section 7), from the gateway's config: https when it
  * has a certificate, this machine's name when it listens on every address. Pass --exam-url when
  * students reach it by another name (a DNS name, a load balancer).
  */

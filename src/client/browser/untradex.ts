@@ -1,4 +1,4 @@
-// The browser client (PROTOCOL.md section 7), bundled into /client/untradex.js: the exam client
+// The browser client (docs/PROTOCOL.md section 7), bundled into /client/untradex.js: the exam client
 // over the browser's WebSocket, with its outbox in IndexedDB (or in memory where there is none).
 
 import { ExamClientBase, type ClientEnvironment, type ClientSocket, type ExamClientOptions } from '../exam-client.js';

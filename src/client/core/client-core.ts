@@ -1,4 +1,4 @@
-// The student client's protocol engine (PROTOCOL.md sections 3 and 7), with no I/O of its own:
+// The student client's protocol engine (docs/PROTOCOL.md sections 3 and 7), with no I/O of its own:
 // the shell feeds it socket events, frames, storage completions and the time; it answers with effects.
 
 import { StudentClientError } from '../../errors.js';

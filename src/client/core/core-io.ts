@@ -4,7 +4,7 @@
 import type { ErrCode, NackCode } from '../../protocol/server-frame.js';
 import type { KeptEvent, StoreWrite } from './kept-event.js';
 
-/** The client's life as the page sees it (PROTOCOL.md section 7). */
+/** The client's life as the page sees it (docs/PROTOCOL.md section 7). */
 export type ClientStatus = 'connecting' | 'online' | 'offline' | 'closed' | 'replaced' | 'unauthorized' | 'stopped';
 
 /** The final statuses: the client no longer connects. */

@@ -10,7 +10,7 @@ export type { StoredAnswer } from '../../protocol/server-frame.js';
 export interface KeptEvent {
   /** Local key, increasing in the order the student made the events; never sent. */
   readonly id: number;
-  /** null until the device's first welcome (PROTOCOL.md section 7, rule 2). */
+  /** null until the device's first welcome (docs/PROTOCOL.md section 7, rule 2). */
   seq: number | null;
   readonly kind: EventKind;
   /** The question id for `answer`, else null. */

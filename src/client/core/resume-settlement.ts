@@ -1,5 +1,5 @@
 // What a welcome (and the `answers` frame that follows it) means for the events kept on this
-// device: PROTOCOL.md section 7, rule 2. Pure: the client core applies the verdicts.
+// device: docs/PROTOCOL.md section 7, rule 2. Pure: the client core applies the verdicts.
 
 import type { StoredAnswer } from '../../protocol/server-frame.js';
 import type { KeptEvent } from './kept-event.js';

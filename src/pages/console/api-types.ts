@@ -1,4 +1,4 @@
-// The control API's replies as the console reads them (PROTOCOL.md section 4). Kept apart from the
+// The control API's replies as the console reads them (docs/PROTOCOL.md section 4). Kept apart from the
 // server's own types: those live beside Node-only modules the browser build cannot compile.
 
 export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';

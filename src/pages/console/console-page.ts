@@ -1,4 +1,4 @@
-// The operator console (GET / on the control port, PROTOCOL.md section 8): sign in with the admin
+// The operator console (GET / on the control port, docs/PROTOCOL.md section 8): sign in with the admin
 // token, then live figures, the exam table with finalize and purge, and each exam's roster.
 
 import type { ExamState, ExamSummary, ExportProgress, SystemStatus } from './api-types.js';

@@ -1,4 +1,4 @@
-// The system's live figures (PROTOCOL.md section 8): connections, events per second with its chart,
+// The system's live figures (docs/PROTOCOL.md section 8): connections, events per second with its chart,
 // ring fill, Redis, the result database, the disk, and every actor with its restarts and loop delay.
 
 import type { ActorStatus, ProcessStatus, SystemStatus } from './api-types.js';

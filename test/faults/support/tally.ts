@@ -28,7 +28,7 @@ export interface Tally {
   lost: number;
   /** Entries beyond the first for one (student, seq). */
   duplicated: number;
-  /** Stored seqs of a student that do not increase (PROTOCOL.md rule 2). */
+  /** Stored seqs of a student that do not increase (docs/PROTOCOL.md rule 2). */
   outOfOrder: number;
   /** Stored events nobody was acked for (harmless: their ack was cut off; clients resend them). */
   storedUnacked: number;

@@ -1,4 +1,4 @@
-// The example exam page in Chromium against a real Untradex (PROTOCOL.md section 7): served with
+// The example exam page in Chromium against a real Untradex (docs/PROTOCOL.md section 7): served with
 // a CSP from the gateway port, answers by keyboard, each shown "Saved" once Redis has it, submit.
 
 import t from 'tap';

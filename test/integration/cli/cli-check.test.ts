@@ -40,7 +40,7 @@ t.test('a wrong PostgreSQL URL fails the check, naming the key, without the pass
   t.match(run.stdout, /^FAIL {2}sink {4}postgres: .*ECONNREFUSED.*check export\.postgres\.url \(or UNTRADEX_POSTGRES_URL\)/m);
   t.match(run.stdout, /1 check\(s\) failed/);
   t.notOk(run.stdout.includes(DB_PASSWORD) || run.stderr.includes(DB_PASSWORD), 'the password is not printed');
-  // The URL may come from the environment instead, as a secret (PROTOCOL.md section 6).
+  // The URL may come from the environment instead, as a secret (docs/PROTOCOL.md section 6).
   const prefix = uniquePrefix('k');
   t.teardown(() => dropTables(prefix));
   const good = await configFile(t, { redis: { port: await freePort() }, export: { sink: 'postgres', tablePrefix: prefix } });

@@ -1,4 +1,4 @@
-// The exam commands of the `untradex` bin (PROTOCOL.md section 9) against a running Untradex with
+// The exam commands of the `untradex` bin (docs/PROTOCOL.md section 9) against a running Untradex with
 // real students: exams, status, students (filters, formats), finalize --wait (plain lines, and a
 // bar on a terminal) to exported, purge.
 

@@ -1,4 +1,4 @@
-// `untradex tokens` (PROTOCOL.md section 9): a student list from a file, a spreadsheet's CSV or
+// `untradex tokens` (docs/PROTOCOL.md section 9): a student list from a file, a spreadsheet's CSV or
 // stdin, written back as CSV student,token,url; a bad list issues nothing and says which record.
 
 import { writeFile } from 'node:fs/promises';

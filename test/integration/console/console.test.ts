@@ -1,4 +1,4 @@
-// The operator console (PROTOCOL.md section 8) in Chromium against a real Untradex, driven only
+// The operator console (docs/PROTOCOL.md section 8) in Chromium against a real Untradex, driven only
 // through its accessible names: sign in (a wrong token refused), an exam's counts as students write
 // on real sockets, the roster paged and filtered, finalize through the dialog to a bar at 100, purge.
 

@@ -1,4 +1,4 @@
-// The control API of PROTOCOL.md section 4 against a running Untradex: health and readiness
+// The control API of docs/PROTOCOL.md section 4 against a running Untradex: health and readiness
 // without auth, bearer auth on /api/*, tokens, exam state, metrics, and the error shape.
 
 import t from 'tap';

@@ -26,7 +26,7 @@ interface RosterEntry {
   submittedAt: number | null;
 }
 
-/** PROTOCOL.md: `connected` is right within 10 s; with the test's short refresh it is much sooner. */
+/** docs/PROTOCOL.md: `connected` is right within 10 s; with the test's short refresh it is much sooner. */
 const PRESENCE_BOUND_MS = 10_000;
 
 async function examView(ux: ControlClient, exam: string): Promise<ExamSummary> {

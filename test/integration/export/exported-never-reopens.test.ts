@@ -1,4 +1,4 @@
-// An exported exam never opens again (PROTOCOL.md section 4), purged or expired: students answer
+// An exported exam never opens again (docs/PROTOCOL.md section 4), purged or expired: students answer
 // and submit, finalize exports to SQLite, the data leaves Redis; the same tokens then connect
 // again and are welcomed `closed`, every event is nacked, finalize again changes no row.
 

@@ -11,7 +11,7 @@ t.test('values within maxValueBytes whose frame would pass maxFrameBytes are ref
   const ux = await startUntradexInProcess(t, { redis: { buckets: 2 }, gateway: { connectionActors: 1 } });
   const { S1: token } = await ux.tokens('SIZE', ['S1']);
 
-  // What the gateway does with such a frame (PROTOCOL.md section 3, rule 8): close 1009.
+  // What the gateway does with such a frame (docs/PROTOCOL.md section 3, rule 8): close 1009.
   const quotes = '"'.repeat(2048);
   const raw = await connectRaw(ux.gatewayUrl);
   raw.send({ t: 'hello', token });

@@ -1,4 +1,4 @@
-// Backpressure (PROTOCOL.md section 3, rule 6): with tiny rings and Redis writes held back, a
+// Backpressure (docs/PROTOCOL.md section 3, rule 6): with tiny rings and Redis writes held back, a
 // burst fills the rings, sockets are paused instead of events dropped, and once Redis is back
 // every event is stored and acked exactly once.
 

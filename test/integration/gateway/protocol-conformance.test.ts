@@ -1,4 +1,4 @@
-// PROTOCOL.md section 3 against the real server, rule by rule: close codes, nacks, duplicates,
+// docs/PROTOCOL.md section 3 against the real server, rule by rule: close codes, nacks, duplicates,
 // submit and close rules, limits, and what is (not) stored. Raw sockets, no client library.
 
 import t from 'tap';

@@ -1,4 +1,4 @@
-// A hello with `resume: true` (PROTOCOL.md section 3): the `answers` frame comes right after the
+// A hello with `resume: true` (docs/PROTOCOL.md section 3): the `answers` frame comes right after the
 // welcome and before any ack, with the last stored answer of every question and the submit state.
 
 import t from 'tap';

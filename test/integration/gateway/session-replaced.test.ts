@@ -1,4 +1,4 @@
-// One live session per student (PROTOCOL.md section 3, rule 3): a second hello for the same
+// One live session per student (docs/PROTOCOL.md section 3, rule 3): a second hello for the same
 // student replaces the first, which gets `err replaced` and close 4409, and whose late events are not stored.
 
 import t from 'tap';

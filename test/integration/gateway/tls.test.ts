@@ -1,4 +1,4 @@
-// gateway.tls (PROTOCOL.md section 6): with a certificate the student port speaks https:// and
+// gateway.tls (docs/PROTOCOL.md section 6): with a certificate the student port speaks https:// and
 // wss://; a renewed certificate is used for new connections while open sockets carry on; the
 // example page works over https in Chromium. Certificates are self-signed, made here with openssl.
 

@@ -1,4 +1,4 @@
-// `connected` across gateway processes (PROTOCOL.md section 4: a live session on any gateway
+// `connected` across gateway processes (docs/PROTOCOL.md section 4: a live session on any gateway
 // process, right within 10 s): students spread over two processes all count; a closed socket stops
 // counting; a gateway process killed with SIGKILL leaves nothing behind once its entries expire.
 

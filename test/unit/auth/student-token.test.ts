@@ -1,4 +1,4 @@
-// Student tokens against PROTOCOL.md section 2: a vector computed with openssl, forgeries,
+// Student tokens against docs/PROTOCOL.md section 2: a vector computed with openssl, forgeries,
 // expiry, and every malformed shape, asserting TokenError.reason and code, never messages.
 
 import { createHmac } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The client core driven directly with a fake clock (PROTOCOL.md sections 3 and 7): write first,
+// The client core driven directly with a fake clock (docs/PROTOCOL.md sections 3 and 7): write first,
 // send second; seqs never reused; the send window; paced resends; resume settlement; final states.
 
 import t from 'tap';

@@ -15,7 +15,7 @@ async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string
   return dir;
 }
 
-t.test('defaults carry every PROTOCOL.md section 6 key with its documented default', async (t) => {
+t.test('defaults carry every docs/PROTOCOL.md section 6 key with its documented default', async (t) => {
   const dir = await tempDir(t);
   const { config } = loadConfig({ overrides: { dataDir: dir } });
   t.match(config, {

@@ -208,9 +208,9 @@ t.test('the scanner sees what it must', async (t) => {
   const readme = markdownReferences(join(ROOT, 'README.md')).map((ref) => ref.target);
   t.ok(readme.includes('docs/DEPLOYMENT.md'), 'a README link');
   const header = commentReferences(join(ROOT, 'src', 'auth', 'student-token.ts')).map((ref) => ref.target);
-  t.ok(header.includes('PROTOCOL.md'), 'a bare document name in a comment');
+  t.ok(header.includes('docs/PROTOCOL.md'), 'a rooted document path in a comment');
   const pages = commentReferences(join(ROOT, 'actors', 'connection', 'student-pages.ts')).map((ref) => ref.target);
-  t.ok(pages.includes('PROTOCOL.md'), 'its header comment is read');
+  t.ok(pages.includes('docs/PROTOCOL.md'), 'its header comment is read');
   t.notOk(pages.includes('pages/exam/index.html'), 'a path in a string of code is not a comment');
   t.equal(problemWith({ file: join(ROOT, 'README.md'), line: 1, target: '../shared/PROTOCOL.md', base: 'file' }), 'points outside the repository');
   t.match(problemWith({ file: join(ROOT, 'src', 'x.ts'), line: 1, target: 'docs/NOPE.md', base: 'root' }), /does not exist/);

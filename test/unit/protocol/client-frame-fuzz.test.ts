@@ -21,7 +21,7 @@ function rng(seed: number): () => number {
 
 type Oracle = { type: 'violation' } | { type: 'bad_event'; seq: number } | Extract<DecodedClientFrame, { type: 'hello' | 'event' }>;
 
-/** PROTOCOL.md sections 1 and 3 restated with other means (isSafeInteger, \w, Date.UTC, isWellFormed). */
+/** docs/PROTOCOL.md sections 1 and 3 restated with other means (isSafeInteger, \w, Date.UTC, isWellFormed). */
 function oracle(text: string, maxValueBytes: number): Oracle {
   let v: unknown;
   try {

@@ -1,4 +1,4 @@
-// The client-frame decoder against every rule of PROTOCOL.md sections 1 and 3, one table row per
+// The client-frame decoder against every rule of docs/PROTOCOL.md sections 1 and 3, one table row per
 // rule, plus the client-side encoders round-tripping through it.
 
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Server frames of PROTOCOL.md section 3: the encoders emit exactly the documented JSON, the
+// Server frames of docs/PROTOCOL.md section 3: the encoders emit exactly the documented JSON, the
 // client decoder accepts it back and refuses anything else; close codes match rule 7.
 
 import t from 'tap';

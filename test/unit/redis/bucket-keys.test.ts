@@ -42,7 +42,7 @@ t.test('buckets spread students evenly', async (t) => {
   t.ok(Math.max(...counts) < expected * 1.2, `largest bucket ${Math.max(...counts)}`);
 });
 
-t.test('key names follow ARCHITECTURE.md, with the bucket hash tag', async (t) => {
+t.test('key names follow docs/ARCHITECTURE.md, with the bucket hash tag', async (t) => {
   t.equal(bucketKeys.log('E1', 3), 'ux:{E1:3}:log');
   t.equal(bucketKeys.ans('E1', 3), 'ux:{E1:3}:ans');
   t.equal(bucketKeys.seq('E1', 3), 'ux:{E1:3}:seq');

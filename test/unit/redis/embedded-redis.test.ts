@@ -1,4 +1,4 @@
-// The embedded redis-server: configured as ARCHITECTURE.md says, stopped cleanly, and its AOF
+// The embedded redis-server: configured as docs/ARCHITECTURE.md says, stopped cleanly, and its AOF
 // (appendfsync always) keeps every acknowledged write through kill -9 and a restart.
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';

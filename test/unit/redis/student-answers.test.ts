@@ -1,4 +1,4 @@
-// The `answers` frame's read (PROTOCOL.md section 3): one student's last stored answer per question,
+// The `answers` frame's read (docs/PROTOCOL.md section 3): one student's last stored answer per question,
 // read through the bucket's question index, at a cost that does not grow with the bucket.
 
 import type { Redis } from 'ioredis';
