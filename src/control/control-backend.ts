@@ -133,7 +133,7 @@ export interface ExamReport extends ExamSummary {
   /**
    * What the exam waits for, or null: on a Redis Cluster, buckets its finalize cannot close or
    * export yet (or whose counts could not be read) because their shard does not answer. Finalize
-   * goes on by itself once the shard is back. An addition to PROTOCOL.md section 4.
+   * goes on by itself once the shard is back. An addition to docs/PROTOCOL.md section 4.
    */
   waiting: ExamWaiting | null;
 }

@@ -5,7 +5,7 @@ import { UntradexError } from '../errors.js';
 import { keySlot } from '../redis/key-slot.js';
 import { isCluster, type RedisClient } from '../redis/redis-client.js';
 
-/** The `waiting` field of an exam report (an addition to PROTOCOL.md section 4; null: waits for nothing). */
+/** The `waiting` field of an exam report (an addition to docs/PROTOCOL.md section 4; null: waits for nothing). */
 export interface ExamWaiting {
   reason: 'redis_shard_unavailable';
   /** The first shard waited for, as `host:port` of its primary (what the client's slot map names). */
