@@ -1,7 +1,7 @@
 // Bounds how long an export waits for one chunk from Redis: a Cluster shard that is down would
 // otherwise hold the bucket (and its open sink transaction) for minutes of client-side retries.
 
-import { RedisUnavailableError, UntradexError } from '../errors.js';
+import { RedisUnavailableError } from '../errors.js';
 import { isShardOutage } from './shard-wait.js';
 
 /**
@@ -26,7 +26,7 @@ export async function* withinReadDeadline<T>(source: AsyncIterable<T>, waitMs: n
         result = await Promise.race([next, late]);
       } catch (error) {
         closeSource = false;
-        if (!isShardOutage(error) || (error instanceof UntradexError && error.code !== 'UX_ERR_REDIS_UNAVAILABLE')) throw error;
+        if (!isShardOutage(error)) throw error;
         throw new RedisUnavailableError(`reading ${what()} failed: ${(error as Error).message}`, { cause: error });
       } finally {
         clearTimeout(timer);

@@ -77,7 +77,13 @@ const TRANSIENT_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTE
  * reply is not.
  */
 export function isShardOutage(error: unknown): boolean {
-  if (error instanceof UntradexError) return error.code === 'UX_ERR_REDIS_UNAVAILABLE';
+  if (error instanceof UntradexError) {
+    if (error.code === 'UX_ERR_REDIS_UNAVAILABLE') return true;
+    // callFunction reports every error reply as a script error; a node still loading its AOF after
+    // a restart (LOADING), a redirection or a cluster state is an outage, not a broken script.
+    const cause = error.cause;
+    return error.code === 'UX_ERR_REDIS_SCRIPT' && cause instanceof Error && cause.name === 'ReplyError' && TRANSIENT_REPLY.test(cause.message);
+  }
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return TRANSIENT_REPLY.test(error.message);
   // ioredis's own errors: "Connection is closed.", "Too many Cluster redirections", ClusterAllFailedError.

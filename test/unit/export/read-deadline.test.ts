@@ -2,6 +2,7 @@
 // outage does, ends the bucket's read with UX_ERR_REDIS_UNAVAILABLE (retried); other errors pass as they are.
 
 import t from 'tap';
+import { RedisScriptError } from '../../../src/errors.js';
 import { withinReadDeadline } from '../../../src/export/read-deadline.js';
 
 async function* chunks(...steps: Array<number[] | 'hang' | Error>): AsyncGenerator<number[]> {
@@ -37,6 +38,8 @@ t.test('a connection error is a shard outage; a script error is not', async (t) 
   await t.rejects(drain(withinReadDeadline(chunks(new Error('Connection is closed.')), 1000, () => 'bucket 1')), { code: 'UX_ERR_REDIS_UNAVAILABLE' });
   const moved = Object.assign(new Error('CLUSTERDOWN The cluster is down'), { name: 'ReplyError' });
   await t.rejects(drain(withinReadDeadline(chunks(moved), 1000, () => 'bucket 1')), { code: 'UX_ERR_REDIS_UNAVAILABLE' });
+  const loading = new RedisScriptError('FCALL ux_close failed: LOADING Redis is loading the dataset in memory', { cause: Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }) });
+  await t.rejects(drain(withinReadDeadline(chunks(loading), 1000, () => 'bucket 1')), { code: 'UX_ERR_REDIS_UNAVAILABLE' }, 'a node loading its AOF after a restart is an outage too');
   const script = Object.assign(new Error('ERR Error running script'), { name: 'ReplyError' });
   await t.rejects(drain(withinReadDeadline(chunks(script), 1000, () => 'bucket 1')), script);
 });
