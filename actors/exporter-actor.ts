@@ -8,6 +8,9 @@ import { armPlannedFaults, faults } from '../src/actor-runtime/fault-injection.j
 import { SinkError, SinkKeyConflictError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
 import { readAhead } from '../src/export/read-ahead.js';
+import { withinReadDeadline } from '../src/export/read-deadline.js';
+import { shardOfKey } from '../src/export/shard-wait.js';
+import { bucketKeys } from '../src/redis/bucket-keys.js';
 import { BucketReader } from '../src/redis/bucket-reader.js';
 import { logConnectionHealth } from '../src/redis/connection-log.js';
 import { createRedisClient, type RedisClient, type RedisTarget } from '../src/redis/redis-client.js';
@@ -15,6 +18,13 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { BUCKET_SPAN, contextFromCarrier, flushTraces, startTracingFromEnv, tracer } from '../src/telemetry/tracing.js';
 import { createSink, type SinkOptions } from '../src/sinks/create-sink.js';
 import type { ResultSink } from '../src/sinks/result-sink.js';
+
+/**
+ * How long one chunk read from Redis may take before the bucket counts as waiting for its shard (and
+ * is tried again later). A healthy read of a chunk takes milliseconds; a Cluster shard that is down
+ * would hold it for the client's minutes of redirection retries.
+ */
+const READ_WAIT_MS = 5_000;
 
 export interface ExporterInit {
   redis: RedisTarget;
@@ -101,10 +111,12 @@ async function loadBucket({ redis, sink }: ExporterState, task: BucketTask, chun
   const write = await sink.beginBucket(task.exam, task.bucket, { load });
   try {
     const reader = new BucketReader(redis, task.exam, task.bucket, chunkSize);
-    // Each next chunk is read from Redis while the sink writes the current one.
-    for await (const rows of readAhead(reader.events())) await write.addEvents(rows);
-    for await (const rows of readAhead(reader.answers())) await write.addAnswers(rows);
-    for await (const rows of readAhead(reader.submissions())) await write.addSubmissions(rows);
+    const what = () => `bucket ${task.bucket} of exam ${task.exam} from Redis shard ${shardOfKey(redis, bucketKeys.log(task.exam, task.bucket))}`;
+    // Each next chunk is read from Redis while the sink writes the current one, and within a deadline.
+    const read = <T>(source: AsyncIterable<T>) => withinReadDeadline(readAhead(source), READ_WAIT_MS, what);
+    for await (const rows of read(reader.events())) await write.addEvents(rows);
+    for await (const rows of read(reader.answers())) await write.addAnswers(rows);
+    for await (const rows of read(reader.submissions())) await write.addSubmissions(rows);
     const { rows } = await write.commit();
     return rows;
   } catch (error) {

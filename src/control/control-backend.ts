@@ -1,6 +1,7 @@
 // What the control API needs from the running system, as an interface: the HTTP layer stays
 // free of actor and supervisor details, and tests can drive it against a real root.
 
+import type { ExamWaiting } from '../export/shard-wait.js';
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { ExportFiguresSnapshot } from '../export/export-figures.js';
@@ -142,6 +143,12 @@ export interface ExamSummary {
 
 export interface ExamReport extends ExamSummary {
   export: ExamExportProgress;
+  /**
+   * What the exam waits for, or null: on a Redis Cluster, buckets its finalize cannot close or
+   * export yet (or whose counts could not be read) because their shard does not answer. Finalize
+   * goes on by itself once the shard is back. An addition to docs/PROTOCOL.md section 4.
+   */
+  waiting: ExamWaiting | null;
 }
 
 export interface ControlBackend {

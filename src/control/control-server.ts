@@ -9,7 +9,7 @@ import { mintStudentToken } from '../auth/student-token.js';
 import { isValidId } from '../events/answer-event.js';
 import { parseRosterCursor, type RosterPosition } from '../redis/exam-roster.js';
 import { ConsoleFiles } from './console-files.js';
-import type { ControlBackend } from './control-backend.js';
+import type { ControlBackend, ExamReport } from './control-backend.js';
 import { bearerMatches, ControlHttpError, readJsonBody, sendError, sendJson } from './http-json.js';
 
 /** What GET /metrics serves: the metrics pipeline's Prometheus text. */
@@ -162,11 +162,13 @@ export class ControlServer {
     return { limit, from };
   }
 
-  private async finalize(exam: string | null, request: IncomingMessage): Promise<{ exam: string; state: string }> {
+  private async finalize(exam: string | null, request: IncomingMessage): Promise<{ exam: string; state: string; waiting: ExamReport['waiting'] }> {
     if (exam === null || !isValidId(exam)) throw new ControlHttpError(400, 'bad_request', 'give a valid exam id (?exam=E1 on the alias)');
     return this.audited(request, 'finalize', exam, async () => {
       const report = await this.backend.finalize(exam);
-      return { reply: { exam: report.exam, state: report.state }, logged: { state: report.state } };
+      // `waiting` (an addition to the contract's {exam, state}) says what a finalize during a Redis
+      // shard outage waits for; it completes by itself once the shard is back.
+      return { reply: { exam: report.exam, state: report.state, waiting: report.waiting }, logged: { state: report.state, ...(report.waiting === null ? {} : { waitingFor: report.waiting.shards.join(',') }) } };
     });
   }
 

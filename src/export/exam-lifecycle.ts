@@ -4,14 +4,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ExamReport, ExamState, ExamSummary } from '../control/control-backend.js';
-import { ExportError, ExportLeaseLostError, UntradexError } from '../errors.js';
+import { ExportError, ExportLeaseLostError, RedisUnavailableError, UntradexError } from '../errors.js';
 import type { BucketStore } from '../redis/bucket-store.js';
-import type { RedisClient } from '../redis/redis-client.js';
-import { ExamMetaStore } from './exam-meta.js';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { isCluster, type RedisClient } from '../redis/redis-client.js';
+import { bucketKeys, EXAM_INDEX_KEY } from '../redis/bucket-keys.js';
 import { FINALIZE_SPAN, tracer } from '../telemetry/tracing.js';
+import { ExamClose } from './exam-close.js';
+import { ExamMetaStore, type ExamMeta } from './exam-meta.js';
 import type { ExportFigures } from './export-figures.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
+import { describeWaiting, isShardOutage, LATE, shardRetryDelay, within, type ShardWait } from './shard-wait.js';
 
 // A process that dies while exporting holds the exam until its lease lapses: keep that short. A
 // finalize that finds such a lease waits for it to lapse and takes the job over (takeOverWhenFree).
@@ -21,6 +24,20 @@ const LEASE_RENEW_MS = 3_000;
 const TAKEOVER_POLL_MS = 1_000;
 /** Exams whose counts the exam list reads at once: each is one read-only call per bucket. */
 const LIST_CONCURRENCY = 8;
+/**
+ * How long finalize waits for the close (and the job's start) before it answers. It answers 202
+ * either way; past this, a Redis shard that is down keeps some buckets open, the reply says which
+ * (`waiting`), and the close and the export go on by themselves once the shard is back.
+ */
+const FINALIZE_REPLY_WAIT_MS = 2_000;
+/**
+ * Redis Cluster only: how long a report waits for any one read (a shard that is down must not hang
+ * the status; what did not answer is named in `waiting`). A single Redis that is down is all of
+ * Untradex down, and a report waits for it as before.
+ */
+const REPORT_WAIT_MS = 3_000;
+/** How long a finalize step on the exam's state may run before the report names its shard as waited for. */
+const STATE_STEP_WAIT_MS = 1_500;
 
 export interface ExamLifecycleOptions {
   buckets: number;
@@ -39,12 +56,25 @@ interface RunningExport {
   done: Promise<void>;
 }
 
+/** A finalize between its request and its export job: closing the buckets, taking the lease. */
+interface Finalizing {
+  close: ExamClose;
+  /** Keys of the exam's state or index whose shard has not answered a step yet, and since when. */
+  stateWaits: Map<string, number>;
+  /** Settles once the job has started (or another process holds it); rejects on a permanent failure. */
+  started: Promise<void>;
+}
+
 export class ExamLifecycle {
   readonly meta: ExamMetaStore;
   private readonly owner = `${process.pid}:${randomUUID()}`;
   private readonly running = new Map<string, RunningExport>();
   /** Exams whose lease another process holds and which this one takes over once it lapses. */
   private readonly waiting = new Set<string>();
+  /** Exams whose finalize is closing their buckets (or taking the lease) in the background. */
+  private readonly finalizing = new Map<string, Finalizing>();
+  /** Why the last background finalize of an exam stopped, until it is finalized again. */
+  private readonly finalizeFailures = new Map<string, string>();
   private closed = false;
 
   constructor(
@@ -57,20 +87,44 @@ export class ExamLifecycle {
   }
 
   async report(exam: string): Promise<ExamReport> {
-    const [meta, live] = await Promise.all([this.meta.read(exam), this.store.examCounts(exam)]);
+    const finalizing = this.finalizing.get(exam);
+    // Every Redis read within a deadline: while a Cluster shard is down the report still answers,
+    // and says in `waiting` what it could not read or what finalize waits for.
+    const readMeta = this.meta.read(exam);
+    readMeta.catch(() => undefined);
+    const waitMs = isCluster(this.redis) ? REPORT_WAIT_MS : null;
+    const [metaRead, live] = await Promise.all([waitMs === null ? readMeta : within(readMeta, waitMs), this.store.examCountsWithin(exam, waitMs)]);
+    let meta: ExamMeta;
+    if (metaRead === LATE) {
+      // Without the exam's state only a finalize running here can say what it is.
+      if (finalizing === undefined) throw new RedisUnavailableError(`the Redis shard holding exam ${exam}'s state (${describeWaiting(this.redis, exam, [{ key: bucketKeys.meta(exam), bucket: null, since: Date.now(), step: 'counts' }])!.shard}) does not answer`);
+      meta = { state: 'closing', finalCounts: null, startedAt: null, finishedAt: null, error: null, doneBuckets: new Map() };
+    } else {
+      meta = metaRead;
+    }
     // An exported exam whose data was purged or expired still reads as it was exported; who is
     // connected is always read live.
     const final = meta.state === 'exported' ? meta.finalCounts : null;
     const counts = {
-      students: final?.students ?? live.students,
-      events: final?.events ?? live.events,
-      submitted: final?.submitted ?? live.submitted,
-      connected: live.connected,
+      students: final?.students ?? live.counts.students,
+      events: final?.events ?? live.counts.events,
+      submitted: final?.submitted ?? live.counts.submitted,
+      connected: live.counts.connected,
     };
-    const closedBuckets = live.closedBuckets;
+    const closedBuckets = live.counts.closedBuckets;
     let state: ExamState = meta.state ?? (closedBuckets > 0 ? 'closing' : 'open');
     let error = meta.error;
-    if (state === 'exporting' && !this.running.has(exam) && !this.waiting.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
+    // A finalize running here before its job started: closing, whatever an earlier run left.
+    if (finalizing !== undefined && (state === 'open' || state === 'failed')) {
+      state = 'closing';
+      error = null;
+    }
+    const failure = this.finalizeFailures.get(exam);
+    if (finalizing === undefined && failure !== undefined && state === 'closing') {
+      state = 'failed';
+      error = failure;
+    }
+    if (state === 'exporting' && finalizing === undefined && !this.running.has(exam) && !this.waiting.has(exam) && (await this.meta.leaseHolder(exam)) === null) {
       // A job of this process that finished between the meta read above and these checks wrote its
       // final state before it left `running` and released the lease: read again before calling the
       // export dead (a report racing the last bucket read `failed` for an exam just exported).
@@ -97,7 +151,22 @@ export class ExamLifecycle {
         finishedAt: iso(meta.finishedAt),
         error,
       },
+      waiting: state === 'exported' ? null : this.waitingOf(exam, finalizing, live.unanswered),
     };
+  }
+
+  /** What the exam waits for: buckets its finalize cannot close or export, or counts not read. */
+  private waitingOf(exam: string, finalizing: Finalizing | undefined, uncounted: readonly number[]) {
+    const now = Date.now();
+    const waits: ShardWait[] = [];
+    if (finalizing !== undefined) {
+      waits.push(...finalizing.close.waits());
+      for (const [key, since] of finalizing.stateWaits) waits.push({ key, bucket: null, since, step: 'close' });
+    }
+    waits.push(...(this.running.get(exam)?.job.waits() ?? []));
+    const named = new Set(waits.map((wait) => wait.bucket));
+    for (const bucket of uncounted) if (!named.has(bucket)) waits.push({ key: bucketKeys.log(exam, bucket), bucket, since: now - REPORT_WAIT_MS, step: 'counts' });
+    return describeWaiting(this.redis, exam, waits);
   }
 
   /** Every exam in the exam index, read a few at a time (each costs one call per bucket). */
@@ -119,24 +188,76 @@ export class ExamLifecycle {
    */
   async finalize(exam: string): Promise<ExamReport> {
     if (this.closed) throw new UntradexError('UX_ERR_SHUTDOWN', 'Untradex is stopping; finalize again after the restart');
-    if (this.running.has(exam) || this.waiting.has(exam)) return this.report(exam);
-    const meta = await this.meta.read(exam);
-    if (meta.state === 'exported') return this.report(exam);
-    if (meta.state === null) await Promise.all([this.meta.markClosing(exam), this.store.examIndex.register(exam)]);
-    // Written into every bucket: from here on the write function refuses new events of the exam,
-    // whichever process or ring they come through, and a resumed finalize re-closes harmlessly.
-    await this.store.closeExam(exam);
-    if (!(await this.tryStartJob(exam))) {
+    if (this.running.has(exam) || this.waiting.has(exam) || this.finalizing.has(exam)) return this.report(exam);
+    this.finalizeFailures.delete(exam);
+    const finalizing: Finalizing = { close: new ExamClose(exam, this.options.buckets, this.store, this.log), stateWaits: new Map(), started: Promise.resolve() };
+    finalizing.started = this.closeAndStart(exam, finalizing);
+    this.finalizing.set(exam, finalizing);
+    const settled = finalizing.started.finally(() => this.finalizing.delete(exam));
+    settled.catch((error: unknown) => {
+      this.finalizeFailures.set(exam, `finalize stopped: ${(error as Error).message}; finalize again to resume it`);
+      this.log.error({ exam, err: error }, 'finalize stopped; finalize again to resume it');
+    });
+    // A permanent failure within the reply's wait is the caller's answer, as before; after it, the
+    // report says so. A shard outage is neither: the reply says what finalize waits for.
+    const early = await within(settled.then(() => null, (error: unknown) => error), FINALIZE_REPLY_WAIT_MS);
+    if (early !== LATE && early !== null) throw early;
+    return this.report(exam);
+  }
+
+  /**
+   * The body of a finalize, run in the background: mark the exam closing, close every bucket
+   * (from then on the write function refuses its new events, whichever process or ring they come
+   * through; a resumed finalize re-closes harmlessly), then take the lease and start the job.
+   * Every step waits out a Redis shard that is down, with backoff, however long it lasts.
+   */
+  private async closeAndStart(exam: string, finalizing: Finalizing): Promise<void> {
+    const metaKey = bucketKeys.meta(exam);
+    const meta = await this.untilShardAnswers(exam, finalizing, metaKey, () => this.meta.read(exam));
+    if (meta.state === 'exported') return;
+    if (meta.state === null) await this.untilShardAnswers(exam, finalizing, metaKey, () => this.meta.markClosing(exam));
+    // The exam index (one key for every exam, on whichever shard) is for the exam list only: the
+    // close does not wait for it, the job's start does.
+    const registered = meta.state === null ? this.untilShardAnswers(exam, finalizing, EXAM_INDEX_KEY, () => this.store.examIndex.register(exam)) : Promise.resolve();
+    registered.catch(() => undefined);
+    await finalizing.close.run();
+    await registered;
+    const started = await this.untilShardAnswers(exam, finalizing, metaKey, () => this.tryStartJob(exam));
+    if (!started) {
       this.log.info({ exam }, 'another process holds the export lease; taking the job over if it stops renewing it');
       this.waiting.add(exam);
       void this.takeOverWhenFree(exam);
     }
-    return this.report(exam);
+  }
+
+  /** Runs a step on one key of the exam's state or index until its shard answers; other failures reject. */
+  private async untilShardAnswers<T>(exam: string, finalizing: Finalizing, key: string, step: () => Promise<T>): Promise<T> {
+    const settle = (pending: Promise<T>) => pending.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        if (this.closed) throw new UntradexError('UX_ERR_SHUTDOWN', `Untradex is stopping; finalize exam ${exam} again after the restart`);
+        const pending = settle(step());
+        let outcome = await within(pending, STATE_STEP_WAIT_MS);
+        if (outcome === LATE) {
+          // Still running: say so, and let it finish (the client resends it once the shard is back).
+          if (!finalizing.stateWaits.has(key)) finalizing.stateWaits.set(key, Date.now());
+          outcome = await pending;
+        }
+        if (outcome.ok) return outcome.value;
+        if (!isShardOutage(outcome.error)) throw outcome.error;
+        if (!finalizing.stateWaits.has(key)) finalizing.stateWaits.set(key, Date.now());
+        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ exam, key, attempt, err: outcome.error }, 'the Redis shard holding the exam\'s state does not answer; finalize goes on once it does');
+        await new Promise((resolve) => setTimeout(resolve, shardRetryDelay(attempt)));
+      }
+    } finally {
+      finalizing.stateWaits.delete(key);
+    }
   }
 
   /** Stops watching leases and refuses new finalizes; running jobs end with the exporters. */
   close(): void {
     this.closed = true;
+    for (const finalizing of this.finalizing.values()) finalizing.close.stop();
   }
 
   /** Takes the lease and starts the job on the buckets not done; false if another holds the lease. */
@@ -185,10 +306,12 @@ export class ExamLifecycle {
 
   /** Waits for a local job of the exam to end (tests and shutdown use it). */
   async settled(exam: string): Promise<void> {
+    await this.finalizing.get(exam)?.started.catch(() => undefined);
     await this.running.get(exam)?.done;
   }
 
   async settledAll(): Promise<void> {
+    await Promise.all([...this.finalizing.values()].map((finalizing) => finalizing.started.catch(() => undefined)));
     await Promise.all([...this.running.values()].map((running) => running.done));
   }
 

@@ -3,8 +3,10 @@
 
 import type { Logger } from 'pino';
 import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
+import { bucketKeys } from '../redis/bucket-keys.js';
 import type { ExamMetaStore } from './exam-meta.js';
 import type { ExportFigures } from './export-figures.js';
+import { shardRetryDelay, type ShardWait } from './shard-wait.js';
 import { traceCarrier, type TraceCarrier } from '../telemetry/tracing.js';
 
 export interface BucketTask {
@@ -49,6 +51,8 @@ export class ExportJob {
   private bucketsUpserted = 0;
   private readonly startedAt = Date.now();
   private failure: UntradexError | null = null;
+  /** Buckets whose Redis shard does not answer, since when: retried until it does. */
+  private readonly shardWaits = new Map<number, number>();
 
   constructor(
     private readonly exam: string,
@@ -78,6 +82,11 @@ export class ExportJob {
     return { rowsThisRun: this.rowsThisRun, rowsPerSecond: seconds > 0 ? Math.round(this.rowsThisRun / seconds) : 0, bucketsUpserted: this.bucketsUpserted };
   }
 
+  /** The buckets waiting for their Redis shard to answer again. */
+  waits(): ShardWait[] {
+    return [...this.shardWaits].map(([bucket, since]) => ({ key: bucketKeys.log(this.exam, bucket), bucket, since, step: 'export' }));
+  }
+
   /** Resolves when every pending bucket is done; rejects with ExportError on a permanent failure. */
   async run(): Promise<void> {
     const queue = [...this.pending];
@@ -91,6 +100,7 @@ export class ExportJob {
   }
 
   private async exportBucket(bucket: number): Promise<void> {
+    let shardAttempts = 0;
     for (let attempt = 1; ; attempt += 1) {
       let result: BucketTaskResult;
       try {
@@ -102,6 +112,7 @@ export class ExportJob {
         result = { ok: false, code: shuttingDown ? 'UX_ERR_SHUTDOWN' : 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: !shuttingDown };
       }
       if (result.ok) {
+        this.shardWaits.delete(bucket);
         const marked = await this.meta.markBucketDone(this.exam, bucket, result.rows, this.owner);
         if (marked !== 'written') {
           // The rows are committed (idempotently): whoever holds the lease now redoes the bucket.
@@ -114,13 +125,26 @@ export class ExportJob {
         return;
       }
       this.figures?.bucketFailed(result.code);
-      const delay = result.transient ? this.backoff(attempt) : null;
+      let delay: number | null;
+      if (result.transient && result.code === 'UX_ERR_REDIS_UNAVAILABLE') {
+        // The bucket's Redis shard is down or failing over: the data is there once it is back, so
+        // wait for it however long the outage lasts (GET /api/exams/{exam} names the shard), rather
+        // than spending the sink's retry budget and failing the export.
+        shardAttempts += 1;
+        attempt -= 1;
+        if (!this.shardWaits.has(bucket)) this.shardWaits.set(bucket, Date.now());
+        delay = shardRetryDelay(shardAttempts);
+      } else {
+        delay = result.transient ? this.backoff(attempt) : null;
+      }
       if (delay === null) {
         const why = result.transient ? `still failing after ${attempt} attempts` : 'a permanent error';
         this.failure ??= new ExportError(`bucket ${bucket} of exam ${this.exam}: ${why}: ${result.code}: ${result.message}`);
         return;
       }
-      this.log.warn({ exam: this.exam, bucket, attempt, delayMs: delay, code: result.code, message: result.message }, 'bucket export failed; retrying');
+      if (shardAttempts <= 1 || shardAttempts % 10 === 0) {
+        this.log.warn({ exam: this.exam, bucket, attempt, shardAttempts, delayMs: delay, code: result.code, message: result.message }, 'bucket export failed; retrying');
+      }
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.failure !== null) return;
     }

@@ -1,7 +1,7 @@
 // The typed facade over the untradex function library: claim a session, write a batch of events
 // into one bucket (and, with waitReplicas, WAIT for replicas), close an exam, count it.
 
-import { RedisScriptError, RedisUnavailableError } from '../errors.js';
+import { RedisScriptError, RedisUnavailableError, UntradexError } from '../errors.js';
 import { isWriteOutcome, WriteOutcome, type EventKind } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
 import { ExamIndex } from './exam-index.js';
@@ -155,20 +155,30 @@ export class BucketStore {
 
   /** Closes every bucket of the exam; idempotent. Resolves once all of them are closed. */
   async closeExam(exam: string): Promise<void> {
-    const calls: Promise<unknown>[] = [];
-    for (let b = 0; b < this.buckets; b++) {
+    const results = await this.closeBuckets(exam, Array.from({ length: this.buckets }, (_, bucket) => bucket));
+    const failed = results.find((result) => !result.ok);
+    if (failed !== undefined && !failed.ok) throw failed.error;
+  }
+
+  /**
+   * Closes each of `buckets`, and says per bucket whether it is closed: on a Cluster one shard's
+   * outage fails only its buckets, and the caller retries those while the rest stay closed.
+   */
+  async closeBuckets(exam: string, buckets: readonly number[]): Promise<BucketCloseResult[]> {
+    const calls = buckets.map((b) => {
       const key = bucketKeys.closed(exam, b);
       // With waitReplicas the close must outlive a failover too: a lost close would let events
       // land in a bucket the export has already read.
-      calls.push(
-        this.replicated === null
-          ? callFunction('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
-          : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: bucketKeys.seq(exam, b), wrote: (r) => r === 1 }),
-      );
-    }
-    const replies = await Promise.all(calls);
-    replies.forEach((reply, b) => {
-      if (reply !== 0 && reply !== 1) throw new RedisScriptError(`ux_close returned ${describe(reply)} for bucket ${b}`);
+      return this.replicated === null
+        ? callFunction('ux_close', () => this.redis.fcall('ux_close', 1, key, exam))
+        : this.replicated.run({ fn: 'ux_close', keys: [key], args: [exam], markKey: bucketKeys.seq(exam, b), wrote: (r) => r === 1 });
+    });
+    const settled = await Promise.allSettled(calls);
+    return settled.map((outcome, index): BucketCloseResult => {
+      const bucket = buckets[index]!;
+      if (outcome.status === 'rejected') return { bucket, ok: false, error: asUntradexError(outcome.reason) };
+      if (outcome.value !== 0 && outcome.value !== 1) return { bucket, ok: false, error: new RedisScriptError(`ux_close returned ${describe(outcome.value)} for bucket ${bucket}`) };
+      return { bucket, ok: true };
     });
   }
 
@@ -177,23 +187,59 @@ export class BucketStore {
    * call per bucket, whatever the number of students. `now` decides which presences have expired.
    */
   async examCounts(exam: string, now: number = Date.now()): Promise<ExamCounts> {
-    const calls: Promise<unknown>[] = [];
+    const { counts } = await this.examCountsWithin(exam, null, now);
+    return counts;
+  }
+
+  /**
+   * examCounts, but a bucket that has not answered within `waitMs` (its Cluster shard is down or
+   * failing over) is left out of the sums and named in `unanswered`, so a status page answers
+   * during an outage. null waits for every bucket. A late call is left to finish on its own.
+   */
+  async examCountsWithin(exam: string, waitMs: number | null, now: number = Date.now()): Promise<{ counts: ExamCounts; unanswered: number[] }> {
     const at = String(Math.floor(now));
+    const calls: Promise<unknown>[] = [];
     for (let b = 0; b < this.buckets; b++) {
       const keys = [bucketKeys.seq(exam, b), bucketKeys.closed(exam, b), bucketKeys.presence(exam, b)];
       calls.push(callFunction('ux_counts', () => this.redis.fcall_ro('ux_counts', keys.length, ...keys, at)));
     }
+    const LATE = Symbol('late');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = waitMs === null ? null : new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), waitMs)));
     const counts: ExamCounts = { students: 0, events: 0, closedBuckets: 0, submitted: 0, connected: 0 };
-    for (const reply of await Promise.all(calls)) {
-      const [students, events, closed, submitted, connected] = expectIntegers<[number, number, number, number, number]>('ux_counts', reply, 5);
-      counts.students += students;
-      counts.events += events;
-      counts.closedBuckets += closed;
-      counts.submitted += submitted;
-      counts.connected += connected;
+    const unanswered: number[] = [];
+    try {
+      // A late call's rejection is handled here too, so it is never unhandled after the deadline.
+      const replies = await Promise.all(calls.map((call) => (deadline === null ? call : Promise.race([call.catch((error: unknown) => ({ [FAILED]: error })), deadline]))));
+      replies.forEach((reply, b) => {
+        if (reply === LATE) return void unanswered.push(b);
+        if (typeof reply === 'object' && reply !== null && FAILED in reply) {
+          const error = (reply as { [FAILED]: unknown })[FAILED];
+          // A shard that refuses for now (down, failing over) is the outage this method reports.
+          if (error instanceof RedisUnavailableError) return void unanswered.push(b);
+          throw error;
+        }
+        const [students, events, closed, submitted, connected] = expectIntegers<[number, number, number, number, number]>('ux_counts', reply, 5);
+        counts.students += students;
+        counts.events += events;
+        counts.closedBuckets += closed;
+        counts.submitted += submitted;
+        counts.connected += connected;
+      });
+    } finally {
+      clearTimeout(timer);
     }
-    return counts;
+    return { counts, unanswered };
   }
+}
+
+/** What closing one bucket did: closed (now or before), or the error that kept it open. */
+export type BucketCloseResult = { bucket: number; ok: true } | { bucket: number; ok: false; error: UntradexError };
+
+const FAILED = Symbol('failed');
+
+function asUntradexError(error: unknown): UntradexError {
+  return error instanceof UntradexError ? error : new RedisUnavailableError(`ux_close failed: ${(error as Error).message}`, { cause: error });
 }
 
 /**

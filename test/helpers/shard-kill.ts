@@ -1,5 +1,5 @@
 // The shard-isolation scenario of issue 17: a Redis Cluster primary killed under load; students on
-// healthy shards must keep being acked, and after the failover everyone is, with the sink exact.
+// healthy shards must keep being acked, and after the failover (or the node's return) everyone is, with the sink exact.
 
 import type { Test } from 'tap';
 import { StudentClient } from '../../src/client/student-client.js';
@@ -26,12 +26,23 @@ export interface ShardKillOptions {
   replicas: number;
   /** redis.waitReplicas. */
   waitReplicas: number;
+  /** cluster-node-timeout in ms; default 5000. */
+  nodeTimeoutMs?: number;
+  /**
+   * The orphaned-primary case: once the killed primary's replica is promoted (with no replica of
+   * its own, its writes cannot meet waitReplicas), wait this long, then start the killed node again:
+   * it rejoins as the promoted one's replica. Students answer until a while after that.
+   */
+  restartAfterPromotionMs?: number;
 }
+
+/** How long students go on answering once the killed node is back, in the orphaned-primary case. */
+const ANSWER_AFTER_RESTART_MS = 3_000;
 
 export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): Promise<void> {
   // Without full coverage required, the healthy shards keep serving while the dead one's slots are
   // uncovered; with it (Redis's default) every node answers CLUSTERDOWN until the replica is promoted.
-  const cluster = await startTestCluster(t, { primaries: 3, replicas: options.replicas, nodeTimeoutMs: 5_000, requireFullCoverage: false });
+  const cluster = await startTestCluster(t, { primaries: 3, replicas: options.replicas, nodeTimeoutMs: options.nodeTimeoutMs ?? 5_000, requireFullCoverage: false });
   const ux = await startUntradexInProcess(t, {
     redis: { embedded: false, cluster: cluster.seeds, buckets: BUCKETS, waitReplicas: options.waitReplicas },
     gateway: { connectionActors: 2 },
@@ -51,6 +62,33 @@ export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): 
   let ackedTotal = 0;
   let killedAt: number | null = null;
   let killed: Promise<void> | null = null;
+  let answering = true;
+  // What happens after the kill, and when students stop answering: a fixed time, or (orphaned
+  // primary) the promotion, a while orphaned, the dead node started again, a while after that.
+  const afterKill = async (): Promise<void> => {
+    await killed;
+    if (options.restartAfterPromotionMs === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_AFTER_KILL_MS));
+    } else {
+      let promoted = await cluster.primaryOf(bucketKeys.log(options.exam, 0));
+      for (const deadline = Date.now() + 60_000; promoted === victim; promoted = await cluster.primaryOf(bucketKeys.log(options.exam, 0))) {
+        if (Date.now() > deadline) throw new Error('the killed primary\'s replica was not promoted');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      t.same(await cluster.replicasOf(promoted), [], `the promoted replica (port ${promoted.port}) has no replica: its writes cannot meet waitReplicas ${options.waitReplicas}`);
+      await new Promise((resolve) => setTimeout(resolve, options.restartAfterPromotionMs));
+      await victim.restart();
+      t.comment(`killed node started again ${Date.now() - killedAt!} ms after the kill`);
+      let replicas = await cluster.replicasOf(promoted);
+      for (const deadline = Date.now() + 30_000; !replicas.includes(victim) && Date.now() < deadline; replicas = await cluster.replicasOf(promoted)) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      t.same(replicas, [victim], 'the killed node rejoined as the replica of the promoted one');
+      await new Promise((resolve) => setTimeout(resolve, ANSWER_AFTER_RESTART_MS));
+    }
+    answering = false;
+  };
+  let scenario: Promise<void> | null = null;
 
   await Promise.all(
     students.map(async (student) => {
@@ -67,12 +105,14 @@ export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): 
         if (killed === null && ackedTotal >= KILL_AFTER_ACKS) {
           killedAt = Date.now();
           killed = victim.kill();
+          scenario = afterKill();
+          scenario.catch(() => (answering = false));
         }
       });
       client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
       await client.connect();
       client.open();
-      for (let index = 0; killedAt === null || Date.now() - killedAt < ANSWER_AFTER_KILL_MS; index += 1) {
+      for (let index = 0; answering; index += 1) {
         client.answer(`Q${index % 5}`, `${student}-v${index}`);
         await new Promise((resolve) => setTimeout(resolve, ANSWER_EVERY_MS));
       }
@@ -83,6 +123,7 @@ export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): 
   );
   t.ok(killed !== null, 'the primary was killed during ingest');
   await killed;
+  await scenario;
 
   // The longest time each student went without an ack, from just before the kill to its last ack.
   const gapOf = (student: string): number => {

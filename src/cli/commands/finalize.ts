@@ -47,7 +47,9 @@ export async function runFinalize(api: ControlApiClient, exam: string, options: 
 
 function step(report: ExamReport): string {
   const { bucketsDone, bucketsTotal, rows, percent } = report.export;
-  return `${report.state}, ${bucketsDone}/${bucketsTotal} buckets, ${formatCell(rows)} rows (${percent}%)`;
+  const line = `${report.state}, ${bucketsDone}/${bucketsTotal} buckets, ${formatCell(rows)} rows (${percent}%)`;
+  // A Redis Cluster shard outage: say which shard the finalize waits for (it goes on by itself).
+  return report.waiting == null ? line : `${line}; waiting for Redis shard ${report.waiting.shards.join(', ')}`;
 }
 
 class ProgressLines implements ProgressView {

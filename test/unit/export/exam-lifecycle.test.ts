@@ -216,3 +216,22 @@ t.test('a lease that lapsed during a stall, with nobody else taking it, is taken
   await exams.settled('LC-S');
   t.equal((await exams.report('LC-S')).state, 'exported', 'the job took the lease again and finished');
 });
+
+t.test('a bucket whose Redis shard does not answer is retried past the retry budget, shown as waiting, and exported once it answers', async (t) => {
+  const { lifecycle } = await setup(t);
+  let shardBack = false;
+  const runner = new ScriptedRunner((task) =>
+    task.bucket === 3 && !shardBack ? { ok: false, code: 'UX_ERR_REDIS_UNAVAILABLE', message: 'reading bucket 3 got no answer within 5000 ms', transient: true } : { ok: true, rows: 2 },
+  );
+  const exams = lifecycle(runner, 2);
+  await exams.finalize('LC-SHARD');
+  // Well past the sink's budget of 2 attempts: the job still waits.
+  while (runner.calls.filter((bucket) => bucket === 3).length < 4) await new Promise((resolve) => setTimeout(resolve, 50));
+  const waiting = await exams.report('LC-SHARD');
+  t.equal(waiting.state, 'exporting', 'the export has not failed');
+  t.match(waiting.waiting, { reason: 'redis_shard_unavailable', buckets: 1, shards: [/^127\.0\.0\.1:\d+$/] }, 'it says it waits for one bucket on the Redis shard');
+  shardBack = true;
+  await exams.settled('LC-SHARD');
+  const done = await exams.report('LC-SHARD');
+  t.match(done, { state: 'exported', export: { bucketsDone: BUCKETS, rows: BUCKETS * 2, error: null }, waiting: null });
+});
