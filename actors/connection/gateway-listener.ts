@@ -146,6 +146,9 @@ export class GatewayListener {
     const address = request.socket.remoteAddress ?? 'unknown';
     const taken = this.takePlaces(address);
     if (taken === 'busy' && Date.now() < busyUntil) {
+      // The HTTP server let go of the socket at the upgrade: a reset while it waits must not be an
+      // uncaught error that takes the actor down.
+      if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
       setTimeout(() => this.admit(request, socket, head, busyUntil), BUSY_RETRY_INTERVAL_MS);
       return;
     }

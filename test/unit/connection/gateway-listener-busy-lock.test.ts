@@ -2,6 +2,7 @@
 // students away: the upgrade waits for the lock and goes through (found as a 503 in the socket fuzzer under load).
 
 import t, { type Test } from 'tap';
+import { connect as tcpConnect } from 'node:net';
 import WebSocket from 'ws';
 import { GatewayListener } from '../../../actors/connection/gateway-listener.js';
 import { createConnectionCount } from '../../../actors/connection/connection-count.js';
@@ -79,4 +80,21 @@ t.test('a full cap still refuses, with a body that names the setting', async (t)
   t.equal(listener.rejectedUpgrades, 1);
   first.socket?.terminate();
   second.socket?.terminate();
+});
+
+t.test('a client that resets its socket while the upgrade waits for the lock harms nothing', async (t) => {
+  const { port, lock, listener } = await startListener(t);
+  Atomics.store(lock, LOCK_WORD, 2);
+  const raw = tcpConnect({ host: '127.0.0.1', port });
+  await new Promise((resolve) => raw.once('connect', resolve));
+  raw.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  raw.resetAndDestroy(); // an RST while the upgrade waits: without an error listener this was an uncaught error
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  Atomics.store(lock, LOCK_WORD, 0);
+  Atomics.notify(lock, LOCK_WORD);
+  const next = await connect(port);
+  t.equal(next.opened, true, 'the next student gets in');
+  t.equal(listener.rejectedUpgrades, 0);
+  next.socket?.terminate();
 });
