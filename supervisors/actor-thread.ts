@@ -23,7 +23,7 @@ export interface ActorThreadOptions<Init> {
  * Actors run plain compiled JavaScript: they take no loader hooks from the parent (a test runner's
  * --import hooks cost about a second per thread start), only source maps for readable stacks, and
  * the V8 CPU profiler when Untradex itself runs under it (`node --cpu-prof --cpu-prof-dir=DIR
- * dist/src/cli/main.js`: one profile per thread, written when it stops).
+ * dist/app/cli/main.js`: one profile per thread, written when it stops).
  */
 export function actorExecArgv(): string[] {
   return process.execArgv.filter((arg) => arg === '--enable-source-maps' || arg === '--cpu-prof' || arg.startsWith('--cpu-prof-'));

@@ -27,9 +27,13 @@ export class GatewayProcess extends ChildLifecycle {
     this.api = wrapApiOverIpc<GatewayProcessApi>(child);
   }
 
-  static async start(index: number, incarnation: number, config: UntradexConfig, listenSocket: ListenSocket, log: Logger): Promise<GatewayProcess> {
+  /**
+   * `entry` is the gateway process's main module: it lives with the app wiring above the
+   * supervisors, so the app names it rather than this file reaching up for it.
+   */
+  static async start(entry: URL, index: number, incarnation: number, config: UntradexConfig, listenSocket: ListenSocket, log: Logger): Promise<GatewayProcess> {
     const id = `gateway-process-${index}`;
-    const child = fork(new URL('./gateway-process-main.js', import.meta.url), [], {
+    const child = fork(entry, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       execArgv: actorExecArgv(),

@@ -19,7 +19,8 @@ import { createRedisClient, disconnectRedisClient, isCluster, redisTargetFromCon
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
-import { growingRestartDelay, type ChildHandle, type ChildReport } from './supervisor-spec.js';
+import { restartDelay, supervisorFlags } from './restart-intensity.js';
+import type { ChildHandle, ChildReport } from './supervisor-spec.js';
 import { Supervisor } from './supervisor.js';
 import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
 
@@ -52,14 +53,6 @@ export const DRAIN_TIMEOUT_MS = 20_000;
 export const STOP_DEADLINE_MS = DRAIN_TIMEOUT_MS + 10_000;
 /** Each step of stopping the trees after the drain (actors, the admin connection, Redis). */
 const STOP_STEP_MS = 3_000;
-/**
- * The embedded Redis dies of its surroundings (a full disk, a bad AOF) more often than of itself:
- * restarts wait 250 ms, doubling to 8 s, and the supervisor gives up after supervision.intensity
- * restarts within this period, about 20 s after the first death with the default of 5. Then the
- * process exits non-zero well within rule S4's 60 s, and a service manager takes over.
- */
-const REDIS_RESTART_PERIOD_SECONDS = 60;
-const redisRestartDelay = growingRestartDelay(250, 8_000);
 /** How long connection actors hand out the live writers' last acks when some writer is gone. */
 const LOST_WRITER_FINISH_MS = 1_000;
 
@@ -158,13 +151,12 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       this.diskWatcherInstance = new DiskWatcher(config.dataDir, config.storage.minFreeBytes, log);
       await this.diskWatcherInstance.start();
       if (config.redis.embedded && this.role !== 'gateway') {
-        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
-        this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
+        this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', supervisorFlags('redis', config.supervision), [
           {
             id: 'redis-server',
             restart: 'permanent',
             shutdownMs: 12_000,
-            restartDelayMs: redisRestartDelay,
+            restartDelayMs: restartDelay('redis'),
             start: async () => {
               const server = new EmbeddedRedis({
                 serverPath: config.redis.serverPath,
