@@ -447,8 +447,12 @@ local function ux_presence(keys, args)
     local e = string.match(flat[i + 1], '^(%d+) ')
     if e and tonumber(e) + tonumber(keep) < now_n then redis.call('HDEL', holders_key, flat[i]) end
   end
-  redis.call('PEXPIRE', present_key, keep)
-  redis.call('PEXPIRE', holders_key, keep)
+  -- A heartbeat is appended to the AOF with every write it makes: the keys' expiry is pushed only
+  -- once half of it is gone, not at every call.
+  local keep_n = tonumber(keep)
+  for _, key in ipairs({ present_key, holders_key }) do
+    if redis.call('PTTL', key) < keep_n / 2 then redis.call('PEXPIRE', key, keep) end
+  end
   return { resync and 1 or 0, refused }
 end
 

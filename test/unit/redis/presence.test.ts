@@ -46,6 +46,7 @@ t.test('a heartbeat writes one holder record, not one entry per student', async 
   const calls = (name: string) => Number(new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
   t.equal(calls('hset'), 1, 'one HSET: the holder record');
   t.equal(calls('hdel'), 0);
+  t.equal(calls('pexpire'), 0, 'the keys\' expiry is pushed only once half of it is gone');
 });
 
 t.test('a session never loses its entry to an older session or to another holder\'s leave', async (t) => {
