@@ -4,6 +4,7 @@
 import { StudentClientError, UntradexError } from '../errors.js';
 import { isValidId, type EventKind } from '../events/answer-event.js';
 import { encodeEvent } from '../protocol/client-frame.js';
+import { StandardCloseCode } from '../protocol/close-codes.js';
 import { decodeServerFrame } from '../protocol/server-frame.js';
 import { ClientCore } from './core/client-core.js';
 import { FINAL_STATUSES as FINAL, type ClientStatus, type CoreNotice, type Settled, type WelcomeInfo } from './core/core-io.js';
@@ -264,7 +265,7 @@ export class ExamClientBase extends EventTarget {
   }
 
   #connect(): void {
-    this.#socket?.close(1000, 'reconnecting');
+    this.#socket?.close(StandardCloseCode.Normal, 'reconnecting');
     const socket: ClientSocket = this.#env.openSocket(this.#url, {
       open: () => {
         if (socket === this.#socket) this.#drive(() => this.#core.socketOpened(this.#env.now()));

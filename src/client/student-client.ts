@@ -7,6 +7,7 @@ import { debuglog } from 'node:util';
 import type WebSocket from 'ws';
 import { StudentClientError } from '../errors.js';
 import type { EventKind } from '../events/answer-event.js';
+import { FIRST_PRIVATE_CLOSE_CODE, StandardCloseCode } from '../protocol/close-codes.js';
 import { ClientCore } from './core/client-core.js';
 import type { ClientStatus, CoreNotice, Settled } from './core/core-io.js';
 import { MAX_SEND_WINDOW } from './core/send-window.js';
@@ -67,7 +68,8 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
         disconnect: (code) => {
           const ws = this.#ws;
           this.#ws = null;
-          ws?.close(code >= 4000 || code === 1000 ? code : 1000);
+          // A browser-style socket may only send 1000 or a private code; anything else leaves as 1000.
+          ws?.close(code >= FIRST_PRIVATE_CLOSE_CODE || code === StandardCloseCode.Normal ? code : StandardCloseCode.Normal);
         },
         send: (text) => {
           if (this.#ws?.readyState === 1) this.#ws.send(text);

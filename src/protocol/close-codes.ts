@@ -23,3 +23,24 @@ export const CloseCode = {
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/**
+ * The RFC 6455 codes the protocol does not send but the code still names: a client that leaves
+ * normally, and the codes a peer's close arrives with (counted in telemetry/frame-counts.ts). Kept
+ * apart from `CloseCode` so a switch over the protocol's own codes stays exhaustive.
+ */
+export const StandardCloseCode = {
+  /** A normal close: the client leaves, or drops a socket to reconnect. */
+  Normal: 1000,
+  /** A close frame without a code (never sent on the wire; what `ws` reports). */
+  NoStatus: 1005,
+  /** The socket dropped without a close frame (never sent on the wire; what `ws` reports). */
+  Abnormal: 1006,
+  /** The peer met an unexpected condition. */
+  InternalError: 1011,
+} as const;
+
+export type StandardCloseCode = (typeof StandardCloseCode)[keyof typeof StandardCloseCode];
+
+/** The first of the application's private close codes (RFC 6455 section 7.4.2: 4000-4999). */
+export const FIRST_PRIVATE_CLOSE_CODE = 4000;

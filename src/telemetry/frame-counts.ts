@@ -1,13 +1,14 @@
 // The frames the gateway sent students, by code: nacks, errs, and socket closes (whoever closed).
 // Counted per connection actor (actors/connection/wire-tallies.ts), summed per process and fleet.
 
+import { CloseCode, StandardCloseCode } from '../protocol/close-codes.js';
 import { ERR_CODES, NACK_CODES, type ErrCode, type NackCode } from '../protocol/server-frame.js';
 
 /**
  * Close codes counted by name; any other lands in `other`. 1000/1001 a client that left, 1005 a
  * close frame without a code, 1006 a socket that dropped without one; the rest are the protocol's.
  */
-export const COUNTED_CLOSE_CODES: readonly number[] = [1000, 1001, 1005, 1006, 1007, 1009, 1011, 1013, 4400, 4401, 4408, 4409, 4429];
+export const COUNTED_CLOSE_CODES: readonly number[] = [...Object.values(StandardCloseCode), ...Object.values(CloseCode)].sort((a, b) => a - b);
 
 export interface FrameCounts {
   nacks: Record<NackCode, number>;

@@ -4,7 +4,7 @@
 import { StudentClientError } from '../../errors.js';
 import type { EventKind } from '../../events/answer-event.js';
 import { encodeEvent, encodeHello } from '../../protocol/client-frame.js';
-import { CloseCode } from '../../protocol/close-codes.js';
+import { CloseCode, StandardCloseCode } from '../../protocol/close-codes.js';
 import type { AnswersFrame, NackCode, ServerFrame, StoredAnswer } from '../../protocol/server-frame.js';
 import type { BackoffFn } from '../reconnect-backoff.js';
 import { FINAL_STATUSES, type ClientStatus, type CoreEffects, type CoreNotice, type SettleCode, type WelcomeInfo } from './core-io.js';
@@ -450,7 +450,7 @@ export class ClientCore {
   #final(status: ClientStatus, _now: number): void {
     if (this.#isFinal) return;
     if (this.#link !== 'none') {
-      this.#effects.disconnect(1000, status);
+      this.#effects.disconnect(StandardCloseCode.Normal, status);
       this.#dropLink();
     }
     this.#reconnectAt = null;
