@@ -10,6 +10,9 @@ import { ConfigError } from '../errors.js';
 import { checkTlsConfig } from './gateway-tls.js';
 import { readRedisTls } from './redis-tls.js';
 import { parseRedisNode } from '../redis/redis-node.js';
+import { maxEventRecordLength } from '../ring/event-record.js';
+import { minCapacityFor } from '../ring/ring-layout.js';
+import { ORACLE_MAX_VALUE_BYTES } from '../sinks/oracle-sql.js';
 import { configSchema, type RawConfig, type UntradexConfig } from './schema.js';
 
 /** The repository root, found from this module's location (works from src/ and dist/src/). */
@@ -74,16 +77,16 @@ export function validateConfig(candidate: unknown): RawConfig {
   if (!parsed.success) throw firstIssueAsError(parsed.error.issues);
   const config = parsed.data;
   validateRedisTarget(config.redis);
-  // A ring takes records of at most half its size; the largest event record is a 56-byte head,
-  // three 64-byte ids and the value (see src/ring/event-record.ts), plus its 8-byte frame.
-  const largestEvent = 56 + 3 * 64 + config.gateway.maxValueBytes + 8;
-  if (config.gateway.ringBytes < 2 * largestEvent) {
-    throw new ConfigError('gateway.ringBytes', `must be at least ${2 * largestEvent} (twice the largest event record for gateway.maxValueBytes=${config.gateway.maxValueBytes})`);
+  // A ring takes records of at most half its size (the ring layout and the event record own the
+  // sizes): refuse at start a ring that could not take an event with the largest value.
+  const minRingBytes = minCapacityFor(maxEventRecordLength(config.gateway.maxValueBytes));
+  if (config.gateway.ringBytes < minRingBytes) {
+    throw new ConfigError('gateway.ringBytes', `must be at least ${minRingBytes} (twice the largest framed event record for gateway.maxValueBytes=${config.gateway.maxValueBytes})`);
   }
-  // Oracle's VALUE column is VARCHAR2(4000 BYTE) (src/sinks/oracle-sql.ts): refuse at start what the
+  // Oracle's VALUE column has a byte limit (src/sinks/oracle-sql.ts): refuse at start what the
   // export could not load at the end of the exam.
-  if (config.export.sink === 'oracle' && config.gateway.maxValueBytes > 4000) {
-    throw new ConfigError('gateway.maxValueBytes', 'must be at most 4000 with export.sink "oracle" (its VALUE column is VARCHAR2(4000 BYTE))');
+  if (config.export.sink === 'oracle' && config.gateway.maxValueBytes > ORACLE_MAX_VALUE_BYTES) {
+    throw new ConfigError('gateway.maxValueBytes', `must be at most ${ORACLE_MAX_VALUE_BYTES} with export.sink "oracle" (its VALUE column is VARCHAR2(${ORACLE_MAX_VALUE_BYTES} BYTE))`);
   }
   if (config.export.retry.maxDelayMs < config.export.retry.baseDelayMs) {
     throw new ConfigError('export.retry.maxDelayMs', 'must be at least export.retry.baseDelayMs');

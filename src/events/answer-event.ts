@@ -4,7 +4,8 @@
 export type EventKind = 'open' | 'answer' | 'submit';
 
 /** Identifiers of exams, students and questions: docs/PROTOCOL.md section 1. */
-export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const MAX_ID_LENGTH = 64;
+export const ID_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_ID_LENGTH}}$`);
 
 /** Largest seq a client may use (2^53 - 1). */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;

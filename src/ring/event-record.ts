@@ -2,7 +2,7 @@
 // encoded straight into ring memory and decoded from it.
 
 import { RingRecordError } from '../errors.js';
-import { isValidSeq, type AnswerEvent, type EventKind } from '../events/answer-event.js';
+import { isValidSeq, MAX_ID_LENGTH, type AnswerEvent, type EventKind } from '../events/answer-event.js';
 import { isU32, readF64, readU16, readU32, writeF64, writeU16, writeU32 } from './record-bytes.js';
 
 /*
@@ -50,6 +50,14 @@ const KINDS: readonly EventKind[] = ['open', 'answer', 'submit'];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The longest event record a connection actor can encode when values hold at most `maxValueBytes`
+ * UTF-8 bytes: the head and three ids at their longest (ids are ASCII, one byte a character).
+ */
+export function maxEventRecordLength(maxValueBytes: number): number {
+  return HEAD_BYTES + 3 * MAX_ID_LENGTH + maxValueBytes;
+}
 
 /** Bytes encodeEventRecord will write for `env`: reserve exactly this much in the ring. */
 export function eventRecordLength(env: EventEnvelope): number {

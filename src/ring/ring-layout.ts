@@ -68,6 +68,11 @@ export function maxRecordBytesFor(capacity: number): number {
   return capacity / 2 - FRAME_HEADER_BYTES;
 }
 
+/** The smallest ring capacity whose maxRecordBytesFor is at least `recordBytes` (its inverse). */
+export function minCapacityFor(recordBytes: number): number {
+  return 2 * (recordBytes + FRAME_HEADER_BYTES);
+}
+
 /** Bytes a record of `length` bytes occupies in the ring, header and alignment included. */
 export function frameBytes(length: number): number {
   return (FRAME_HEADER_BYTES + length + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);

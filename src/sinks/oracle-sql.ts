@@ -1,6 +1,7 @@
 // The Oracle statements of the sink: final tables (upper case, TIMESTAMP(3)), one single-row
 // MERGE per table for executeMany, its typed bind definitions, and each row as bind values.
 
+import { MAX_ID_LENGTH } from '../events/answer-event.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
 import type { OracleBindDef, OracleBindValue, OracleDbModule } from './oracle-api.js';
 import type { TableNames } from './table-names.js';
@@ -10,7 +11,7 @@ export const ORACLE_TABLES: readonly OracleTable[] = ['events', 'answers', 'subm
 
 /** VARCHAR2's limit with MAX_STRING_SIZE=STANDARD; bigger values are refused before binding. */
 export const ORACLE_MAX_VALUE_BYTES = 4000;
-const ID_BYTES = 64;
+const ID_BYTES = MAX_ID_LENGTH;
 const KIND_BYTES = 16;
 
 type ColumnKind = 'id' | 'kind' | 'value' | 'number' | 'time';
