@@ -1,6 +1,7 @@
 // Supervisors are data (Erlang/OTP): flags plus an ordered list of child specs.
 // A child is anything that can be started, stopped, and can report a crash.
 
+import { cappedBackoff } from '../src/backoff.js';
 import type { UntradexError } from '../src/errors.js';
 
 /** `permanent`: always restarted; `transient`: restarted only after a crash; `temporary`: never. */
@@ -38,7 +39,8 @@ export interface ChildSpec<H extends ChildHandle = ChildHandle> {
 
 /** Capped exponential: `firstMs`, then doubling up to `maxMs`. */
 export function growingRestartDelay(firstMs: number, maxMs: number): (restartsInPeriod: number) => number {
-  return (restartsInPeriod) => Math.min(maxMs, firstMs * 2 ** Math.max(0, restartsInPeriod - 1));
+  // No jitter: one supervisor restarts its one child, nobody to fall out of step with.
+  return cappedBackoff({ baseMs: firstMs, maxMs, jitter: 'none', firstAttempt: 1 });
 }
 
 /** Lifecycle of one child, changed only through the supervisor's setStatus. */

@@ -5,6 +5,7 @@
 // On a Redis Cluster a bucket that fails or is late is answered Unavailable alone (shard-isolation.ts).
 
 import type { Logger } from 'pino';
+import { cappedBackoff } from '../../src/backoff.js';
 import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
 import type { BucketStore, EventToWrite } from '../../src/redis/bucket-store.js';
@@ -53,7 +54,8 @@ const IDLE_WAIT_MS = 1_000;
 /** How often a writer held back by a full disk looks at the storage gate again. */
 const STORAGE_GATE_POLL_MS = 100;
 const ACK_RING_FULL_WAIT_MS = 1;
-const RETRY_DELAYS_MS = [10, 50, 200, 1000];
+/** A failed batch waits 10, 50, 250, then 1000 ms before it is tried again (the rings hold it). */
+const retryDelay = cappedBackoff({ baseMs: 10, factor: 5, maxMs: 1000, jitter: 'none', firstAttempt: 0 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -191,7 +193,7 @@ export class WriterLoop {
       this.consecutiveFailures = 0;
     } catch (error) {
       this.counters.failedBatches += 1;
-      const delay = RETRY_DELAYS_MS[Math.min(this.consecutiveFailures, RETRY_DELAYS_MS.length - 1)]!;
+      const delay = retryDelay(this.consecutiveFailures);
       this.consecutiveFailures += 1;
       this.log.error({ err: error, events: batch.length, retryInMs: delay }, 'batch failed; it stays in the rings and will be written again');
       for (const consumer of this.consumers) consumer.rewind();

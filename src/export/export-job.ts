@@ -2,6 +2,7 @@
 // with capped backoff on transient failures, and recorded as done only after its rows committed.
 
 import type { Logger } from 'pino';
+import { cappedBackoff } from '../backoff.js';
 import { ActorCrashedError, deserializeError, ExportError, ExportLeaseLostError, SinkError, UntradexError, type SerializedError } from '../errors.js';
 import { bucketKeys } from '../redis/bucket-keys.js';
 import type { ExamMetaStore } from './exam-meta.js';
@@ -44,12 +45,9 @@ export interface BucketTaskRunner {
 export type ExportBackoff = (attempt: number) => number | null;
 
 export function cappedExponentialBackoff(options: { attempts: number; baseDelayMs: number; maxDelayMs: number }): ExportBackoff {
-  return (attempt) => {
-    if (attempt >= options.attempts) return null;
-    const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-    // Full jitter: exporters retrying against one recovering database should not retry in step.
-    return Math.round(Math.random() * ceiling);
-  };
+  // Full jitter: exporters retrying against one recovering database should not retry in step.
+  const delay = cappedBackoff({ baseMs: options.baseDelayMs, maxMs: options.maxDelayMs, jitter: 'full', firstAttempt: 1, path: 'export.retry' });
+  return (attempt) => (attempt >= options.attempts ? null : delay(attempt));
 }
 
 export interface ExportProgress {

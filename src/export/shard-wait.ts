@@ -1,6 +1,7 @@
 // What an exam's finalize waits for when a Redis shard is down: the buckets it cannot close, read or
 // count yet, named by the shard (primary host:port) that serves them, as GET /api/exams/{exam} shows.
 
+import { cappedBackoff, type BackoffDelay } from '../backoff.js';
 import { UntradexError } from '../errors.js';
 import { keySlot } from '../redis/key-slot.js';
 import { isCluster, type RedisClient } from '../redis/redis-client.js';
@@ -91,10 +92,7 @@ export function isShardOutage(error: unknown): boolean {
 }
 
 /** Capped exponential backoff with jitter for waiting on a shard: no attempt limit, an outage ends. */
-export function shardRetryDelay(attempt: number): number {
-  const ceiling = Math.min(5_000, 200 * 2 ** Math.min(attempt - 1, 10));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
+export const shardRetryDelay: BackoffDelay = cappedBackoff({ baseMs: 200, maxMs: 5_000, jitter: 'equal', firstAttempt: 1 });
 
 /** What within() answers when the time ran out first. */
 export const LATE = Symbol('late');

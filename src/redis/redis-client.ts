@@ -2,6 +2,7 @@
 // chosen so no write is lost while Redis is down, restarting or failing over; and a bounded wait.
 
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { cappedBackoff } from '../backoff.js';
 import type { RedisTlsMaterial } from '../config/redis-tls.js';
 import { ConfigError, RedisUnavailableError } from '../errors.js';
 import { parseRedisNode, type RedisNode } from './redis-node.js';
@@ -110,18 +111,13 @@ export function accessOptions(access: RedisAccess): Pick<RedisOptions, 'username
 /** Attempt number (1-based) in, delay in ms out. */
 export type ReconnectBackoff = (attempt: number) => number;
 
-const BACKOFF_BASE_MS = 50;
-const BACKOFF_CAP_MS = 2000;
-const BACKOFF_JITTER_MS = 100;
-
 /**
  * Capped exponential backoff with jitter: 50, 100, 200 ... ms up to 2 s. The cap is lower than
  * ioredis's 5 s because an embedded Redis restarted by the supervisor is back within a second or
  * two, and every acked-but-waiting student waits on this delay. Jitter keeps the connections of
  * many actors and processes from reconnecting in lockstep.
  */
-export const defaultReconnectBackoff: ReconnectBackoff = (attempt) =>
-  Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1), BACKOFF_CAP_MS) + Math.floor(Math.random() * BACKOFF_JITTER_MS);
+export const defaultReconnectBackoff: ReconnectBackoff = cappedBackoff({ baseMs: 50, maxMs: 2000, jitter: { addMs: 100 }, firstAttempt: 1 });
 
 export function redisClientOptions(name: string, backoff: ReconnectBackoff = defaultReconnectBackoff): RedisOptions {
   return {
