@@ -20,11 +20,10 @@ import { SessionWatch } from './connection/session-watch.js';
 import { SlotTable } from './connection/slot-table.js';
 import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
+import { PRESENCE_LEAVE_MS } from '../src/stop-timeouts.js';
 import { WireTallies } from './connection/wire-tallies.js';
 
 const FINISH_POLL_MS = 5;
-/** How long a stop waits for the last presence round (removing this actor's students) before it goes on. */
-const PRESENCE_LEAVE_MS = 1_000;
 
 hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const log = createLogger(init.actorId, init.logLevel);

@@ -13,6 +13,7 @@ import { openListenSocket, type ListenSocket } from '../supervisors/listen-socke
 import { RootStatus } from './root-status.js';
 import { RootSupervisor } from '../supervisors/root-supervisor.js';
 import { supervisorFlags } from '../supervisors/restart-intensity.js';
+import { GATEWAY_PROCESS_SHUTDOWN_MS } from '../src/stop-timeouts.js';
 import { Supervisor } from '../supervisors/supervisor.js';
 import type { RunningApp, UntradexAppEvents } from './untradex-app.js';
 
@@ -64,7 +65,7 @@ export class FleetApp extends EventEmitter<UntradexAppEvents> implements Running
       const specs = Array.from({ length: config.gateway.processes }, (_, index) => ({
         id: `gateway-process-${index}`,
         restart: 'permanent' as const,
-        shutdownMs: 35_000,
+        shutdownMs: GATEWAY_PROCESS_SHUTDOWN_MS,
         start: (incarnation: number) => GatewayProcess.start(GATEWAY_PROCESS_MAIN, index, incarnation, config, listenSocket, log),
       }));
       this.gatewaySupervisor = new Supervisor<GatewayProcess>('gateway-processes', supervisorFlags('gateway-processes', config.supervision), specs, log);

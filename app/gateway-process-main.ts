@@ -7,7 +7,8 @@ import { createLogger } from '../src/telemetry/logger.js';
 import type { GatewayProcessApi, GatewayProcessInit, GatewayProcessNote } from '../supervisors/gateway-process-protocol.js';
 import { adoptListenSocket, type RawTcpHandle } from '../supervisors/listen-socket.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor, STOP_DEADLINE_MS } from '../supervisors/root-supervisor.js';
+import { STOP_DEADLINE_MS } from '../src/stop-timeouts.js';
+import { RootSupervisor } from '../supervisors/root-supervisor.js';
 
 function note(message: GatewayProcessNote): void {
   process.send?.(message);

@@ -5,6 +5,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ActorApi, ActorLifecycleMessage, ActorWorkerData } from '../src/actor-runtime/actor-host.js';
 import { releaseApi, wrapApi, type Remote } from '../src/actor-runtime/comlink-port.js';
+import { ACTOR_STOP_TIMEOUT_MS } from '../src/stop-timeouts.js';
 import { ChildLifecycle, type LifecycleNote } from './child-lifecycle.js';
 
 export interface ActorThreadOptions<Init> {
@@ -43,7 +44,7 @@ export class ActorThread<Api extends ActorApi> extends ChildLifecycle {
     const channel = new MessageChannel();
     const workerData: ActorWorkerData<Init> = { init: options.init, control: channel.port2 };
     const worker = new Worker(options.entry, { workerData, transferList: [channel.port2], name: options.id, execArgv: actorExecArgv() });
-    const actor = new ActorThread<Api>(options.id, worker, channel.port1, options.log, options.readyTimeoutMs ?? 15_000, options.stopTimeoutMs ?? 10_000);
+    const actor = new ActorThread<Api>(options.id, worker, channel.port1, options.log, options.readyTimeoutMs ?? 15_000, options.stopTimeoutMs ?? ACTOR_STOP_TIMEOUT_MS);
     await actor.waitReady();
     return actor;
   }

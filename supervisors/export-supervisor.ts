@@ -8,6 +8,7 @@ import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/expo
 import type { RedisTarget } from '../src/redis/redis-client.js';
 import { sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
 import type { ExporterInit } from '../actors/exporter-actor.js';
+import { EXPORT_CLOSE_TIMEOUT_MS } from '../src/stop-timeouts.js';
 import { actorExecArgv } from './actor-thread.js';
 
 export class ExportSupervisor implements BucketTaskRunner {
@@ -57,9 +58,9 @@ export class ExportSupervisor implements BucketTaskRunner {
         // running between tasks, which the default synchronous Atomics.wait would freeze.
         atomics: 'disabled',
         idleTimeout: 60_000,
-        // close() waits this long for running tasks (a bucket's transaction normally takes far less):
-        // within the drain time, so a stop still ends within rule S1's bound.
-        closeTimeout: 15_000,
+        // close() waits for running tasks (a bucket's transaction normally takes far less) within
+        // the drain time, so a stop still ends within rule S1's bound (src/stop-timeouts.ts).
+        closeTimeout: EXPORT_CLOSE_TIMEOUT_MS,
         execArgv: actorExecArgv(),
         workerData: init,
       });

@@ -7,13 +7,11 @@ import { wrapApiOverIpc, type Remote } from '../src/actor-runtime/comlink-port.j
 import type { UntradexConfig } from '../src/config/schema.js';
 import { actorExecArgv } from './actor-thread.js';
 import { ChildLifecycle, type LifecycleNote } from './child-lifecycle.js';
-import { DRAIN_TIMEOUT_MS } from './root-supervisor.js';
+import { GATEWAY_PROCESS_STOP_MS } from '../src/stop-timeouts.js';
 import { isGatewayProcessNote, type GatewayProcessApi, type GatewayProcessInit } from './gateway-process-protocol.js';
 import type { ListenSocket } from './listen-socket.js';
 
 const READY_TIMEOUT_MS = 60_000;
-/** Within rule S1's bound (drain time plus 10 s) with room for the primary's own last steps. */
-const STOP_TIMEOUT_MS = DRAIN_TIMEOUT_MS + 5_000;
 
 export class GatewayProcess extends ChildLifecycle {
   readonly api: Remote<GatewayProcessApi>;
@@ -23,7 +21,7 @@ export class GatewayProcess extends ChildLifecycle {
   protected readonly errorIsCrash = false;
 
   private constructor(id: string, private readonly child: ChildProcess, log: Logger) {
-    super(id, child, log, { readyTimeoutMs: READY_TIMEOUT_MS, stopTimeoutMs: STOP_TIMEOUT_MS });
+    super(id, child, log, { readyTimeoutMs: READY_TIMEOUT_MS, stopTimeoutMs: GATEWAY_PROCESS_STOP_MS });
     this.api = wrapApiOverIpc<GatewayProcessApi>(child);
   }
 

@@ -12,6 +12,7 @@ import { createUnwelcomedMemory, reclaimUnwelcomed } from '../actors/connection/
 import { ActorThread } from './actor-thread.js';
 import type { ListenSocket } from './listen-socket.js';
 import type { RingTopology } from './ring-topology.js';
+import { ACTOR_SHUTDOWN_MS } from '../src/stop-timeouts.js';
 import { supervisorFlags } from './restart-intensity.js';
 import { Supervisor } from './supervisor.js';
 
@@ -33,7 +34,7 @@ export function createGatewaySupervisor(
     return {
       id,
       restart: 'permanent' as const,
-      shutdownMs: 15_000,
+      shutdownMs: ACTOR_SHUTDOWN_MS,
       start: async (incarnation: number) => {
         // The previous incarnation's sockets died with it; their places under maxConnections did not.
         if (incarnation > 1) {

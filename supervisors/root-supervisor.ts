@@ -21,6 +21,7 @@ import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
 import { restartDelay, supervisorFlags } from './restart-intensity.js';
 import type { ChildHandle, ChildReport } from './supervisor-spec.js';
+import { DRAIN_TIMEOUT_MS, LOST_WRITER_FINISH_MS, REDIS_SHUTDOWN_MS, STOP_STEP_MS } from '../src/stop-timeouts.js';
 import { Supervisor } from './supervisor.js';
 import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
 
@@ -59,17 +60,6 @@ export interface RootEvents {
   fatal: [error: UntradexError];
 }
 
-/** The drain time of a graceful stop: how long writers get to put what the rings hold into Redis. */
-export const DRAIN_TIMEOUT_MS = 20_000;
-/**
- * Rule S1: every stop ends within the drain time plus 10 s, whatever state the server is in. The
- * CLI exits non-zero when this passes; the steps below are bounded well inside it.
- */
-export const STOP_DEADLINE_MS = DRAIN_TIMEOUT_MS + 10_000;
-/** Each step of stopping the trees after the drain (actors, the admin connection, Redis). */
-const STOP_STEP_MS = 3_000;
-/** How long connection actors hand out the live writers' last acks when some writer is gone. */
-const LOST_WRITER_FINISH_MS = 1_000;
 
 /** Embedded redis-server as a supervised child: an exit nobody asked for is a crash. */
 class EmbeddedRedisChild implements ChildHandle {
@@ -213,7 +203,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
       {
         id: 'redis-server',
         restart: 'permanent',
-        shutdownMs: 12_000,
+        shutdownMs: REDIS_SHUTDOWN_MS,
         restartDelayMs: restartDelay('redis'),
         start: async () => {
           const server = new EmbeddedRedis({

@@ -7,6 +7,7 @@ import { isClusterTarget, type RedisTarget } from '../src/redis/redis-client.js'
 import type { RedisWriterApi, RedisWriterInit } from '../actors/redis-writer/protocol.js';
 import { ActorThread } from './actor-thread.js';
 import type { RingTopology } from './ring-topology.js';
+import { ACTOR_SHUTDOWN_MS } from '../src/stop-timeouts.js';
 import { supervisorFlags } from './restart-intensity.js';
 import { Supervisor } from './supervisor.js';
 
@@ -36,7 +37,7 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
     return {
       id,
       restart: 'permanent' as const,
-      shutdownMs: 15_000,
+      shutdownMs: ACTOR_SHUTDOWN_MS,
       start: () => ActorThread.start<RedisWriterInit, RedisWriterApi>({ id, entry: new URL('../actors/redis-writer-actor.js', import.meta.url), init, log }),
     };
   });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisNotInstalledError, RedisStartError } from '../errors.js';
+import { REDIS_STOP_TIMEOUT_MS } from '../stop-timeouts.js';
 
 export interface EmbeddedRedisOptions {
   /** The redis-server binary: a name looked up on PATH, or a path. */
@@ -183,7 +184,7 @@ export class EmbeddedRedis extends EventEmitter {
     running.stopping = true;
     this.stopPromise = (async () => {
       running.child.kill('SIGTERM');
-      const timer = setTimeout(() => running.child.kill('SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
+      const timer = setTimeout(() => running.child.kill('SIGKILL'), this.options.stopTimeoutMs ?? REDIS_STOP_TIMEOUT_MS);
       try {
         await running.exited;
       } finally {
@@ -225,7 +226,7 @@ export class EmbeddedRedis extends EventEmitter {
     const pid = Number((await readFile(this.pidPath, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(pid) || pid <= 1 || !(await isLiveRedisIn(pid, this.redisDir))) return;
     process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + (this.options.stopTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (this.options.stopTimeoutMs ?? REDIS_STOP_TIMEOUT_MS);
     while (await isLiveRedisIn(pid, this.redisDir)) {
       if (Date.now() > deadline) {
         process.kill(pid, 'SIGKILL');

@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config/load-config.js';
 import { describeRedisTarget, redisTargetFromConfig } from '../../../src/redis/redis-client.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { FleetApp } from '../../fleet-app.js';
-import { STOP_DEADLINE_MS } from '../../../supervisors/root-supervisor.js';
+import { STOP_DEADLINE_MS } from '../../../src/stop-timeouts.js';
 import { UntradexApp, type RunningApp } from '../../untradex-app.js';
 
 /** Resolves once Untradex runs; the process then lives until a signal or a fatal error ends it. */

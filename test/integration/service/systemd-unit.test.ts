@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { loadConfig, packageRoot } from '../../../src/config/load-config.js';
-import { STOP_DEADLINE_MS } from '../../../supervisors/root-supervisor.js';
+import { STOP_DEADLINE_MS } from '../../../src/stop-timeouts.js';
 
 const unitPath = join(packageRoot(), 'deploy', 'untradex.service');
 
