@@ -3,13 +3,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chmod, mkdir, open, readdir, readFile, readlink, realpath, stat, statfs } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisNotInstalledError, RedisStartError } from '../errors.js';
 import { REDIS_STOP_TIMEOUT_MS } from '../stop-timeouts.js';
+import { describeRedisExit } from './redis-exit-words.js';
 
 export interface EmbeddedRedisOptions {
   /** The redis-server binary: a name looked up on PATH, or a path. */
@@ -83,15 +84,7 @@ export class EmbeddedRedis extends EventEmitter {
    * else the last warning of Redis's own log. Never throws.
    */
   async describeExit(code: number | null, signal: string | null, stderr = ''): Promise<string> {
-    const how = signal === null ? `code ${String(code)}` : `signal ${signal}`;
-    const tail = await this.logTail(stderr);
-    const free = await freeBytes(this.options.dataDir);
-    const diskWords = /No space left on device|ENOSPC|Can't recover from AOF write error|Error writing to the AOF|short write/i;
-    if (diskWords.test(tail) || (free !== null && free < LOW_DISK_BYTES)) {
-      return `exited (${how}): no space left on the disk of ${this.options.dataDir}, ${free ?? 'unknown'} bytes free; free space there (or move dataDir) and it starts again from its AOF`;
-    }
-    const warning = lastWarning(tail);
-    return `exited (${how})${warning === null ? '' : `; its log (${this.logPath}) last said: ${warning}`}`;
+    return describeRedisExit({ code, signal, tail: await this.logTail(stderr), dataDir: this.options.dataDir, logPath: this.logPath });
   }
 
   /** Starts the server and resolves once it answers and has loaded its AOF. */
@@ -321,26 +314,6 @@ async function makePrivate(redisDir: string): Promise<void> {
   for (const entry of await readdir(redisDir, { withFileTypes: true, recursive: true }).catch(() => [])) {
     await tighten(join(entry.parentPath ?? entry.path, entry.name), entry.isDirectory() ? 0o700 : 0o600);
   }
-}
-
-/** Below this, a Redis death is put down to the disk whatever its log says. */
-const LOW_DISK_BYTES = 1024 * 1024;
-
-/** Bytes an unprivileged writer may still use on the filesystem holding `path`, or null. */
-export async function freeBytes(path: string): Promise<number | null> {
-  try {
-    const stats = await statfs(path);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
-  }
-}
-
-/** The last `#` (warning) line of a Redis log, without its pid and time prefix. */
-function lastWarning(log: string): string | null {
-  const lines = log.split('\n').filter((line) => / # /.test(line));
-  const last = lines.at(-1);
-  return last === undefined ? null : last.slice(last.indexOf(' # ') + 3).trim();
 }
 
 /**
