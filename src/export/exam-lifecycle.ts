@@ -12,6 +12,7 @@ import { bucketKeys, EXAM_INDEX_KEY } from '../redis/bucket-keys.js';
 import { FINALIZE_SPAN, tracer } from '../telemetry/tracing.js';
 import { ExamClose } from './exam-close.js';
 import { ExamMetaStore, type ExamMeta } from './exam-meta.js';
+import { expireExam, purgeExam, type ExamData } from './exam-retention.js';
 import type { ExportFigures } from './export-figures.js';
 import { ExportJob, type BucketTaskRunner, type ExportBackoff } from './export-job.js';
 import { describeWaiting, isShardOutage, LATE, shardRetryDelay, within, type ShardWait } from './shard-wait.js';
@@ -315,23 +316,15 @@ export class ExamLifecycle {
     await Promise.all([...this.running.values()].map((running) => running.done));
   }
 
-  /**
-   * Removes an exported exam's data from Redis. The exam stays `exported` for good: its meta and
-   * the buckets' close markers stay, so a student who connects again is welcomed `closed`, every
-   * event is nacked `exam_closed`, and a finalize changes nothing (docs/PROTOCOL.md section 4).
-   */
+  /** Removes an exported exam's data from Redis; it stays exported (src/export/exam-retention.ts). */
   async purge(exam: string): Promise<{ deletedKeys: number }> {
-    const meta = await this.meta.read(exam);
-    if (meta.state !== 'exported') {
-      throw new UntradexError('UX_ERR_CONTROL', `exam ${exam} is ${meta.state ?? 'open'}; only an exported exam can be purged`);
-    }
-    if (meta.finalCounts === null) await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
-    // One command per key, not one pipeline: the keys live in different hash slots on Redis
-    // Cluster, and a Cluster pipeline must stay on one node. Commands issued together still go
-    // out back to back on each connection.
-    const counts = await Promise.all(this.meta.dataKeys(exam, this.options.buckets).map((key) => this.redis.unlink(key)));
-    this.log.info({ exam, deletedKeys: counts.reduce((total, count) => total + count, 0) }, 'exam purged from Redis; it stays exported');
-    return { deletedKeys: counts.reduce((total, count) => total + count, 0) };
+    const deletedKeys = await purgeExam(this.examData(), exam);
+    this.log.info({ exam, deletedKeys }, 'exam purged from Redis; it stays exported');
+    return { deletedKeys };
+  }
+
+  private examData(): ExamData {
+    return { redis: this.redis, meta: this.meta, store: this.store, buckets: this.options.buckets };
   }
 
   private async runJob(exam: string, job: ExportJob, pendingBuckets: number): Promise<void> {
@@ -347,7 +340,7 @@ export class ExamLifecycle {
       await this.meta.recordFinalCounts(exam, await this.store.examCounts(exam));
       const finished = await this.meta.setState(exam, this.owner, 'exported', { finishedAt: Date.now(), error: null });
       if (finished === 'not_lease_holder') throw new ExportLeaseLostError(exam, 'another process holds it');
-      if (this.options.retainSeconds !== null) await this.expireExam(exam, this.options.retainSeconds);
+      if (this.options.retainSeconds !== null) await expireExam(this.examData(), exam, this.options.retainSeconds);
       this.log.info({ exam, rows: job.progress().rowsThisRun, bucketsUpserted: job.progress().bucketsUpserted, ms: Date.now() - started }, 'export finished');
       span.setAttribute('ux.rows', job.progress().rowsThisRun);
     } catch (error) {
@@ -400,11 +393,5 @@ export class ExamLifecycle {
       );
     }, LEASE_RENEW_MS);
     return { stop: () => clearInterval(timer) };
-  }
-
-  /** Retention: the data expires, the tombstone (meta, close markers) stays, as with purge(). */
-  private async expireExam(exam: string, seconds: number): Promise<void> {
-    // One command per key, as in purge().
-    await Promise.all(this.meta.dataKeys(exam, this.options.buckets).map((key) => this.redis.expire(key, seconds)));
   }
 }
