@@ -2,28 +2,14 @@
 // name with ux_roster, so a page costs in proportion to the page, never to the exam.
 
 import { isValidId } from '../events/answer-event.js';
+import type { RosterEntry, RosterPage } from '../protocol/roster-page.js';
 import { RedisScriptError } from '../errors.js';
 import { bucketKeys } from './bucket-keys.js';
 import { callFunction, describe } from './bucket-store.js';
 import type { RedisClient } from './redis-client.js';
 import { parseStudentState } from './student-state.js';
 
-/** One student of the roster; times are ms since the epoch, or null. */
-export interface RosterEntry {
-  student: string;
-  connected: boolean;
-  lastSeq: number;
-  events: number;
-  lastEventAt: number | null;
-  submitted: boolean;
-  submittedAt: number | null;
-}
-
-export interface RosterPage {
-  students: RosterEntry[];
-  /** Where the next page starts; null after the last page. */
-  cursor: string | null;
-}
+export type { RosterEntry, RosterPage };
 
 /** Where a page starts: a bucket, and the last student name already listed in it ('' for none). */
 export interface RosterPosition {

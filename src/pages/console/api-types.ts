@@ -88,17 +88,4 @@ export interface ExamReport extends ExamSummary {
   export: ExportProgress;
 }
 
-export interface RosterEntry {
-  student: string;
-  connected: boolean;
-  lastSeq: number;
-  events: number;
-  lastEventAt: number | null;
-  submitted: boolean;
-  submittedAt: number | null;
-}
-
-export interface RosterPage {
-  students: RosterEntry[];
-  cursor: string | null;
-}
+export type { RosterEntry, RosterPage } from '../../protocol/roster-page.js';
