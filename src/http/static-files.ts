@@ -1,0 +1,84 @@
+// Small static files served from the package (the console on the control port, the exam page and
+// browser client on the gateway port): read once at start, ETag-revalidated, a CSP on the pages.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+/** From dist/src/http/ to the package root. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export const CONTENT_TYPE = {
+  html: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+} as const;
+
+export interface StaticFile {
+  /** Relative to the package root. */
+  source: string;
+  type: string;
+  /** An HTML page, which carries the CSP. */
+  page: boolean;
+}
+
+interface LoadedFile extends StaticFile {
+  body: Buffer | null;
+  etag: string;
+}
+
+export class StaticFiles {
+  private readonly files = new Map<string, LoadedFile>();
+  /** Files that could not be read at start (a checkout that was not built). */
+  readonly missing: string[] = [];
+
+  /** Reads every file once: they are small and never change while the server runs. */
+  constructor(files: Readonly<Record<string, StaticFile>>, root: string, private readonly csp: string) {
+    for (const [path, file] of Object.entries(files)) {
+      let body: Buffer | null = null;
+      try {
+        body = readFileSync(`${root}/${file.source}`);
+      } catch {
+        this.missing.push(file.source);
+      }
+      const etag = body === null ? '' : `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+      this.files.set(path, { ...file, body, etag });
+    }
+  }
+
+  has(path: string): boolean {
+    return this.files.has(path);
+  }
+
+  /** Answers a GET or HEAD for `path`; `notFound` is the 404's text for a path this does not serve. */
+  serve(method: 'GET' | 'HEAD', path: string, request: IncomingMessage, response: ServerResponse, notFound: string): void {
+    const file = this.files.get(path);
+    if (file === undefined) return plainText(response, 404, notFound);
+    if (file.body === null) return plainText(response, 503, `${file.source} is missing: run npm run build on the server\n`);
+    const headers: Record<string, string> = {
+      'content-type': file.type,
+      etag: file.etag,
+      // Revalidated on every load, so an upgraded server's pages reach their readers at once; a 304 costs nothing.
+      'cache-control': 'no-cache',
+    };
+    if (file.page) headers['content-security-policy'] = this.csp;
+    if (request.headers['if-none-match'] === file.etag) {
+      response.writeHead(304, headers).end();
+      return;
+    }
+    headers['content-length'] = String(file.body.length);
+    response.writeHead(200, headers);
+    response.end(method === 'HEAD' ? undefined : file.body);
+  }
+}
+
+/** The headers every answer of these ports carries, files and errors alike. */
+export function setSafetyHeaders(response: ServerResponse): void {
+  response.setHeader('x-content-type-options', 'nosniff');
+  response.setHeader('referrer-policy', 'no-referrer');
+}
+
+export function plainText(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+}
