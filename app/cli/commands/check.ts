@@ -14,6 +14,8 @@ import { createSink, sinkOptionsFromConfig } from '../../../src/sinks/create-sin
 
 const REDIS_TIMEOUT_MS = 5_000;
 const SINK_TIMEOUT_MS = 15_000;
+/** Connection errors that retrying within the timeout will not cure. */
+const DEFINITIVE_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH']);
 /** The function library needs Redis Functions (7.0). */
 const MIN_REDIS_MAJOR = 7;
 
@@ -48,12 +50,26 @@ async function checkRedis(raw: RawConfig, dataDir: string, tlsMaterial: ReadConf
   const target = redisTargetFromConfig({ ...raw.redis, tlsMaterial, embeddedPassword: null });
   const redis = createRedisClient(target, 'untradex:check');
   redis.on('error', () => undefined); // the PING below reports it
+  // A refused connection or a name that does not resolve will not change in the next seconds: the
+  // operator hears it at once instead of after the whole timeout.
+  let onError: ((error: Error) => void) | undefined;
+  const refused = new Promise<never>((_resolve, reject) => {
+    onError = (error) => {
+      if (DEFINITIVE_FAILURES.has((error as NodeJS.ErrnoException).code ?? '')) reject(error);
+    };
+    redis.on('error', onError);
+    redis.on('node error', onError);
+  });
   try {
-    await waitForRedis(redis, REDIS_TIMEOUT_MS);
+    await Promise.race([waitForRedis(redis, REDIS_TIMEOUT_MS), refused]);
     return durabilityResult(await readDurability(redis, raw.redis.appendfsync), describeRedisTarget(target), raw.redis.checkDurability);
   } catch (error) {
     return { name: 'redis', ok: false, detail: `${describeRedisTarget(target)} does not answer (${causeOf(error)}): check redis.url / redis.cluster and that the server runs` };
   } finally {
+    if (onError !== undefined) {
+      redis.off('error', onError);
+      redis.off('node error', onError);
+    }
     await close(redis);
   }
 }
