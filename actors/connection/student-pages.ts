@@ -23,6 +23,7 @@ const FILES: Record<string, StaticFile> = {
   '/client/untradex.js': { source: 'dist/client/untradex.js', type: CONTENT_TYPE.js, page: false },
   '/exam/': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
   '/exam/index.html': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
+  '/exam/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
   '/exam/exam.css': { source: 'pages/exam/exam.css', type: CONTENT_TYPE.css, page: false },
   '/exam/exam.js': { source: 'dist/pages/exam/exam.js', type: CONTENT_TYPE.js, page: false },
 };

@@ -24,6 +24,7 @@ export const CONSOLE_CSP = [
 const FILES: Record<string, StaticFile> = {
   '/': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
   '/index.html': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
+  '/console/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
   '/console/console.css': { source: 'pages/console/console.css', type: CONTENT_TYPE.css, page: false },
   '/console/console.js': { source: 'dist/pages/console/console.js', type: CONTENT_TYPE.js, page: false },
   '/console/uplot.css': { source: 'dist/pages/console/uplot.css', type: CONTENT_TYPE.css, page: false },

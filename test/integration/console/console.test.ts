@@ -88,7 +88,7 @@ t.test('the operator console', browserTest(), async (t) => {
     t.notMatch(csp, /unsafe-inline|unsafe-eval/, 'no inline script or style');
     const html = await page.text();
     t.notMatch(html, /<script>|<script [^>]*>[^<]|\sstyle=|\son[a-z]+=|https?:\/\//, 'no inline script, style attribute, handler or other origin');
-    for (const [path, type] of [['/console/console.js', /^text\/javascript/], ['/console/console.css', /^text\/css/], ['/console/uplot.css', /^text\/css/]] as const) {
+    for (const [path, type] of [['/console/console.js', /^text\/javascript/], ['/console/base.css', /^text\/css/], ['/console/console.css', /^text\/css/], ['/console/uplot.css', /^text\/css/]] as const) {
       const asset = await fetch(`${ux.controlUrl}${path}`);
       t.equal(asset.status, 200, path);
       t.match(asset.headers.get('content-type'), type, `${path} type`);

@@ -25,6 +25,8 @@ t.test('a built package: every file with its type, the CSP on the page', async (
   t.teardown(() => rm(root, { recursive: true, force: true }));
   await mkdir(join(root, 'pages/console'), { recursive: true });
   await mkdir(join(root, 'dist/pages/console'), { recursive: true });
+  await mkdir(join(root, 'pages/shared'), { recursive: true });
+  await writeFile(join(root, 'pages/shared/base.css'), ':root{}');
   await writeFile(join(root, 'pages/console/index.html'), '<!doctype html><title>c</title>');
   await writeFile(join(root, 'pages/console/console.css'), 'body{}');
   await writeFile(join(root, 'dist/pages/console/console.js'), 'export {};');
@@ -39,7 +41,7 @@ t.test('a built package: every file with its type, the CSP on the page', async (
   t.match(CONSOLE_CSP, /default-src 'self'/);
   t.equal(page.headers.get('x-content-type-options'), 'nosniff');
   t.equal(await page.text(), '<!doctype html><title>c</title>');
-  for (const [path, type] of [['/console/console.js', 'text/javascript'], ['/console/console.css', 'text/css'], ['/console/uplot.css', 'text/css']] as const) {
+  for (const [path, type] of [['/console/console.js', 'text/javascript'], ['/console/base.css', 'text/css'], ['/console/console.css', 'text/css'], ['/console/uplot.css', 'text/css']] as const) {
     const reply = await fetch(`${base}${path}`);
     t.equal(reply.status, 200, path);
     t.match(reply.headers.get('content-type'), type, path);
@@ -59,7 +61,7 @@ t.test('a checkout that was not built answers 503 saying what to run', async (t)
   const root = await mkdtemp(join(tmpdir(), 'ux-console-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const files = new ConsoleFiles(root);
-  t.same([...new Set(files.missing)].sort(), ['dist/pages/console/console.js', 'dist/pages/console/uplot.css', 'pages/console/console.css', 'pages/console/index.html']);
+  t.same([...new Set(files.missing)].sort(), ['dist/pages/console/console.js', 'dist/pages/console/uplot.css', 'pages/console/console.css', 'pages/console/index.html', 'pages/shared/base.css']);
   const base = await serve(t, files);
   const reply = await fetch(`${base}/`);
   t.equal(reply.status, 503);
