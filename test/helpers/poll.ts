@@ -51,6 +51,19 @@ export async function pollUntil<T>(what: string, probe: () => T | Promise<T>, ac
   }
 }
 
+/**
+ * Like `pollUntil`, but at the deadline returns the last value seen instead of throwing: for a wait
+ * whose outcome a test assertion should judge (and show as a diff), not an exception.
+ */
+export async function pollSettled<T>(what: string, probe: () => T | Promise<T>, accept: (value: T) => boolean, options: PollOptions = {}): Promise<T> {
+  try {
+    return await pollUntil(what, probe, accept, options);
+  } catch (error) {
+    if (error instanceof PollTimeoutError) return error.last as T;
+    throw error;
+  }
+}
+
 /** Waits until `condition` holds; `pollUntil` with a probe that is the condition itself. */
 export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, options: PollOptions = {}): Promise<void> {
   await pollUntil(what, condition, (held) => held, options);

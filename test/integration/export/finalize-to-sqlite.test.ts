@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { StudentClient } from '../../../src/client/student-client.js';
 import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { pollSettled } from '../../helpers/poll.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
 
 const STUDENTS = 60;
@@ -42,13 +43,13 @@ t.test('students -> finalize -> SQLite holds exactly the right rows', async (t) 
   }
   await Promise.all(clients.map((client) => client.flushed()));
 
-  const closedSeen = new Promise<void>((resolve) => clients[1]!.once('closed', () => resolve()));
+  let told = 0;
+  for (const client of clients) client.once('closed', () => (told += 1));
   const first = await ux.api<{ exam: string; state: string }>('POST', `/api/exams/${EXAM}/finalize`);
   t.equal(first.status, 202);
   t.equal(first.body.exam, EXAM);
   t.match(first.body.state, /^(closing|exporting|exported)$/);
-  await closedSeen;
-  t.pass('connected students were sent {"t":"closed"}');
+  t.equal(await pollSettled('every student to be told', () => told, (count) => count === STUDENTS, { timeoutMs: 30_000 }), STUDENTS, 'connected students were sent {"t":"closed"}');
 
   const late = clients[1]!;
   const lateSeq = late.answer('Q9', 'too late');

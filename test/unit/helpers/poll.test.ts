@@ -2,7 +2,7 @@
 // error names what was awaited and the last value seen, so a failing test says how far it got.
 
 import t from 'tap';
-import { PollTimeoutError, pollUntil, waitFor } from '../../helpers/poll.js';
+import { pollSettled, PollTimeoutError, pollUntil, waitFor } from '../../helpers/poll.js';
 
 t.test('returns the first value the condition accepts, probing until then', async (t) => {
   let probes = 0;
@@ -35,4 +35,12 @@ t.test('waitFor: a boolean condition', async (t) => {
   await waitFor('the third flip', () => (flips += 1) === 3, { intervalMs: 1 });
   t.equal(flips, 3);
   await t.rejects(waitFor('a condition that never holds', () => false, { timeoutMs: 20, intervalMs: 5 }), { code: 'UX_TEST_POLL_TIMEOUT', last: false });
+});
+
+t.test('pollSettled: the accepted value, or at the deadline the last value seen, never a throw', async (t) => {
+  let count = 0;
+  t.equal(await pollSettled('a count of 3', () => (count += 1), (seen) => seen >= 3, { intervalMs: 1 }), 3);
+  const last = await pollSettled('a count of 1000', () => (count += 1), (seen) => seen >= 1000, { timeoutMs: 20, intervalMs: 5 });
+  t.equal(last, count, 'the last probe\'s value, for the caller\'s assertion to judge');
+  await t.rejects(pollSettled('never', () => Promise.reject(new Error('probe broke')), () => true), { message: 'probe broke' }, 'a probe error still ends the wait');
 });
