@@ -5,7 +5,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { workerData } from 'piscina';
 import type { Logger } from 'pino';
 import { armPlannedFaults, faults } from '../src/actor-runtime/fault-injection.js';
-import { SinkError, SinkKeyConflictError, UntradexError } from '../src/errors.js';
+import { ExportError, serializeError, SinkKeyConflictError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult } from '../src/export/export-job.js';
 import { readAhead } from '../src/export/read-ahead.js';
 import { withinReadDeadline } from '../src/export/read-deadline.js';
@@ -65,7 +65,7 @@ export default async function exportBucket(task: BucketTask): Promise<BucketTask
     if (result.ok) {
       span.setAttributes({ 'ux.rows': result.rows, 'ux.load': result.load ?? 'insert' });
     } else {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: `${result.code}: ${result.message}` });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${result.error.code}: ${result.error.message}` });
     }
     return result;
   } finally {
@@ -99,10 +99,10 @@ async function exportBucketUntraced(task: BucketTask): Promise<BucketTaskResult>
     if (faults.armed) await faults.reach('exporter.afterCommit');
     return { ok: true, rows, load };
   } catch (error) {
-    if (error instanceof SinkError) return { ok: false, code: error.code, message: error.message, transient: error.transient };
-    if (error instanceof UntradexError) return { ok: false, code: error.code, message: error.message, transient: error.code === 'UX_ERR_REDIS_UNAVAILABLE' };
+    // Sent with its class and fields (a SinkError's `transient`), rebuilt by the job on the main thread.
+    if (error instanceof UntradexError) return { ok: false, error: serializeError(error) };
     // Anything else (a Redis connection error mid-read, say) is worth another attempt.
-    return { ok: false, code: 'UX_ERR_EXPORT', message: (error as Error).message, transient: true };
+    return { ok: false, error: serializeError(new ExportError((error as Error).message, { cause: error, transient: true })) };
   }
 }
 

@@ -28,6 +28,10 @@ const SPIKE_MS = envInt('UX_BENCH_FLEET_SPIKE_MS', { small: 1_000, default: 1_00
  * nearly idle. Real students each have their own machine; the cap stands in for that.
  */
 const IN_FLIGHT = envInt('UX_BENCH_FLEET_IN_FLIGHT', { small: 200, default: 200 });
+/** Everyone connected and silent between the start spike and the answers: what `connected` costs. */
+const QUIET_MS = envInt('UX_BENCH_FLEET_QUIET_MS', { small: 15_000, default: 30_000 });
+/** Past one presence round after the last welcome (gateway.presence.refreshMs, 3 s by default). */
+const QUIET_SETTLE_MS = 8_000;
 
 const result = new ResultWriter('fleet-exam-day', `Scale-out exam day: start spike, one answer per student every ${INTERVAL_S} s, end spike, through ${FLEET_PROCESSES} gateway processes (appendfsync always)`);
 Object.assign(result.sizes, { students: STUDENTS, gatewayProcesses: FLEET_PROCESSES, baselineStudents: ONE_PROCESS_STUDENTS, steadySeconds: SECONDS, answerEverySeconds: INTERVAL_S, spikeMs: SPIKE_MS, handshakesInFlightPerLoadProcess: IN_FLIGHT });
@@ -38,6 +42,7 @@ function plan(students: number): IngestPlan {
     driver: 'client',
     // Welcomes of 100,000 students on two cores take minutes, not seconds: the timeout says how long we wait.
     connect: { mode: 'spike', windowMs: SPIKE_MS, timeoutMs: 300_000, sendOpen: true, maxInFlight: IN_FLIGHT },
+    quiet: { settleMs: QUIET_SETTLE_MS, windowMs: QUIET_MS },
     run: { kind: 'rate', durationMs: SECONDS * 1000, perStudentPerSecond: 1 / INTERVAL_S, endSpike: true, drainMs: 120_000 },
   };
 }
@@ -64,7 +69,44 @@ result.note(`Gateway processes run ${JSON.stringify(fleetConfig(FLEET_PROCESSES)
 result.note('The target asks for the figure, not a bound: met means every student was welcomed and every event acked. Latency is measured in the load generator, which shares the 2 cores with the server.');
 result.note(`Start spike: every student plans to connect within ${SPIKE_MS} ms; each load process keeps at most ${IN_FLIGHT} handshakes in flight and the rest wait in it, their connect-to-welcome counted from the planned moment. Without that cap 100,000 connects at once starve the load generator itself on this box (see bench/fleet-exam-day.scale.ts), which would measure the load generator, not Untradex. The baseline runs under the same cap.`);
 
+const fleetQuiet = fleet.quiet!;
+const oneQuiet = one.quiet!;
+const quietLabel = (what: string) => `one gateway process with ${ONE_PROCESS_STUDENTS.toLocaleString('en-US')} connected: ${what}`;
+result.add({
+  id: 'fleet.examday.connectedRedis',
+  label: `Redis CPU with ${STUDENTS.toLocaleString('en-US')} students connected and silent (presence heartbeats, nothing else)`,
+  value: fleetQuiet.redisCorePercent,
+  unit: '% of a core',
+  better: 'lower',
+  baseline: { label: quietLabel(`${fmt(oneQuiet.redisCorePercent)} %`), value: oneQuiet.redisCorePercent },
+});
+result.add({
+  id: 'fleet.examday.connectedAof',
+  label: `AOF growth with ${STUDENTS.toLocaleString('en-US')} students connected and silent`,
+  value: (fleetQuiet.aofBytesPerSecond ?? 0) / 1024,
+  unit: 'KiB/s',
+  better: 'lower',
+  baseline: { label: quietLabel(`${fmt((oneQuiet.aofBytesPerSecond ?? 0) / 1024)} KiB/s`), value: (oneQuiet.aofBytesPerSecond ?? 0) / 1024 },
+});
+result.add({
+  id: 'fleet.examday.connectedServer',
+  label: `gateway processes' CPU with ${STUDENTS.toLocaleString('en-US')} students connected and silent`,
+  value: fleetQuiet.serverCorePercent,
+  unit: '% of a core',
+  better: 'lower',
+  baseline: { label: quietLabel(`${fmt(oneQuiet.serverCorePercent)} %`), value: oneQuiet.serverCorePercent },
+});
+result.target({
+  id: 'fleet.connected',
+  issue: 12,
+  text: '`connected` right within 10 s across every gateway process, cheap enough for 100,000 students: its cost measured in the fleet bench',
+  met: STUDENTS < FLEET_TARGET_SOCKETS ? null : fleetQuiet.connected === fleet.connect.welcomed && fleetQuiet.redisCorePercent < 10,
+  measured: `${fleetQuiet.connected} of ${fleet.connect.welcomed} welcomed students read as connected; with all of them connected and silent for ${fmt(fleetQuiet.seconds)} s Redis used ${fmt(fleetQuiet.redisCorePercent)} % of a core and the AOF grew ${fmt((fleetQuiet.aofBytesPerSecond ?? 0) / 1024)} KiB/s`,
+});
+result.note(`The quiet window: ${QUIET_SETTLE_MS / 1000} s after the last welcome (so every presence entry is written), ${QUIET_MS / 1000} s with every student connected and nobody sending. What Redis does then is the presence heartbeats (one holder record per bucket and connection actor, once half of gateway.presence.ttlMs is gone); met means every welcomed student reads as connected and that costs under 10 % of a Redis core.`);
+
 t.comment(result.table());
 t.equal(fleet.run.pendingAtEnd, 0, 'the fleet acked every event it was sent');
 t.equal(one.run.pendingAtEnd, 0, 'one process acked every event it was sent');
+t.equal(fleetQuiet.connected, fleet.connect.welcomed, 'every welcomed student of the fleet reads as connected');
 t.comment(`results: ${result.write()}`);

@@ -30,11 +30,23 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The plain shape an error takes across a thread boundary (comlink keeps only name/message). */
+/** A subclass's own field as it crosses a thread: structured-clone and JSON safe. */
+export type ErrorFieldValue = string | number | boolean | null | { readonly [key: string]: ErrorFieldValue };
+
+/**
+ * The plain shape an error takes across a thread boundary (comlink and structured clone keep only
+ * name and message). `name` picks the class to rebuild, since two classes may share a code
+ * (SinkKeyConflictError is a permanent SinkError); `fields` are that class's own (`transient`,
+ * `actorId`, `reason`...).
+ */
 export interface SerializedError {
   code: ErrorCode;
   message: string;
+  name?: string;
+  fields?: Record<string, ErrorFieldValue>;
   cause?: SerializedError | { message: string };
+  /** The stack where it was thrown, so a log on this side shows the far side's frames. */
+  stack?: string;
 }
 
 export class UntradexError extends Error {
@@ -54,8 +66,10 @@ export class UntradexError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
+  /** The wire shape without the stack: what JSON replies and files may show. */
   toJSON(): SerializedError {
-    return serializeError(this);
+    const { stack: _stack, ...plain } = serializeError(this);
+    return plain;
   }
 }
 
@@ -144,12 +158,14 @@ export class RingRecordError extends UntradexError {
   }
 }
 
+const TOKEN_REASONS = ['malformed', 'signature', 'expired'] as const;
+
 export class TokenError extends UntradexError {
   /** Why the token was refused: a machine-readable reason, never shown to the student. */
-  readonly reason: 'malformed' | 'signature' | 'expired';
+  readonly reason: (typeof TOKEN_REASONS)[number];
   /** The exam and student of a token whose signature held but which expired (for the operator's log); null otherwise. */
   readonly signedFor: { exam: string; student: string } | null;
-  constructor(reason: 'malformed' | 'signature' | 'expired', message: string, signedFor: { exam: string; student: string } | null = null) {
+  constructor(reason: TokenError['reason'], message: string, signedFor: { exam: string; student: string } | null = null) {
     super('UX_ERR_TOKEN', message);
     this.reason = reason;
     this.signedFor = signedFor;
@@ -176,8 +192,11 @@ export class SinkKeyConflictError extends SinkError {
 }
 
 export class ExportError extends UntradexError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Whether trying the same work again may succeed (an exporter's unexpected error mid-read, say). */
+  readonly transient: boolean;
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
     super('UX_ERR_EXPORT', message, options);
+    this.transient = options?.transient ?? false;
   }
 }
 
@@ -193,12 +212,14 @@ export class ShutdownError extends UntradexError {
   }
 }
 
+const CLIENT_REASONS = ['not_welcomed', 'closed', 'unauthorized', 'replaced', 'disconnected', 'exam_closed', 'bad_event'] as const;
+
 export class StudentClientError extends UntradexError {
   /**
    * Why: used before the first welcome, stopped (closed by the caller, bad token, replaced,
    * connection lost with reconnect off), the exam closed, or an event the protocol cannot carry.
    */
-  readonly reason: 'not_welcomed' | 'closed' | 'unauthorized' | 'replaced' | 'disconnected' | 'exam_closed' | 'bad_event';
+  readonly reason: (typeof CLIENT_REASONS)[number];
   constructor(reason: StudentClientError['reason'], message: string, options?: { cause?: unknown }) {
     super('UX_ERR_CLIENT', message, options);
     this.reason = reason;
@@ -227,20 +248,32 @@ export class UsageError extends UntradexError {
   }
 }
 
+
 function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
 }
 
-/** Flattens any thrown value into the plain shape that crosses threads. */
+/** Flattens any thrown value into the plain shape that crosses threads, with its class's own fields. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof UntradexError) {
-    const out: SerializedError = { code: error.code, message: error.message };
+    const out: SerializedError = { code: error.code, message: error.message, name: error.name };
+    const fields = ownFields(error);
+    if (fields !== undefined) out.fields = fields;
     if (error.cause !== undefined) out.cause = serializeCause(error.cause);
+    if (error.stack !== undefined) out.stack = error.stack;
     return out;
   }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
-  return { code: isErrorCode(code) ? code : 'UX_ERR_ACTOR_CRASHED', message };
+  const out: SerializedError = { code: isErrorCode(code) ? code : 'UX_ERR_ACTOR_CRASHED', message };
+  if (error instanceof Error && error.stack !== undefined) out.stack = error.stack;
+  return out;
+}
+
+/** A subclass's fields are its own enumerable properties (`code` and `name` travel on their own). */
+function ownFields(error: UntradexError): Record<string, ErrorFieldValue> | undefined {
+  const entries = Object.entries(error).filter(([key]) => key !== 'code' && key !== 'name');
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as Record<string, ErrorFieldValue>);
 }
 
 function serializeCause(cause: unknown): SerializedError | { message: string } {
@@ -248,8 +281,101 @@ function serializeCause(cause: unknown): SerializedError | { message: string } {
   return { message: cause instanceof Error ? cause.message : String(cause) };
 }
 
-/** Rebuilds an error that crossed a thread boundary, keeping its code. */
+/** Thrown by FieldReader when a peer sent a field this build does not read: the rebuild falls back. */
+class UnreadableFields extends Error {}
+
+/** Typed access to a serialized error's fields, checked, because they came from another thread. */
+class FieldReader {
+  constructor(private readonly raw: Record<string, ErrorFieldValue>) {}
+
+  string(key: string): string {
+    return this.check(key, (value): value is string => typeof value === 'string');
+  }
+  number(key: string): number {
+    return this.check(key, (value): value is number => typeof value === 'number');
+  }
+  boolean(key: string): boolean {
+    return this.check(key, (value): value is boolean => typeof value === 'boolean');
+  }
+  nullableString(key: string): string | null {
+    return this.check(key, (value): value is string | null => value === null || typeof value === 'string');
+  }
+  nullableNumber(key: string): number | null {
+    return this.check(key, (value): value is number | null => value === null || typeof value === 'number');
+  }
+  oneOf<T extends string>(key: string, values: readonly T[]): T {
+    return this.check(key, (value): value is T => typeof value === 'string' && (values as readonly string[]).includes(value));
+  }
+  examAndStudent(key: string): { exam: string; student: string } | null {
+    return this.check(key, (value): value is { exam: string; student: string } | null => {
+      if (value === null) return true;
+      return typeof value === 'object' && typeof value.exam === 'string' && typeof value.student === 'string';
+    });
+  }
+
+  private check<T extends ErrorFieldValue>(key: string, is: (value: ErrorFieldValue) => value is T): T {
+    const value = this.raw[key];
+    if (value === undefined || !is(value)) throw new UnreadableFields(key);
+    return value;
+  }
+}
+
+/**
+ * The error registry: for each class, how to build it again from its fields. Messages are put back
+ * as they were after construction, so the arguments that only shape a message are left empty here.
+ * A test round-trips every exported class, so a class or a field missing here fails it.
+ */
+const REBUILD = new Map<string, (fields: FieldReader) => UntradexError>([
+  [ConfigError.name, (f) => new ConfigError(f.string('key'), '')],
+  [RedisNotInstalledError.name, () => new RedisNotInstalledError('')],
+  [RedisStartError.name, () => new RedisStartError('')],
+  [DataDirLockedError.name, (f) => new DataDirLockedError('', f.number('holderPid'), '')],
+  [RedisUnavailableError.name, () => new RedisUnavailableError('')],
+  [RedisDurabilityError.name, () => new RedisDurabilityError('')],
+  [RedisScriptError.name, () => new RedisScriptError('')],
+  [ActorCrashedError.name, (f) => new ActorCrashedError(f.string('actorId'), '')],
+  [RestartIntensityError.name, (f) => new RestartIntensityError(f.string('actorId'), 0, 0)],
+  [RingRecordError.name, () => new RingRecordError('')],
+  [TokenError.name, (f) => new TokenError(f.oneOf('reason', TOKEN_REASONS), '', f.examAndStudent('signedFor'))],
+  [SinkError.name, (f) => new SinkError(f.boolean('transient'), '')],
+  [SinkKeyConflictError.name, () => new SinkKeyConflictError('')],
+  [ExportError.name, (f) => new ExportError('', { transient: f.boolean('transient') })],
+  [ExportLeaseLostError.name, () => new ExportLeaseLostError('', '')],
+  [ShutdownError.name, () => new ShutdownError()],
+  [StudentClientError.name, (f) => new StudentClientError(f.oneOf('reason', CLIENT_REASONS), '')],
+  [ControlApiError.name, (f) => new ControlApiError(f.nullableNumber('status'), f.nullableString('apiError'), '')],
+  [UsageError.name, () => new UsageError('')],
+]);
+
+/** The class names the registry rebuilds (for the test that keeps it complete). */
+export const REBUILDABLE_ERRORS: ReadonlySet<string> = new Set(REBUILD.keys());
+
+/**
+ * Rebuilds an error that crossed a thread boundary: the same class with the same fields, message,
+ * code and cause. A class or field this build does not know (a peer of another version, or a plain
+ * Error) comes back as an UntradexError with the code, which is what callers key on.
+ */
 export function deserializeError(plain: SerializedError): UntradexError {
-  const cause = plain.cause === undefined ? undefined : 'code' in plain.cause ? deserializeError(plain.cause) : new Error(plain.cause.message);
-  return new UntradexError(plain.code, plain.message, cause === undefined ? undefined : { cause });
+  const error = rebuild(plain);
+  error.message = plain.message;
+  if (plain.stack !== undefined) error.stack = plain.stack;
+  if (plain.cause !== undefined) {
+    const cause = 'code' in plain.cause ? deserializeError(plain.cause) : new Error(plain.cause.message);
+    Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  }
+  return error;
+}
+
+function rebuild(plain: SerializedError): UntradexError {
+  const make = plain.name === undefined ? undefined : REBUILD.get(plain.name);
+  if (make !== undefined) {
+    try {
+      const error = make(new FieldReader(plain.fields ?? {}));
+      // SinkError's code follows its `transient`: a mismatch means the fields were not this class's.
+      if (error.code === plain.code) return error;
+    } catch (error) {
+      if (!(error instanceof UnreadableFields)) throw error;
+    }
+  }
+  return new UntradexError(plain.code, plain.message);
 }

@@ -3,7 +3,7 @@
 
 import { Piscina } from 'piscina';
 import type { UntradexConfig } from '../src/config/schema.js';
-import { ShutdownError } from '../src/errors.js';
+import { ActorCrashedError, ShutdownError, UntradexError } from '../src/errors.js';
 import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../src/export/export-job.js';
 import type { RedisTarget } from '../src/redis/redis-client.js';
 import { sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
@@ -21,7 +21,13 @@ export class ExportSupervisor implements BucketTaskRunner {
 
   run(task: BucketTask): Promise<BucketTaskResult> {
     if (this.stopped) return Promise.reject(new ShutdownError('exporters are stopping; finalize again after the restart to resume'));
-    return this.ensurePool().run(task);
+    // A thread that died mid-task rejects with piscina's own Error: it reaches the job in the same
+    // vocabulary as any other crashed actor.
+    return this.ensurePool()
+      .run(task)
+      .catch((error: unknown) => {
+        throw error instanceof UntradexError ? error : new ActorCrashedError('exporter', (error as Error).message, { cause: error });
+      });
   }
 
   /** For fault tests: the exporter threads now alive. */

@@ -12,6 +12,7 @@ import { createUnwelcomedMemory, reclaimUnwelcomed } from '../actors/connection/
 import { ActorThread } from './actor-thread.js';
 import type { ListenSocket } from './listen-socket.js';
 import type { RingTopology } from './ring-topology.js';
+import { supervisorFlags } from './restart-intensity.js';
 import { Supervisor } from './supervisor.js';
 
 export type ConnectionActor = ActorThread<ConnectionActorApi>;
@@ -78,6 +79,5 @@ export function createGatewaySupervisor(
       },
     };
   });
-  const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
-  return new Supervisor<ConnectionActor>('gateway', flags, specs, log);
+  return new Supervisor<ConnectionActor>('gateway', supervisorFlags('gateway', config.supervision), specs, log);
 }

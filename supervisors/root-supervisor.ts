@@ -1,5 +1,5 @@
-// The root of the actor tree (main thread): Redis (embedded or external), the writer and gateway
-// subtrees, the control server; owns the rings; orders start, graceful drain and stop.
+// The root of the actor tree (main thread): its children by role (dataDir lock, disk watcher, Redis,
+// the writer and gateway subtrees); owns the rings; orders start, graceful drain and stop.
 
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -19,7 +19,8 @@ import { createRedisClient, disconnectRedisClient, isCluster, redisTargetFromCon
 import { createGatewaySupervisor, type ConnectionActor } from './gateway-supervisor.js';
 import { openListenSocket, type ListenSocket } from './listen-socket.js';
 import { createRingTopology, type RingTopology } from './ring-topology.js';
-import { growingRestartDelay, type ChildHandle, type ChildReport } from './supervisor-spec.js';
+import { restartDelay, supervisorFlags } from './restart-intensity.js';
+import type { ChildHandle, ChildReport } from './supervisor-spec.js';
 import { Supervisor } from './supervisor.js';
 import { createWriterSupervisor, type WriterActor } from './writer-supervisor.js';
 
@@ -31,6 +32,21 @@ export type RootState = 'starting' | 'running' | 'draining' | 'stopped' | 'faile
  * rings, writers and connection actors on the primary's Redis and a share of its port.
  */
 export type RootRole = 'standalone' | 'primary' | 'gateway';
+
+/** The parts a root starts, each a step of its start and undone by stopTrees. */
+type RootChild = 'data-dir-lock' | 'disk-watcher' | 'redis' | 'admin-redis' | 'shard-watch' | 'writers' | 'gateway';
+
+/**
+ * The root's children by role, in start order. A gateway process runs under its primary's dataDir
+ * lock, Redis and shard watch (one watcher per deployment: a gateway process's status and log would
+ * only repeat its primary's); a primary holds no rings' actors and no student sockets. The embedded
+ * Redis starts only with redis.embedded, the shard watch only on a Cluster.
+ */
+const ROOT_CHILDREN: Record<RootRole, readonly RootChild[]> = {
+  standalone: ['data-dir-lock', 'disk-watcher', 'redis', 'admin-redis', 'shard-watch', 'writers', 'gateway'],
+  primary: ['data-dir-lock', 'disk-watcher', 'redis', 'admin-redis', 'shard-watch'],
+  gateway: ['disk-watcher', 'admin-redis', 'writers', 'gateway'],
+};
 
 export interface RootOptions {
   role?: RootRole;
@@ -52,14 +68,6 @@ export const DRAIN_TIMEOUT_MS = 20_000;
 export const STOP_DEADLINE_MS = DRAIN_TIMEOUT_MS + 10_000;
 /** Each step of stopping the trees after the drain (actors, the admin connection, Redis). */
 const STOP_STEP_MS = 3_000;
-/**
- * The embedded Redis dies of its surroundings (a full disk, a bad AOF) more often than of itself:
- * restarts wait 250 ms, doubling to 8 s, and the supervisor gives up after supervision.intensity
- * restarts within this period, about 20 s after the first death with the default of 5. Then the
- * process exits non-zero well within rule S4's 60 s, and a service manager takes over.
- */
-const REDIS_RESTART_PERIOD_SECONDS = 60;
-const redisRestartDelay = growingRestartDelay(250, 8_000);
 /** How long connection actors hand out the live writers' last acks when some writer is gone. */
 const LOST_WRITER_FINISH_MS = 1_000;
 
@@ -143,92 +151,117 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   }
 
   async start(): Promise<void> {
-    const { config, log } = this;
     try {
-      // Rule S2, before anything touches the files: gateway processes run under their primary's lock.
-      if (this.role !== 'gateway') {
-        this.dataDirLock = await DataDirLock.acquire(config.dataDir, (error) => {
-          const lost = new UntradexError('UX_ERR_DATA_DIR_LOCKED', `the lock on dataDir ${config.dataDir} was taken from this server (${error.message}); stopping`, { cause: error });
-          this.log.fatal({ code: lost.code, err: error }, lost.message);
-          this.emit('fatal', lost);
-        });
-        const { tookOverFrom } = this.dataDirLock;
-        if (tookOverFrom !== null) log.warn({ dataDir: config.dataDir, ...tookOverFrom }, 'took over the dataDir lock of a server that died without stopping (pid above)');
-      }
-      this.diskWatcherInstance = new DiskWatcher(config.dataDir, config.storage.minFreeBytes, log);
-      await this.diskWatcherInstance.start();
-      if (config.redis.embedded && this.role !== 'gateway') {
-        const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: Math.max(config.supervision.periodSeconds, REDIS_RESTART_PERIOD_SECONDS) };
-        this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', flags, [
-          {
-            id: 'redis-server',
-            restart: 'permanent',
-            shutdownMs: 12_000,
-            restartDelayMs: redisRestartDelay,
-            start: async () => {
-              const server = new EmbeddedRedis({
-                serverPath: config.redis.serverPath,
-                port: config.redis.port,
-                dataDir: config.dataDir,
-                appendfsync: config.redis.appendfsync,
-                ...(config.redis.embeddedPassword === null ? {} : { password: config.redis.embeddedPassword }),
-              });
-              await server.start();
-              return new EmbeddedRedisChild(server);
-            },
-          },
-        ], log);
-        this.watch(this.redisSupervisor);
-        this.redisSupervisor.on('started', (_id, _handle, incarnation) => {
-          // Functions are kept in the AOF, but loading them again after a restart costs nothing
-          // and covers a server whose files were lost.
-          if (incarnation > 1 && this.adminRedis !== null) {
-            loadFunctionLibrary(this.adminRedis).catch((error: unknown) => this.log.error({ err: error }, 'reloading the function library failed'));
-          }
-        });
-        await this.redisSupervisor.start();
-      }
-      // A wrong password or an untrusted certificate stops the start here, naming the key to fix;
-      // the clients below would only retry it for ever. (The embedded Redis is Untradex's own.)
-      if (!config.redis.embedded) await checkRedisAccess(this.redisTarget);
-      this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
-      await waitForRedis(this.adminRedis, 15_000);
-      await loadFunctionLibrary(this.adminRedis);
-      await this.checkDurability();
-      if (isCluster(this.adminRedis)) {
-        // New primaries (resharding, a replica promoted after a failover) get the library too.
-        this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
-        this.libraryGuard.start();
-        // One watcher per deployment: a gateway process's status and log would only repeat its primary's.
-        if (this.role !== 'gateway') {
-          this.shardWatch = new ShardHealthWatch(this.adminRedis, config.redis.waitReplicas, log);
-          await this.shardWatch.start();
-        }
-      }
-      this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets, { waitReplicas: config.redis.waitReplicas });
-      if (this.role === 'primary') {
-        this.state = 'running';
-        return;
-      }
-
-      this.writers = createWriterSupervisor(config, this.topology, this.redisTarget, log, this.diskWatcherInstance.gate);
-      this.watch(this.writers);
-      await this.writers.start();
-
-      this.listenSocket ??= await openListenSocket(config.gateway.host, config.gateway.port);
-      this.gateway = createGatewaySupervisor(config, this.topology, this.listenSocket, this.redisTarget, log);
-      this.watch(this.gateway);
-      await this.gateway.start();
+      for (const child of ROOT_CHILDREN[this.role]) await this.startChild(child);
       this.state = 'running';
-      log.info(
-        { gatewayPort: this.gatewayPort, connectionActors: config.gateway.connectionActors, writers: config.writers.count },
-        'untradex is running',
-      );
+      if (this.role !== 'primary') {
+        const { config } = this;
+        this.log.info({ gatewayPort: this.gatewayPort, connectionActors: config.gateway.connectionActors, writers: config.writers.count }, 'untradex is running');
+      }
     } catch (error) {
       this.state = 'failed';
       await this.stopTrees();
       throw error;
     }
+  }
+
+  private async startChild(child: RootChild): Promise<void> {
+    switch (child) {
+      case 'data-dir-lock':
+        return this.lockDataDir();
+      case 'disk-watcher':
+        this.diskWatcherInstance = new DiskWatcher(this.config.dataDir, this.config.storage.minFreeBytes, this.log);
+        return this.diskWatcherInstance.start();
+      case 'redis':
+        return this.startEmbeddedRedis();
+      case 'admin-redis':
+        return this.connectAdminRedis();
+      case 'shard-watch':
+        return this.startShardWatch();
+      case 'writers':
+        this.writers = createWriterSupervisor(this.config, this.topology, this.redisTarget, this.log, this.diskWatcherInstance?.gate);
+        this.watch(this.writers);
+        return this.writers.start();
+      case 'gateway':
+        this.listenSocket ??= await openListenSocket(this.config.gateway.host, this.config.gateway.port);
+        this.gateway = createGatewaySupervisor(this.config, this.topology, this.listenSocket, this.redisTarget, this.log);
+        this.watch(this.gateway);
+        return this.gateway.start();
+      default: {
+        const unknown: never = child;
+        throw new Error(`unknown root child ${String(unknown)}`);
+      }
+    }
+  }
+
+  /** Rule S2, before anything touches the files. */
+  private async lockDataDir(): Promise<void> {
+    const { config, log } = this;
+    this.dataDirLock = await DataDirLock.acquire(config.dataDir, (error) => {
+      const lost = new UntradexError('UX_ERR_DATA_DIR_LOCKED', `the lock on dataDir ${config.dataDir} was taken from this server (${error.message}); stopping`, { cause: error });
+      this.log.fatal({ code: lost.code, err: error }, lost.message);
+      this.emit('fatal', lost);
+    });
+    const { tookOverFrom } = this.dataDirLock;
+    if (tookOverFrom !== null) log.warn({ dataDir: config.dataDir, ...tookOverFrom }, 'took over the dataDir lock of a server that died without stopping (pid above)');
+  }
+
+  private async startEmbeddedRedis(): Promise<void> {
+    const { config, log } = this;
+    if (!config.redis.embedded) return;
+    this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', supervisorFlags('redis', config.supervision), [
+      {
+        id: 'redis-server',
+        restart: 'permanent',
+        shutdownMs: 12_000,
+        restartDelayMs: restartDelay('redis'),
+        start: async () => {
+          const server = new EmbeddedRedis({
+            serverPath: config.redis.serverPath,
+            port: config.redis.port,
+            dataDir: config.dataDir,
+            appendfsync: config.redis.appendfsync,
+            ...(config.redis.embeddedPassword === null ? {} : { password: config.redis.embeddedPassword }),
+          });
+          await server.start();
+          return new EmbeddedRedisChild(server);
+        },
+      },
+    ], log);
+    this.watch(this.redisSupervisor);
+    this.redisSupervisor.on('started', (_id, _handle, incarnation) => {
+      // Functions are kept in the AOF, but loading them again after a restart costs nothing
+      // and covers a server whose files were lost.
+      if (incarnation > 1 && this.adminRedis !== null) {
+        loadFunctionLibrary(this.adminRedis).catch((error: unknown) => this.log.error({ err: error }, 'reloading the function library failed'));
+      }
+    });
+    await this.redisSupervisor.start();
+  }
+
+  /** The main thread's own connection: access check, function library, durability, the bucket store. */
+  private async connectAdminRedis(): Promise<void> {
+    const { config, log } = this;
+    // A wrong password or an untrusted certificate stops the start here, naming the key to fix;
+    // the clients below would only retry it for ever. (The embedded Redis is Untradex's own.)
+    if (!config.redis.embedded) await checkRedisAccess(this.redisTarget);
+    this.adminRedis = logConnectionHealth(createRedisClient(this.redisTarget, 'untradex:root'), 'untradex:root', log);
+    await waitForRedis(this.adminRedis, 15_000);
+    await loadFunctionLibrary(this.adminRedis);
+    await this.checkDurability();
+    if (isCluster(this.adminRedis)) {
+      // New primaries (resharding, a replica promoted after a failover) get the library too.
+      this.libraryGuard = new ClusterLibraryGuard(this.adminRedis, log);
+      this.libraryGuard.start();
+    }
+    this.storeInstance = new BucketStore(this.adminRedis, config.redis.buckets, { waitReplicas: config.redis.waitReplicas });
+  }
+
+  private async startShardWatch(): Promise<void> {
+    const redis = this.redis;
+    if (!isCluster(redis)) return;
+    this.shardWatch = new ShardHealthWatch(redis, this.config.redis.waitReplicas, this.log);
+    await this.shardWatch.start();
   }
 
   /**

@@ -7,6 +7,7 @@ import { isClusterTarget, type RedisTarget } from '../src/redis/redis-client.js'
 import type { RedisWriterApi, RedisWriterInit } from '../actors/redis-writer/protocol.js';
 import { ActorThread } from './actor-thread.js';
 import type { RingTopology } from './ring-topology.js';
+import { supervisorFlags } from './restart-intensity.js';
 import { Supervisor } from './supervisor.js';
 
 export type WriterActor = ActorThread<RedisWriterApi>;
@@ -39,6 +40,5 @@ export function createWriterSupervisor(config: UntradexConfig, topology: RingTop
       start: () => ActorThread.start<RedisWriterInit, RedisWriterApi>({ id, entry: new URL('../actors/redis-writer-actor.js', import.meta.url), init, log }),
     };
   });
-  const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
-  return new Supervisor<WriterActor>('writers', flags, specs, log);
+  return new Supervisor<WriterActor>('writers', supervisorFlags('writers', config.supervision), specs, log);
 }

@@ -1,12 +1,13 @@
-// Tells Redis which students this connection actor holds a live session for (the per-bucket
-// presence sets behind `connected`): batched every presence.refreshMs, one call per bucket.
+// Tells Redis which students this connection actor holds a live session for (the presence behind
+// `connected`): arrivals and departures once each, plus one heartbeat per bucket, every refreshMs.
 
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PresenceEntry, PresenceStore, PresenceUpdate } from '../../src/redis/presence-store.js';
 import type { StudentSession } from './student-session.js';
 
 /** What the beacon reads and marks of a session (a StudentSession has it all). */
-export type PresentSession = Pick<StudentSession, 'phase' | 'exam' | 'bucket' | 'student' | 'presenceExpiresAt'>;
+export type PresentSession = Pick<StudentSession, 'phase' | 'exam' | 'bucket' | 'student' | 'epoch' | 'presenceHolder'>;
 
 /** The actor's live sessions (its SessionRegistry); a benchmark can stand in thousands of them. */
 export interface LiveSessions {
@@ -18,27 +19,46 @@ export interface PresenceTiming {
   ttlMs: number;
 }
 
-interface Leaving extends PresenceEntry {
+/** presenceHolder of a session whose student opened a newer session elsewhere: never written again. */
+export const SUPERSEDED = '!superseded';
+
+/** This actor's standing in one bucket: the holder its entries name, and that holder's heartbeat. */
+interface BucketHolder {
   exam: string;
   bucket: number;
+  holder: string;
+  /** The serial of the last call Redis answered (0: none yet). */
+  serial: number;
+  /** The heartbeat Redis has, ms since the epoch (0: none). */
+  expiresAt: number;
+  /** Abandoned holders to remove at the next call. */
+  retire: string[];
+  /** Sessions written under `holder` that closed since the last call. */
+  leaving: PresenceEntry[];
 }
 
-interface BucketRound {
-  update: PresenceUpdate & { join: PresenceEntry[]; leave: PresenceEntry[] };
+interface BucketCall {
+  state: BucketHolder;
+  update: PresenceUpdate & { join: PresenceEntry[] };
   joined: PresentSession[];
-  leaving: Leaving[];
 }
 
 /**
- * Writing every session every round would cost Redis (and its AOF) one entry per student per
- * refresh; an entry is rewritten only once half its ttl is gone, so each student costs one entry
- * per ttl/2 while a late round still finds it present. A new session is written at the next round,
- * a closed one removed at the next round: both within refreshMs.
+ * A student's entry is written once when the session opens and removed once when it closes; what
+ * is refreshed is one holder record per bucket, once half the ttl is gone. So the AOF grows with
+ * arrivals and departures and with buckets x actors, not with students x time (bench/presence.scale.ts).
+ * If Redis answers that a call of this holder is missing (it lost its last writes) or a call fails
+ * without telling what it wrote, the actor drops that holder and writes its students again under a
+ * new one: what it held can no longer count, what it holds now is written whole.
  */
 export class PresenceBeacon {
   private timer: NodeJS.Timeout | null = null;
-  private leaving: Leaving[] = [];
+  private readonly holders = new Map<string, BucketHolder>();
+  private readonly run = `${randomBytes(6).toString('base64url')}`;
+  private holderCount = 0;
   private round: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
   private failing = false;
 
   constructor(
@@ -46,6 +66,8 @@ export class PresenceBeacon {
     private readonly store: PresenceStore,
     private readonly timing: PresenceTiming,
     private readonly log: Logger,
+    /** Names this actor in holder ids (readable in Redis), e.g. `connection-0`. */
+    private readonly actorName = 'conn',
   ) {}
 
   start(): void {
@@ -54,71 +76,120 @@ export class PresenceBeacon {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
   }
 
   /** The session's socket is gone: its entry is removed at the next round, if it was written. */
   left(session: PresentSession): void {
-    if (session.presenceExpiresAt === 0) return;
-    this.leaving.push({ exam: session.exam, bucket: session.bucket, student: session.student, expiresAt: session.presenceExpiresAt });
-    session.presenceExpiresAt = 0;
+    const holder = session.presenceHolder;
+    session.presenceHolder = '';
+    if (holder === '' || holder === SUPERSEDED) return;
+    const state = this.holders.get(bucketId(session.exam, session.bucket));
+    // An entry under an abandoned holder no longer counts: nothing to remove.
+    if (state !== undefined && state.holder === holder) state.leaving.push({ student: session.student, epoch: session.epoch });
   }
 
-  /** At a stop: every entry this actor wrote goes now, rather than when its ttl runs out. */
+  /**
+   * At a stop: each bucket's holder retires, which ends the count of every entry it wrote in one
+   * step (the entries stay, counted by nobody, until the keys expire or a new session replaces them).
+   */
   async leaveAll(): Promise<void> {
-    for (const session of this.registry.live()) this.left(session);
-    await this.flush();
+    this.stop();
+    await this.round;
+    const now = Date.now();
+    const calls = [...this.holders.values()]
+      .filter((state) => state.serial > 0 || state.retire.length > 0)
+      .map((state) =>
+        this.store.apply({ exam: state.exam, bucket: state.bucket, holder: state.holder, serial: state.serial + 1, expiresAt: now, retire: [...state.retire, state.holder], join: [], leave: [] }, now),
+      );
+    this.holders.clear();
+    const results = await Promise.allSettled(calls);
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    if (failed > 0) this.log.warn({ buckets: failed }, `presence: ${failed} buckets could not be told this actor is leaving; its students stop counting within ${this.timing.ttlMs} ms`);
   }
 
-  /** One round: joins, refreshes and leaves, one call per bucket; a round still running is joined, not doubled. */
-  flush(now: number = Date.now()): Promise<void> {
-    this.round ??= this.runRound(now).finally(() => {
+  /** One round; a round still running is followed by one more, not doubled. */
+  flush(now?: number): Promise<void> {
+    if (this.stopped && now === undefined) return this.round ?? Promise.resolve();
+    if (this.round !== null) {
+      this.again = true;
+      return this.round;
+    }
+    this.round = this.runRound(now ?? Date.now()).finally(() => {
       this.round = null;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.flush();
+      }
     });
     return this.round;
   }
 
   private async runRound(now: number): Promise<void> {
-    const rounds = new Map<string, BucketRound>();
-    const roundOf = (exam: string, bucket: number): BucketRound => {
-      const key = `${exam}\n${bucket}`;
-      let round = rounds.get(key);
-      if (round === undefined) {
-        round = { update: { exam, bucket, join: [], leave: [] }, joined: [], leaving: [] };
-        rounds.set(key, round);
+    const calls = new Map<BucketHolder, BucketCall>();
+    const callOf = (state: BucketHolder): BucketCall => {
+      let call = calls.get(state);
+      if (call === undefined) {
+        call = { state, update: { exam: state.exam, bucket: state.bucket, holder: state.holder, serial: state.serial + 1, expiresAt: now + this.timing.ttlMs, join: [], leave: [] }, joined: [] };
+        calls.set(state, call);
       }
-      return round;
+      return call;
     };
-    for (const entry of this.leaving.splice(0)) {
-      const round = roundOf(entry.exam, entry.bucket);
-      round.update.leave.push(entry);
-      round.leaving.push(entry);
+    const held = new Set<BucketHolder>();
+    for (const session of this.registry.live()) {
+      if (session.presenceHolder === SUPERSEDED) continue;
+      if (session.presenceHolder !== '') {
+        const current = this.holders.get(bucketId(session.exam, session.bucket));
+        if (current !== undefined && current.holder === session.presenceHolder) {
+          held.add(current);
+          continue;
+        }
+      }
+      if (session.phase !== 'live') continue;
+      const state = this.stateOf(session.exam, session.bucket);
+      // Marked before the call, so a close during it queues the leave that follows this join.
+      session.presenceHolder = state.holder;
+      const call = callOf(state);
+      call.update.join.push({ student: session.student, epoch: session.epoch });
+      call.joined.push(session);
     }
     const renewBefore = now + this.timing.ttlMs / 2;
-    for (const session of this.registry.live()) {
-      if (session.phase !== 'live' || session.presenceExpiresAt > renewBefore) continue;
-      session.presenceExpiresAt = now + this.timing.ttlMs;
-      const round = roundOf(session.exam, session.bucket);
-      round.update.join.push({ student: session.student, expiresAt: session.presenceExpiresAt });
-      round.joined.push(session);
+    for (const [id, state] of this.holders) {
+      const heartbeatDue = held.has(state) && state.expiresAt <= renewBefore;
+      if (state.leaving.length > 0 || state.retire.length > 0 || heartbeatDue) callOf(state);
+      else if (!calls.has(state) && !held.has(state)) this.holders.delete(id);
     }
-    if (rounds.size === 0) return;
-    const results = await Promise.allSettled([...rounds.values()].map((round) => this.store.apply(round.update, now)));
+    for (const call of calls.values()) {
+      call.update.leave = call.state.leaving.splice(0);
+      if (call.state.retire.length > 0) call.update.retire = [...call.state.retire];
+    }
+    if (calls.size === 0) return;
+    const list = [...calls.values()];
+    const results = await Promise.allSettled(list.map((call) => this.store.apply(call.update, now)));
     let failed = 0;
+    let resyncs = 0;
     let firstError: unknown = null;
     results.forEach((result, index) => {
-      if (result.status === 'fulfilled') return;
-      failed += 1;
-      firstError ??= result.reason;
-      const round = [...rounds.values()][index]!;
-      // Not known to be written: written again next round. A leave is retried while its entry could
-      // still count (removing an entry that is no longer ours changes nothing).
-      round.update.join.forEach((entry, i) => {
-        const session = round.joined[i]!;
-        if (session.presenceExpiresAt === entry.expiresAt) session.presenceExpiresAt = 0;
-      });
-      for (const entry of round.leaving) if (entry.expiresAt > Date.now()) this.leaving.push(entry);
+      const { state, update, joined } = list[index]!;
+      if (result.status === 'fulfilled') {
+        state.serial = update.serial;
+        state.expiresAt = update.expiresAt;
+        // Retired in Redis now; a renew during the call may have added another since.
+        if (update.retire !== undefined) state.retire = state.retire.filter((holder) => !update.retire!.includes(holder));
+        for (const position of result.value.refused) {
+          const session = joined[position]!;
+          if (session.presenceHolder === state.holder) session.presenceHolder = SUPERSEDED;
+        }
+        if (!result.value.resync) return;
+        resyncs += 1;
+      } else {
+        failed += 1;
+        firstError ??= result.reason;
+      }
+      // What this holder has in Redis is unknown or incomplete: a new holder writes it all again.
+      this.renew(state);
     });
     if (failed > 0) {
       this.failing = true;
@@ -127,5 +198,35 @@ export class PresenceBeacon {
       this.failing = false;
       this.log.info('presence refresh works again');
     }
+    if (resyncs > 0) this.log.warn({ buckets: resyncs }, 'presence: Redis lost some of this actor\'s presence writes (a restart or failover); writing its students again');
+    if (failed === 0 && resyncs > 0) this.again = true;
   }
+
+  private stateOf(exam: string, bucket: number): BucketHolder {
+    const id = bucketId(exam, bucket);
+    let state = this.holders.get(id);
+    if (state === undefined) {
+      state = { exam, bucket, holder: this.nextHolder(), serial: 0, expiresAt: 0, retire: [], leaving: [] };
+      this.holders.set(id, state);
+    }
+    return state;
+  }
+
+  private renew(state: BucketHolder): void {
+    // The old holder's serial may be ahead of what Redis has; retiring it by name needs no serial.
+    state.retire.push(state.holder);
+    state.holder = this.nextHolder();
+    state.serial = 0;
+    state.expiresAt = 0;
+    state.leaving.length = 0;
+  }
+
+  private nextHolder(): string {
+    this.holderCount += 1;
+    return `${this.actorName}.${this.run}.${this.holderCount.toString(36)}`;
+  }
+}
+
+function bucketId(exam: string, bucket: number): string {
+  return `${exam}\n${bucket}`;
 }

@@ -48,8 +48,8 @@ export class StudentSession {
   /** Events refused because they came behind refusedFrom, since it was last refused (StudentGateway.handleEvent). */
   refusedBehind = 0;
   alive = true;
-  /** The expiry of this session's presence entry as last written to Redis, ms; 0 when none is (presence-beacon.ts). */
-  presenceExpiresAt = 0;
+  /** The holder this session's presence entry is written under; '' when none is (presence-beacon.ts). */
+  presenceHolder = '';
   /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */
   unwelcomed = true;
   helloTimer: NodeJS.Timeout | null = null;

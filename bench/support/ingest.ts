@@ -29,6 +29,20 @@ export interface IngestMeasure {
   machineBusy: number;
   /** Untradex only: the worst actor event-loop delay seen during the run (10 s windows), ms. */
   loopDelay: ActorLoopDelay | null;
+  /** What holding every student connected and silent costs (plan.quiet), or null when not asked. */
+  quiet: QuietFigures | null;
+}
+
+/** A window with every student connected and nobody sending: presence, liveness and timers only. */
+export interface QuietFigures {
+  seconds: number;
+  /** Server processes, % of one core. */
+  serverCorePercent: number;
+  redisCorePercent: number;
+  /** AOF growth, bytes/s (Untradex's embedded Redis only; null otherwise). */
+  aofBytesPerSecond: number | null;
+  /** `connected` summed over the exam list at the end of the window (null: not an Untradex server). */
+  connected: number | null;
 }
 
 /** The server's loop-delay windows (src/telemetry/event-loop-delay.ts). */
@@ -69,6 +83,28 @@ export interface IngestPlan {
   driver: DriverKind;
   connect: Omit<ConnectPlan, 'at'>;
   run: RunPlan extends infer P ? (P extends unknown ? Omit<P, 'at'> : never) : never;
+  /**
+   * Between the connect and the run: wait settleMs (the presence of the last welcomes is written),
+   * then measure windowMs with everyone connected and silent.
+   */
+  quiet?: { settleMs: number; windowMs: number };
+}
+
+async function measureQuiet(server: BenchServer, quiet: { settleMs: number; windowMs: number }): Promise<QuietFigures> {
+  await new Promise((resolve) => setTimeout(resolve, quiet.settleMs));
+  const meter = new CpuMeter(server.pids);
+  const aofBefore = server.aofBytes?.() ?? null;
+  meter.begin();
+  await new Promise((resolve) => setTimeout(resolve, quiet.windowMs));
+  const cpu = meter.end();
+  const aofAfter = server.aofBytes?.() ?? null;
+  return {
+    seconds: cpu.wallSeconds,
+    serverCorePercent: (cpu.serverCpuSeconds / cpu.wallSeconds) * 100,
+    redisCorePercent: (cpu.redisCpuSeconds / cpu.wallSeconds) * 100,
+    aofBytesPerSecond: aofBefore === null || aofAfter === null ? null : (aofAfter - aofBefore) / cpu.wallSeconds,
+    connected: server.connectedStudents === undefined ? null : await server.connectedStudents(),
+  };
 }
 
 export async function measureIngest(t: BenchTest, server: BenchServer, plan: IngestPlan): Promise<IngestMeasure> {
@@ -78,6 +114,13 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     whole.begin();
     const connect = await load.connect(plan.connect);
     t.comment(`connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}`);
+    const quiet = plan.quiet === undefined ? null : await measureQuiet(server, plan.quiet);
+    if (quiet !== null) {
+      t.comment(
+        `quiet ${fmt(quiet.seconds)} s with ${connect.welcomed} connected (the exam list says ${quiet.connected ?? 'n/a'}): server ${fmt(quiet.serverCorePercent)} % of a core, ` +
+          `redis ${fmt(quiet.redisCorePercent)} %, AOF ${quiet.aofBytesPerSecond === null ? 'n/a' : `${fmt(quiet.aofBytesPerSecond / 1024)} KiB/s`}`,
+      );
+    }
     const meter = new CpuMeter(server.pids);
     meter.begin();
     const loopWatch = watchLoopDelay(server);
@@ -98,6 +141,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
       loopDelay,
+      quiet,
     };
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/free-port.js';
 import { startTestRedis, type TeardownHost, type TestRedis } from '../../test/helpers/redis-server.js';
 import { startUntradexProcess, type UntradexProcess } from '../../test/helpers/untradex.js';
+import { aofBytes } from './aof-size.js';
 import { findChildren, type ServerPids } from './proc-stats.js';
 
 type Overrides = Record<string, unknown>;
@@ -19,6 +20,10 @@ export interface BenchServer {
   pids: ServerPids;
   /** Untradex only: the worst event-loop delay of its actors right now, from /api/status. */
   loopDelay?: () => Promise<ActorLoopDelay>;
+  /** Untradex only: the size of its embedded Redis's AOF now, bytes. */
+  aofBytes?: () => number;
+  /** Untradex only: `connected` summed over every exam of GET /api/exams. */
+  connectedStudents?: () => Promise<number>;
 }
 
 /** Worst p99 and max over the last 10 s window, by actor kind, ms. */
@@ -82,7 +87,15 @@ export async function startBenchUntradex(t: TeardownHost, overrides: Overrides =
   }
   const ux = await startUntradexProcess(t, config);
   const redis = findChildren(ux.child.pid!, 'redis-server')[0] ?? null;
-  return { ux, url: ux.gatewayUrl, secret, pids: { server: ux.child.pid!, redis }, loopDelay: () => readLoopDelay(ux) };
+  return {
+    ux,
+    url: ux.gatewayUrl,
+    secret,
+    pids: { server: ux.child.pid!, redis },
+    loopDelay: () => readLoopDelay(ux),
+    aofBytes: () => aofBytes(ux.dataDir),
+    connectedStudents: async () => (await ux.api<{ exams: Array<{ connected: number }> }>('GET', '/api/exams')).body.exams.reduce((n, exam) => n + exam.connected, 0),
+  };
 }
 
 export interface BenchNaive extends BenchServer {

@@ -25,11 +25,11 @@ const rateLimitSchema = z.strictObject({
 });
 
 /**
- * Presence (`connected` in the exam view and roster): each connection actor writes, every
- * refreshMs, the sessions it holds into per-bucket sets with an expiry of ttlMs; an entry is
- * rewritten once half its ttl is gone, and removed when its socket closes. A process that dies
- * without removing them is forgotten after ttlMs. refreshMs at most a third of ttlMs, so one late
- * refresh does not make a connected student read as gone.
+ * Presence (`connected` in the exam view and roster): every refreshMs each connection actor writes
+ * the sessions that opened and removes those that closed since its last round, and keeps one holder
+ * record per bucket alive for ttlMs, renewed once half of it is gone. A process that dies takes its
+ * students out of the count when that record lapses, after ttlMs at most. refreshMs at most a third
+ * of ttlMs, so one late round does not make a connected student read as gone.
  */
 const presenceSchema = z
   .strictObject({

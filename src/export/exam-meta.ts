@@ -171,7 +171,8 @@ export class ExamMetaStore {
         bucketKeys.seq(exam, bucket),
         bucketKeys.qidx(exam, bucket),
         bucketKeys.roster(exam, bucket),
-        bucketKeys.presence(exam, bucket),
+        bucketKeys.present(exam, bucket),
+        bucketKeys.holders(exam, bucket),
       );
     }
     return keys;

@@ -2,7 +2,7 @@
 // with capped backoff on transient failures, and recorded as done only after its rows committed.
 
 import type { Logger } from 'pino';
-import { ExportError, ExportLeaseLostError, type UntradexError } from '../errors.js';
+import { ActorCrashedError, deserializeError, ExportError, ExportLeaseLostError, SinkError, UntradexError, type SerializedError } from '../errors.js';
 import { bucketKeys } from '../redis/bucket-keys.js';
 import type { ExamMetaStore } from './exam-meta.js';
 import type { ExportFigures } from './export-figures.js';
@@ -17,13 +17,25 @@ export interface BucketTask {
 }
 
 /**
- * What an exporter answers for one bucket; errors travel as plain data across the thread. `load`
- * says how the rows went in: `insert` on a bucket's first export, `upsert` when an earlier attempt
- * had committed them already (a crash between the commit and the done mark).
+ * What an exporter answers for one bucket. `load` says how the rows went in: `insert` on a bucket's
+ * first export, `upsert` when an earlier attempt had committed them already (a crash between the
+ * commit and the done mark). A failure crosses the thread as a serialized error and is rebuilt here
+ * with its class, so `transient` is the error's own.
  */
-export type BucketTaskResult = { ok: true; rows: number; load?: 'insert' | 'upsert' } | { ok: false; code: string; message: string; transient: boolean };
+export type BucketTaskResult = BucketTaskDone | { ok: false; error: SerializedError };
+export type BucketTaskDone = { ok: true; rows: number; load?: 'insert' | 'upsert' };
 
-/** Runs one bucket's export somewhere (a piscina pool in production). May reject if the worker died. */
+/** Whether the same bucket may succeed on another attempt. */
+export function isRetryable(error: UntradexError): boolean {
+  if (error instanceof SinkError || error instanceof ExportError) return error.transient;
+  // A Redis shard that does not answer, or an exporter thread that died: the bucket never committed.
+  return error.code === 'UX_ERR_REDIS_UNAVAILABLE' || error.code === 'UX_ERR_ACTOR_CRASHED';
+}
+
+/**
+ * Runs one bucket's export somewhere (a piscina pool in production). Rejects with
+ * ActorCrashedError if the worker died, ShutdownError if the pool is stopping.
+ */
 export interface BucketTaskRunner {
   run(task: BucketTask): Promise<BucketTaskResult>;
 }
@@ -99,34 +111,40 @@ export class ExportJob {
     if (this.failure !== null) throw this.failure;
   }
 
+  /** One try at a bucket: its rows, or the error rebuilt with its class. */
+  private async attempt(bucket: number): Promise<BucketTaskDone | UntradexError> {
+    try {
+      const result = await this.runner.run({ exam: this.exam, bucket, trace: traceCarrier() });
+      return result.ok ? result : deserializeError(result.error);
+    } catch (error) {
+      // The exporter thread died (or the pool refused): the bucket's transaction never committed.
+      // A shutdown is not retryable: the job stops, and the next finalize resumes it.
+      return error instanceof UntradexError ? error : new ActorCrashedError('exporter', (error as Error).message, { cause: error });
+    }
+  }
+
   private async exportBucket(bucket: number): Promise<void> {
     let shardAttempts = 0;
     for (let attempt = 1; ; attempt += 1) {
-      let result: BucketTaskResult;
-      try {
-        result = await this.runner.run({ exam: this.exam, bucket, trace: traceCarrier() });
-      } catch (error) {
-        // The exporter thread died (or the pool refused): the bucket's transaction never committed.
-        // A shutdown is not worth retrying here: the job stops, and the next finalize resumes it.
-        const shuttingDown = (error as { code?: unknown }).code === 'UX_ERR_SHUTDOWN';
-        result = { ok: false, code: shuttingDown ? 'UX_ERR_SHUTDOWN' : 'UX_ERR_ACTOR_CRASHED', message: `exporter failed: ${(error as Error).message}`, transient: !shuttingDown };
-      }
-      if (result.ok) {
+      const outcome = await this.attempt(bucket);
+      if (!(outcome instanceof UntradexError)) {
         this.shardWaits.delete(bucket);
-        const marked = await this.meta.markBucketDone(this.exam, bucket, result.rows, this.owner);
+        const marked = await this.meta.markBucketDone(this.exam, bucket, outcome.rows, this.owner);
         if (marked !== 'written') {
           // The rows are committed (idempotently): whoever holds the lease now redoes the bucket.
           this.abort(new ExportLeaseLostError(this.exam, marked === 'exported' ? 'the exam is exported already' : 'another process holds it'));
           return;
         }
-        this.rowsThisRun += result.rows;
-        this.figures?.bucketCommitted(result.rows);
-        if (result.load === 'upsert') this.bucketsUpserted += 1;
+        this.rowsThisRun += outcome.rows;
+        this.figures?.bucketCommitted(outcome.rows);
+        if (outcome.load === 'upsert') this.bucketsUpserted += 1;
         return;
       }
-      this.figures?.bucketFailed(result.code);
+      const failure = outcome;
+      const transient = isRetryable(failure);
+      this.figures?.bucketFailed(failure.code);
       let delay: number | null;
-      if (result.transient && result.code === 'UX_ERR_REDIS_UNAVAILABLE') {
+      if (failure.code === 'UX_ERR_REDIS_UNAVAILABLE') {
         // The bucket's Redis shard is down or failing over: the data is there once it is back, so
         // wait for it however long the outage lasts (GET /api/exams/{exam} names the shard), rather
         // than spending the sink's retry budget and failing the export.
@@ -135,15 +153,15 @@ export class ExportJob {
         if (!this.shardWaits.has(bucket)) this.shardWaits.set(bucket, Date.now());
         delay = shardRetryDelay(shardAttempts);
       } else {
-        delay = result.transient ? this.backoff(attempt) : null;
+        delay = transient ? this.backoff(attempt) : null;
       }
       if (delay === null) {
-        const why = result.transient ? `still failing after ${attempt} attempts` : 'a permanent error';
-        this.failure ??= new ExportError(`bucket ${bucket} of exam ${this.exam}: ${why}: ${result.code}: ${result.message}`);
+        const why = transient ? `still failing after ${attempt} attempts` : 'a permanent error';
+        this.failure ??= new ExportError(`bucket ${bucket} of exam ${this.exam}: ${why}: ${failure.code}: ${failure.message}`, { cause: failure });
         return;
       }
       if (shardAttempts <= 1 || shardAttempts % 10 === 0) {
-        this.log.warn({ exam: this.exam, bucket, attempt, shardAttempts, delayMs: delay, code: result.code, message: result.message }, 'bucket export failed; retrying');
+        this.log.warn({ exam: this.exam, bucket, attempt, shardAttempts, delayMs: delay, code: failure.code, message: failure.message }, 'bucket export failed; retrying');
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.failure !== null) return;

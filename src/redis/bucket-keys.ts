@@ -88,11 +88,18 @@ export const bucketKeys = {
     return `ux:{${exam}:${bucket}}:roster`;
   },
   /**
-   * Sorted set: student to when their presence expires (ms since the epoch), refreshed in batches by
-   * the connection actors that hold the students' live sessions (ux_presence).
+   * Hash: student to `<epoch> <holder>`, the student's live session and the connection actor run
+   * (holder) that holds it; written when the session opens, removed when it closes (ux_presence).
    */
-  presence(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:presence`;
+  present(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:present`;
+  },
+  /**
+   * Hash: holder to `<expiry> <serial> <count>`, the heartbeat of each connection actor run with
+   * students in the bucket; a student is connected while their entry's holder is alive.
+   */
+  holders(exam: string, bucket: number): string {
+    return `ux:{${exam}:${bucket}}:holders`;
   },
   /** Hash: exam state and export checkpoints; kept after purge as the exam's final state. */
   meta(exam: string): string {

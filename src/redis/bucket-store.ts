@@ -184,7 +184,7 @@ export class BucketStore {
 
   /**
    * Sums the bucket counters kept by ux_write and counts the live presence entries: one read-only
-   * call per bucket, whatever the number of students. `now` decides which presences have expired.
+   * call per bucket, whatever the number of students. `now` decides which holders (connection actors) are alive.
    */
   async examCounts(exam: string, now: number = Date.now()): Promise<ExamCounts> {
     const { counts } = await this.examCountsWithin(exam, null, now);
@@ -200,7 +200,7 @@ export class BucketStore {
     const at = String(Math.floor(now));
     const calls: Promise<unknown>[] = [];
     for (let b = 0; b < this.buckets; b++) {
-      const keys = [bucketKeys.seq(exam, b), bucketKeys.closed(exam, b), bucketKeys.presence(exam, b)];
+      const keys = [bucketKeys.seq(exam, b), bucketKeys.closed(exam, b), bucketKeys.holders(exam, b)];
       calls.push(callFunction('ux_counts', () => this.redis.fcall_ro('ux_counts', keys.length, ...keys, at)));
     }
     const LATE = Symbol('late');

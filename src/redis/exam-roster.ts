@@ -107,7 +107,7 @@ export class ExamRoster {
   }
 
   private async readBucket(exam: string, bucket: number, after: string, limit: number, now: number): Promise<BucketSlice> {
-    const keys = [bucketKeys.roster(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.presence(exam, bucket)];
+    const keys = [bucketKeys.roster(exam, bucket), bucketKeys.seq(exam, bucket), bucketKeys.present(exam, bucket), bucketKeys.holders(exam, bucket)];
     const args = [after, String(limit), String(Math.floor(now)), String(limit * SKIP_BUDGET_FACTOR)];
     const reply = await callFunction('ux_roster', () => this.redis.fcall_ro('ux_roster', keys.length, ...keys, ...args));
     if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'string' || (reply[1] !== 0 && reply[1] !== 1) || !Array.isArray(reply[2])) {

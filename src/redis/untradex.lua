@@ -5,7 +5,8 @@
 -- VERSION: bump on any change to the functions' keys, arguments, replies or stored formats.
 -- 3: the qidx hash. 4: ux_write checks every key and counter it writes before its first write (3
 -- could fail half-written). 5: the roster and presence sets, the !submitted counter, ux_presence
--- and ux_roster. The outcome numbers and channel names are the TypeScript side's (WriteOutcome in
+-- and ux_roster. 6: presence as entries per session and one holder record per connection actor
+-- (the `present` and `holders` hashes), so the AOF follows arrivals and departures, not time. The outcome numbers and channel names are the TypeScript side's (WriteOutcome in
 -- src/events/answer-event.ts, bucket-keys.ts); test/unit/redis/function-library-source checks them.
 --
 -- Stored formats (all fields and values are strings; numbers are canonical decimal integers):
@@ -24,9 +25,15 @@
 -- roster zset `ux:{<exam>:<bucket>}:roster` (version 5): every student of the bucket who claimed a
 --   session or has a stored event, score 0, so the roster pages by name (ZRANGE BYLEX) at a cost in
 --   proportion to the page.
--- presence zset `ux:{<exam>:<bucket>}:presence` (version 5): student -> when their live session's
---   presence expires, ms since the epoch. Connection actors refresh it in batches (ux_presence);
---   a student counts as connected while the score is above now.
+-- present hash `ux:{<exam>:<bucket>}:present` (version 6), field `<student>`: `<epoch> <holder>`,
+--   the live session of the student (its epoch) and the connection actor holding it. Written when
+--   the session opens and removed when it closes, never refreshed.
+-- holders hash `ux:{<exam>:<bucket>}:holders` (version 6), field `<holder>`: `<expiry> <serial>
+--   <count>`: until when the holder (one connection actor's run) counts as alive, ms since the
+--   epoch, the serial of its last ux_presence call, and how many `present` entries name it. A
+--   student counts as connected while their entry's holder is alive: a holder that stops
+--   refreshing (its process died) takes all its students with it, with one key written per
+--   refresh instead of one per student.
 -- closed key `ux:{<exam>:<bucket>}:closed`: exists once finalize closed the bucket. Purge and
 --   retention never remove it, so an exported exam never opens again (docs/PROTOCOL.md section 4).
 -- ans hash, field `<student>|<question>`: `<seq>,<clientTs>,<serverTs>,<value>`, clientTs empty
@@ -47,7 +54,7 @@
 -- with an error and stores nothing of it. The writer then isolates the event that fails
 -- (actors/redis-writer/poison-isolation.ts) rather than retry the batch forever.
 
-local VERSION = 5
+local VERSION = 6
 -- Upper bounds as decimal strings: a canonical integer shorter than its bound is below it, so
 -- only a number of the bound's length needs tonumber (which costs more than a pattern match).
 local MAX_SEQ = '9007199254740991'
@@ -328,61 +335,150 @@ local function ux_close(keys, args)
   return changed
 end
 
--- KEYS: seq, closed, presence. ARGV: now (ms since the epoch).
--- Returns { students, events, closed (0/1), submitted, connected (presence entries not expired) }.
+-- Reads a holder record: expiry, serial, count as numbers, or nil when there is none.
+local function read_holder(holders_key, holder)
+  local v = redis.call('HGET', holders_key, holder)
+  if not v then return nil end
+  local e, s, c = string.match(v, '^(%d+) (%d+) (%d+)$')
+  if not e then return error({ err = 'UXCORRUPT holder ' .. holder .. ' of ' .. holders_key .. ': ' .. string.format('%q', v):sub(1, 40) }) end
+  return { expiry = tonumber(e), serial = tonumber(s), count = tonumber(c) }
+end
+
+local function write_holder(holders_key, holder, h)
+  redis.call('HSET', holders_key, holder, string.format('%d %d %d', h.expiry, h.serial, math.max(h.count, 0)))
+end
+
+-- The holder named by a `present` entry (`<epoch> <holder>`), and the entry's epoch.
+local function entry_parts(entry)
+  return string.match(entry, '^(%d+) (.+)$')
+end
+
+-- KEYS: seq, closed, holders. ARGV: now (ms since the epoch).
+-- Returns { students, events, closed (0/1), submitted, connected (entries of holders still alive) }.
+-- Costs one step per holder of the bucket (connection actors), whatever the number of students.
 local function ux_counts(keys, args)
   local now = args[1] or ''
   if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
+  local now_n = tonumber(now)
   local v = redis.call('HMGET', keys[1], '!students', '!events', '!submitted')
-  local connected = redis.call('ZCOUNT', keys[3], '(' .. now, '+inf')
+  local connected = 0
+  local flat = redis.call('HGETALL', keys[3])
+  for i = 1, #flat, 2 do
+    local e, _, c = string.match(flat[i + 1], '^(%d+) (%d+) (%d+)$')
+    if e and tonumber(e) > now_n then connected = connected + tonumber(c) end
+  end
   return { tonumber(v[1] or '0'), tonumber(v[2] or '0'), is_closed(keys[2], keys[1]) and 1 or 0, tonumber(v[3] or '0'), connected }
 end
 
--- KEYS: presence. ARGV: now, keepMs, nJoin, then nJoin pairs (student, expiry), then pairs
--- (student, expiry) to leave. One call per bucket per refresh of a connection actor: a leave
--- removes the student only while the entry is the one that actor wrote (same expiry), so a newer
--- session of the student on another actor or process keeps its presence. Expired entries (a
--- process that died without leaving) are dropped, and the key expires keepMs after the last call
--- if nobody refreshes it any more. Returns the number of entries after the call.
+-- KEYS: present, holders. ARGV: now, keepMs, holder, serial, expiry, retire ('' or holders joined by ','),
+-- nJoin, then nJoin pairs (student, epoch) to join, then pairs (student, epoch) to leave.
+-- One call per bucket of a connection actor, when its students arrive or leave and once per half
+-- ttl as the holder's heartbeat. Leaves go first; a leave removes the entry only while it is the
+-- one this holder wrote for that epoch, and a join never replaces the entry of a newer session, so
+-- a student who reconnected elsewhere keeps their presence. A holder's calls carry serials 1, 2,
+-- ...: a gap means some of its writes are gone (an AOF that lost its last second, a failover), and
+-- the reply asks the actor to write its students again under a new holder. `retire` removes the
+-- holders the actor abandoned (or itself, at a stop), so their entries stop counting at once.
+-- Holders dead for longer than keepMs are dropped, and both keys expire keepMs after the last call.
+-- Returns { resync (0/1), { positions (1-based) of joins refused for a newer session } }.
 local function ux_presence(keys, args)
-  local key = keys[1]
-  local now, keep, n_s = args[1] or '', args[2] or '', args[3] or ''
+  local present_key, holders_key = keys[1], keys[2]
+  local now, keep, holder, serial, expiry, retire, n_s = args[1] or '', args[2] or '', args[3] or '', args[4] or '', args[5] or '', args[6] or '', args[7] or ''
   if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
   if not is_uint(keep, MAX_TS, false) then bad('keepMs', 0, keep) end
+  if not is_id(holder) then bad('holder', 0, holder) end
+  if not is_uint(serial, MAX_SEQ, false) then bad('serial', 0, serial) end
+  if not is_uint(expiry, MAX_TS, false) then bad('expiry', 0, expiry) end
+  local retired = {}
+  if retire ~= '' then
+    for id in string.gmatch(retire .. ',', '([^,]*),') do
+      if not is_id(id) then bad('retire', 0, retire) end
+      retired[#retired + 1] = id
+    end
+  end
   if not is_uint(n_s, '999999', true) then bad('count', 0, n_s) end
   local n = tonumber(n_s)
-  if #args < 3 + 2 * n or (#args - 3) % 2 ~= 0 then bad('argument count', 0, #args) end
-  for i = 4, #args, 2 do
+  if #args < 7 + 2 * n or (#args - 7) % 2 ~= 0 then bad('argument count', 0, #args) end
+  for i = 8, #args, 2 do
     if not is_id(args[i]) then bad('student', 0, args[i]) end
-    if not is_uint(args[i + 1], MAX_TS, false) then bad('expiry', 0, args[i + 1]) end
+    if not is_uint(args[i + 1], MAX_SEQ, false) then bad('epoch', 0, args[i + 1]) end
   end
-  for i = 4 + 2 * n, #args, 2 do
-    local score = redis.call('ZSCORE', key, args[i])
-    if score and tonumber(score) == tonumber(args[i + 1]) then redis.call('ZREM', key, args[i]) end
+  check_type(present_key, 'hash')
+  check_type(holders_key, 'hash')
+  local now_n, serial_n = tonumber(now), tonumber(serial)
+  local own = read_holder(holders_key, holder)
+  local resync = (own == nil and serial_n ~= 1) or (own ~= nil and own.serial + 1 ~= serial_n)
+  if own == nil then own = { expiry = 0, serial = 0, count = 0 } end
+  local others = {}
+  local function other_lost_one(other)
+    if others[other] == nil then others[other] = read_holder(holders_key, other) or false end
+    if others[other] then others[other].count = others[other].count - 1 end
   end
-  for i = 4, 3 + 2 * n, 2 do
-    redis.call('ZADD', key, args[i + 1], args[i])
+  for i = 8 + 2 * n, #args, 2 do
+    if redis.call('HGET', present_key, args[i]) == args[i + 1] .. ' ' .. holder then
+      redis.call('HDEL', present_key, args[i])
+      own.count = own.count - 1
+    end
   end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local left = redis.call('ZCARD', key)
-  if left > 0 then redis.call('PEXPIRE', key, keep) end
-  return left
+  local refused = {}
+  for i = 8, 7 + 2 * n, 2 do
+    local student, epoch = args[i], args[i + 1]
+    local current = redis.call('HGET', present_key, student)
+    local current_epoch, current_holder = nil, nil
+    if current then current_epoch, current_holder = entry_parts(current) end
+    if current_epoch and older(epoch, current_epoch) then
+      refused[#refused + 1] = (i - 6) / 2
+    else
+      redis.call('HSET', present_key, student, epoch .. ' ' .. holder)
+      if current_holder ~= holder then
+        own.count = own.count + 1
+        if current_holder then other_lost_one(current_holder) end
+      end
+    end
+  end
+  own.expiry, own.serial = math.max(own.expiry, tonumber(expiry)), serial_n
+  write_holder(holders_key, holder, own)
+  for other, h in pairs(others) do
+    if h and other ~= holder then write_holder(holders_key, other, h) end
+  end
+  for _, id in ipairs(retired) do redis.call('HDEL', holders_key, id) end
+  local flat = redis.call('HGETALL', holders_key)
+  for i = 1, #flat, 2 do
+    local e = string.match(flat[i + 1], '^(%d+) ')
+    if e and tonumber(e) + tonumber(keep) < now_n then redis.call('HDEL', holders_key, flat[i]) end
+  end
+  -- A heartbeat is appended to the AOF with every write it makes: the keys' expiry is pushed only
+  -- once half of it is gone, not at every call.
+  local keep_n = tonumber(keep)
+  for _, key in ipairs({ present_key, holders_key }) do
+    if redis.call('PTTL', key) < keep_n / 2 then redis.call('PEXPIRE', key, keep) end
+  end
+  return { resync and 1 or 0, refused }
 end
 
--- KEYS: roster, seq, presence. ARGV: after ('' from the start), limit, now, budget.
+-- KEYS: roster, seq, present, holders. ARGV: after ('' from the start), limit, now, budget.
 -- One page of the bucket's roster, by name after 'after': students with a stored event or a live
 -- presence, at most limit of them, looking at no more than budget roster entries (students who
 -- connected once, stored nothing and left are skipped, not listed). Returns
 -- { last (the last entry looked at, '' if none), done (1: the bucket has nothing after last),
 --   { student, packed state ('' if none), connected (0/1), ... } }.
 local function ux_roster(keys, args)
-  local roster_key, seq_key, presence_key = keys[1], keys[2], keys[3]
+  local roster_key, seq_key, present_key, holders_key = keys[1], keys[2], keys[3], keys[4]
   local after, limit_s, now, budget_s = args[1] or '', args[2] or '', args[3] or '', args[4] or ''
   if after ~= '' and not is_id(after) then bad('after', 0, after) end
   if not is_uint(limit_s, '100000', false) then bad('limit', 0, limit_s) end
   if not is_uint(now, MAX_TS, true) then bad('now', 0, now) end
   if not is_uint(budget_s, '1000000', false) then bad('budget', 0, budget_s) end
   local limit, budget, now_n = tonumber(limit_s), tonumber(budget_s), tonumber(now)
+  local alive = {}
+  local function holder_alive(holder)
+    if alive[holder] == nil then
+      local v = redis.call('HGET', holders_key, holder)
+      local e = v and string.match(v, '^(%d+) ')
+      alive[holder] = e ~= nil and tonumber(e) > now_n
+    end
+    return alive[holder]
+  end
   local rows, taken, seen, last = {}, 0, 0, after
   while taken < limit and seen < budget do
     local want = math.min(limit - taken, budget - seen)
@@ -392,8 +488,12 @@ local function ux_roster(keys, args)
       seen = seen + 1
       last = student
       local packed = redis.call('HGET', seq_key, student)
-      local score = redis.call('ZSCORE', presence_key, student)
-      local live = score ~= false and score ~= nil and tonumber(score) > now_n
+      local entry = redis.call('HGET', present_key, student)
+      local live = false
+      if entry then
+        local _, holder = entry_parts(entry)
+        live = holder ~= nil and holder_alive(holder)
+      end
       local stored = packed and string.match(packed, '^%d+,(%d+),') ~= '0'
       if live or stored then
         rows[#rows + 1] = student

@@ -49,10 +49,11 @@ t.test('every key of a bucket hashes to one slot, and the buckets spread over ev
       bucketKeys.seq(EXAM, bucket),
       bucketKeys.closed(EXAM, bucket),
       bucketKeys.roster(EXAM, bucket),
-      bucketKeys.presence(EXAM, bucket),
+      bucketKeys.present(EXAM, bucket),
+      bucketKeys.holders(EXAM, bucket),
     ];
     const slots = new Set(await Promise.all(keys.map(slot)));
-    t.equal(slots.size, 1, `bucket ${bucket}: log, ans, seq, closed, roster and presence share a slot`);
+    t.equal(slots.size, 1, `bucket ${bucket}: log, ans, seq, closed, roster and both presence keys share a slot`);
     owners.add((await cluster.primaryOf(keys[0]!)).port);
   }
   t.equal(owners.size, 3, 'the buckets of one exam live on all three primaries');
@@ -132,7 +133,7 @@ t.test('submitted, presence, the roster and the exam list work across the shards
   // Every bucket's presence call goes to the shard of that bucket, all issued together.
   await Promise.all(
     students.map((student, index) =>
-      presence.apply({ exam, bucket: bucketOf(exam, student, BUCKETS), join: index % 4 === 0 ? [{ student, expiresAt: now + 10_000 }] : [], leave: [] }, now),
+      presence.apply({ exam, bucket: bucketOf(exam, student, BUCKETS), holder: `H${index}`, serial: 1, expiresAt: now + 10_000, join: index % 4 === 0 ? [{ student, epoch: 1 }] : [], leave: [] }, now),
     ),
   );
   t.match(await store.examCounts(exam, now), { students: BUCKETS, submitted: BUCKETS / 2, connected: BUCKETS / 4 });

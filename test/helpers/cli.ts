@@ -1,4 +1,4 @@
-// Runs the real `untradex` bin (dist/src/cli/main.js) as a child process, asynchronously: the test
+// Runs the real `untradex` bin (dist/app/cli/main.js) as a child process, asynchronously: the test
 // process may host the Untradex it talks to, whose event loop must keep running meanwhile.
 
 import { spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-export const CLI_PATH = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+export const CLI_PATH = join(packageRoot(), 'dist', 'app', 'cli', 'main.js');
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = {};

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, packageRoot } from '../../src/config/load-config.js';
 import type { UntradexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { UntradexApp } from '../../supervisors/untradex-app.js';
+import { UntradexApp } from '../../app/untradex-app.js';
 import { freePort } from './free-port.js';
 import type { TeardownHost } from './redis-server.js';
 
@@ -147,7 +147,7 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   const config = deepMerge(await baseOverrides(dataDir), overrides);
   const configPath = join(dataDir, 'test-config.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const cli = join(packageRoot(), 'dist', 'app', 'cli', 'main.js');
 
   let child!: ChildProcess;
   let output = '';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../../src/config/load-config.js';
 
-const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+const cli = join(packageRoot(), 'dist', 'app', 'cli', 'main.js');
 
 t.test('a bad key stops the start and names the key', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ux-cli-'));

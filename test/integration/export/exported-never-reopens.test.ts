@@ -71,7 +71,7 @@ async function comeBack(t: Test, ux: InProcessUntradex, exam: string, tokens: Re
   const keys = await redis.keys(`ux:{${exam}:*`);
   // The sockets above were live sessions, so a presence round may have counted them as connected
   // (docs/PROTOCOL.md section 4): those entries expire by themselves and hold no answer.
-  const presence = Array.from({ length: BUCKETS }, (_, bucket) => bucketKeys.presence(exam, bucket));
+  const presence = Array.from({ length: BUCKETS }, (_, bucket) => [bucketKeys.present(exam, bucket), bucketKeys.holders(exam, bucket)]).flat();
   for (const key of keys.filter((k) => presence.includes(k))) t.ok((await redis.pttl(key)) > 0, `${key} expires by itself`);
   t.same(
     keys.filter((k) => !presence.includes(k)).sort(),

@@ -18,7 +18,7 @@ import { startUntradexProcess } from '../../helpers/untradex.js';
 const BREAK_WAIT_LIMIT_MS = 6_000;
 
 async function runCli(configPath: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'app', 'cli', 'main.js'), '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

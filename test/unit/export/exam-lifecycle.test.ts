@@ -4,6 +4,7 @@
 
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
+import { RedisUnavailableError, serializeError, SinkError, type UntradexError } from '../../../src/errors.js';
 import { ExamLifecycle } from '../../../src/export/exam-lifecycle.js';
 import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../../../src/export/export-job.js';
 import { bucketOf } from '../../../src/redis/bucket-keys.js';
@@ -14,6 +15,11 @@ import { startTestRedis } from '../../helpers/redis-server.js';
 
 const BUCKETS = 8;
 const log = pino({ level: 'silent' });
+
+/** A failed bucket as an exporter thread answers it: the error serialized with its class. */
+function failedWith(error: UntradexError): BucketTaskResult {
+  return { ok: false, error: serializeError(error) };
+}
 
 class ScriptedRunner implements BucketTaskRunner {
   readonly calls: number[] = [];
@@ -36,7 +42,7 @@ async function setup(t: Test) {
 
 t.test('a failed export names its cause, and finalize again redoes only the buckets not done', async (t) => {
   const { lifecycle, store } = await setup(t);
-  const failing = new ScriptedRunner((task) => (task.bucket === 5 ? { ok: false, code: 'UX_ERR_SINK_PERMANENT', message: 'table is read-only', transient: false } : { ok: true, rows: 10 }));
+  const failing = new ScriptedRunner((task) => (task.bucket === 5 ? failedWith(new SinkError(false, 'table is read-only')) : { ok: true, rows: 10 }));
   const first = lifecycle(failing);
   t.match(await first.finalize('LC-1'), { exam: 'LC-1', state: 'exporting' });
   await first.settled('LC-1');
@@ -58,7 +64,7 @@ t.test('a failed export names its cause, and finalize again redoes only the buck
 
 t.test('transient failures are retried, then succeed', async (t) => {
   const { lifecycle } = await setup(t);
-  const flaky = new ScriptedRunner((_task, attempt) => (attempt < 3 ? { ok: false, code: 'UX_ERR_SINK_TRANSIENT', message: 'connection reset', transient: true } : { ok: true, rows: 1 }));
+  const flaky = new ScriptedRunner((_task, attempt) => (attempt < 3 ? failedWith(new SinkError(true, 'connection reset')) : { ok: true, rows: 1 }));
   const exams = lifecycle(flaky, 5);
   await exams.finalize('LC-2');
   await exams.settled('LC-2');
@@ -68,7 +74,7 @@ t.test('transient failures are retried, then succeed', async (t) => {
 
 t.test('transient failures past the retry budget fail the job', async (t) => {
   const { lifecycle } = await setup(t);
-  const down = new ScriptedRunner(() => ({ ok: false, code: 'UX_ERR_SINK_TRANSIENT', message: 'ECONNREFUSED', transient: true }));
+  const down = new ScriptedRunner(() => (failedWith(new SinkError(true, 'ECONNREFUSED'))));
   const exams = lifecycle(down, 2);
   await exams.finalize('LC-3');
   await exams.settled('LC-3');
@@ -215,7 +221,7 @@ t.test('a bucket whose Redis shard does not answer is retried past the retry bud
   const { lifecycle } = await setup(t);
   let shardBack = false;
   const runner = new ScriptedRunner((task) =>
-    task.bucket === 3 && !shardBack ? { ok: false, code: 'UX_ERR_REDIS_UNAVAILABLE', message: 'reading bucket 3 got no answer within 5000 ms', transient: true } : { ok: true, rows: 2 },
+    task.bucket === 3 && !shardBack ? failedWith(new RedisUnavailableError('reading bucket 3 got no answer within 5000 ms')) : { ok: true, rows: 2 },
   );
   const exams = lifecycle(runner, 2);
   await exams.finalize('LC-SHARD');

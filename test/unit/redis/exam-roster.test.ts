@@ -48,12 +48,12 @@ t.test('connected students without events are listed; students who only came and
   const { store, redis, bucket } = await storeFixture(t, 8);
   const presence = new PresenceStore(redis, 60_000);
   const now = Date.now();
-  await store.claimSession('RC', 'LIVE');
+  const live = await store.claimSession('RC', 'LIVE');
   await store.claimSession('RC', 'GONE');
   const { epoch } = await store.claimSession('RC', 'WROTE');
   await store.writeBatch('RC', bucket('RC', 'WROTE'), [ev('WROTE', epoch, 1, 'open')]);
-  await presence.apply({ exam: 'RC', bucket: bucket('RC', 'LIVE'), join: [{ student: 'LIVE', expiresAt: now + 10_000 }], leave: [] }, now);
-  await presence.apply({ exam: 'RC', bucket: bucket('RC', 'WROTE'), join: [{ student: 'WROTE', expiresAt: now + 10_000 }], leave: [] }, now);
+  await presence.apply({ exam: 'RC', bucket: bucket('RC', 'LIVE'), holder: 'H1', serial: 1, expiresAt: now + 10_000, join: [{ student: 'LIVE', epoch: live.epoch }], leave: [] }, now);
+  await presence.apply({ exam: 'RC', bucket: bucket('RC', 'WROTE'), holder: 'H2', serial: 1, expiresAt: now + 10_000, join: [{ student: 'WROTE', epoch }], leave: [] }, now);
   const { entries } = await walk(new ExamRoster(redis, 8), 'RC', 2, now);
   t.same(
     entries.map((entry) => [entry.student, entry.connected, entry.events]).sort(),

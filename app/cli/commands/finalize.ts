@@ -2,8 +2,8 @@
 // to the end: a progress bar on a terminal, one line per step otherwise; exit 0 exported, 1 failed.
 
 import cliProgress from 'cli-progress';
-import type { ExamReport } from '../../control/control-backend.js';
-import { ExportError } from '../../errors.js';
+import type { ExamReport } from '../../../src/control/control-backend.js';
+import { ExportError } from '../../../src/errors.js';
 import type { ControlApiClient } from '../control-api-client.js';
 import { formatCell } from '../text-table.js';
 

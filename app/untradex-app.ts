@@ -7,9 +7,9 @@ import type { UntradexConfig } from '../src/config/schema.js';
 import type { UntradexError } from '../src/errors.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
-import { ExportSupervisor } from './export-supervisor.js';
+import { ExportSupervisor } from '../supervisors/export-supervisor.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor } from './root-supervisor.js';
+import { RootSupervisor } from '../supervisors/root-supervisor.js';
 
 export interface UntradexAppEvents {
   fatal: [error: UntradexError];

@@ -3,8 +3,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { readConfig } from '../../config/load-config.js';
-import { UsageError } from '../../errors.js';
+import { readConfig } from '../../../src/config/load-config.js';
+import { UsageError } from '../../../src/errors.js';
 import type { ControlApiClient } from '../control-api-client.js';
 import { csvField, parseStudentList } from '../student-list.js';
 

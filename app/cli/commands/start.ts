@@ -1,12 +1,12 @@
 // `untradex start` (the default command, what `npm start` runs): loads the configuration, starts
 // Untradex, prints where it listens, and drains gracefully on SIGINT/SIGTERM (rule S1).
 
-import { loadConfig } from '../../config/load-config.js';
-import { describeRedisTarget, redisTargetFromConfig } from '../../redis/redis-client.js';
-import { createLogger } from '../../telemetry/logger.js';
-import { FleetApp } from '../../../supervisors/fleet-app.js';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { describeRedisTarget, redisTargetFromConfig } from '../../../src/redis/redis-client.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { FleetApp } from '../../fleet-app.js';
 import { STOP_DEADLINE_MS } from '../../../supervisors/root-supervisor.js';
-import { UntradexApp, type RunningApp } from '../../../supervisors/untradex-app.js';
+import { UntradexApp, type RunningApp } from '../../untradex-app.js';
 
 /** Resolves once Untradex runs; the process then lives until a signal or a fatal error ends it. */
 export async function runStart(configPath: string | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 // The command line's client of the control API (docs/PROTOCOL.md section 4): one fetch per call with the
 // admin token, and every failure turned into a ControlApiError whose message says what to do.
 
-import { ControlApiError } from '../errors.js';
+import { ControlApiError } from '../../src/errors.js';
 import type { ControlTarget } from './control-target.js';
 
 /** How long one call may take before the command gives up (a finalize answers at once; the rest is reads). */

@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { readConfig, readStoredSecrets, type ReadConfig } from '../../config/load-config.js';
-import type { RawConfig } from '../../config/schema.js';
-import { readDurability, type NodeDurability } from '../../redis/durability-check.js';
-import { createRedisClient, describeRedisTarget, disconnectRedisClient, redisTargetFromConfig, waitForRedis, type RedisClient } from '../../redis/redis-client.js';
-import { createSink, sinkOptionsFromConfig } from '../../sinks/create-sink.js';
+import { readConfig, readStoredSecrets, type ReadConfig } from '../../../src/config/load-config.js';
+import type { RawConfig } from '../../../src/config/schema.js';
+import { readDurability, type NodeDurability } from '../../../src/redis/durability-check.js';
+import { createRedisClient, describeRedisTarget, disconnectRedisClient, redisTargetFromConfig, waitForRedis, type RedisClient } from '../../../src/redis/redis-client.js';
+import { createSink, sinkOptionsFromConfig } from '../../../src/sinks/create-sink.js';
 
 const REDIS_TIMEOUT_MS = 5_000;
 const SINK_TIMEOUT_MS = 15_000;

@@ -7,7 +7,7 @@ import type { HeldBackReport } from '../src/control/control-backend.js';
 import { readWireTallies } from '../actors/connection/wire-tallies.js';
 import { describeRedisTarget, isClusterTarget } from '../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../src/telemetry/event-loop-delay.js';
-import type { RootSupervisor } from './root-supervisor.js';
+import type { RootSupervisor } from '../supervisors/root-supervisor.js';
 
 export interface StatusSource {
   status(): Promise<SystemStatus>;

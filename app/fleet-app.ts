@@ -6,14 +6,18 @@ import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
 import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
-import { ExportSupervisor } from './export-supervisor.js';
+import { ExportSupervisor } from '../supervisors/export-supervisor.js';
 import { FleetStatus } from './fleet-status.js';
-import { GatewayProcess } from './gateway-process.js';
-import { openListenSocket, type ListenSocket } from './listen-socket.js';
+import { GatewayProcess } from '../supervisors/gateway-process.js';
+import { openListenSocket, type ListenSocket } from '../supervisors/listen-socket.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor } from './root-supervisor.js';
-import { Supervisor } from './supervisor.js';
+import { RootSupervisor } from '../supervisors/root-supervisor.js';
+import { supervisorFlags } from '../supervisors/restart-intensity.js';
+import { Supervisor } from '../supervisors/supervisor.js';
 import type { RunningApp, UntradexAppEvents } from './untradex-app.js';
+
+/** What each gateway process runs: a whole actor tree of its own (app/gateway-process-main.ts). */
+const GATEWAY_PROCESS_MAIN = new URL('./gateway-process-main.js', import.meta.url);
 
 export class FleetApp extends EventEmitter<UntradexAppEvents> implements RunningApp {
   readonly root: RootSupervisor;
@@ -57,14 +61,13 @@ export class FleetApp extends EventEmitter<UntradexAppEvents> implements Running
     try {
       const listenSocket = await openListenSocket(config.gateway.host, config.gateway.port);
       this.listenSocket = listenSocket;
-      const flags = { strategy: 'one_for_one' as const, intensity: config.supervision.intensity, periodSeconds: config.supervision.periodSeconds };
       const specs = Array.from({ length: config.gateway.processes }, (_, index) => ({
         id: `gateway-process-${index}`,
         restart: 'permanent' as const,
         shutdownMs: 35_000,
-        start: (incarnation: number) => GatewayProcess.start(index, incarnation, config, listenSocket, log),
+        start: (incarnation: number) => GatewayProcess.start(GATEWAY_PROCESS_MAIN, index, incarnation, config, listenSocket, log),
       }));
-      this.gatewaySupervisor = new Supervisor<GatewayProcess>('gateway-processes', flags, specs, log);
+      this.gatewaySupervisor = new Supervisor<GatewayProcess>('gateway-processes', supervisorFlags('gateway-processes', config.supervision), specs, log);
       this.gatewaySupervisor.on('escalate', (error) => this.emit('fatal', error));
       await this.gatewaySupervisor.start();
       this.controlPlane = await startControlPlane(config, this.root, this.exporters, new FleetStatus(new RootStatus(this.root), this.gatewaySupervisor), log);

@@ -1,8 +1,8 @@
 // `untradex students <exam>`: the roster, page by page from the control API, written as it comes
 // (a 100,000-student exam never sits in memory whole), filtered to who has not submitted or connected.
 
-import { UsageError } from '../../errors.js';
-import type { RosterEntry, RosterPage } from '../../redis/exam-roster.js';
+import { UsageError } from '../../../src/errors.js';
+import type { RosterEntry, RosterPage } from '../../../src/redis/exam-roster.js';
 import type { ControlApiClient } from '../control-api-client.js';
 import { csvField } from '../student-list.js';
 import { renderTable } from '../text-table.js';

@@ -2,8 +2,8 @@
 // exports it) whose header has a `student` or `student_id` column; every id checked before any is used.
 
 import { parse } from 'csv-parse/sync';
-import { isValidId } from '../events/answer-event.js';
-import { UsageError } from '../errors.js';
+import { isValidId } from '../../src/events/answer-event.js';
+import { UsageError } from '../../src/errors.js';
 
 export interface StudentList {
   students: string[];

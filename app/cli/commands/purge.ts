@@ -1,6 +1,6 @@
 // `untradex purge <exam>`: removes an exported exam's data from Redis; the exam stays exported.
 
-import { ControlApiError } from '../../errors.js';
+import { ControlApiError } from '../../../src/errors.js';
 import type { ControlApiClient } from '../control-api-client.js';
 
 export async function runPurge(api: ControlApiClient, exam: string): Promise<void> {

@@ -13,10 +13,10 @@ import { SinkReachability } from '../src/sinks/sink-reachability.js';
 import { startMetricsPipeline } from '../src/telemetry/metrics-pipeline.js';
 import { otlpSettingsFromEnv } from '../src/telemetry/otlp-settings.js';
 import { flushTraces, startTracingFromEnv } from '../src/telemetry/tracing.js';
-import type { ExportSupervisor } from './export-supervisor.js';
+import type { ExportSupervisor } from '../supervisors/export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
 import type { StatusSource } from './root-status.js';
-import type { RootSupervisor } from './root-supervisor.js';
+import type { RootSupervisor } from '../supervisors/root-supervisor.js';
 
 export interface ControlPlane {
   exams: ExamLifecycle;

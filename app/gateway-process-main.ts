@@ -4,10 +4,10 @@
 import { exposeApiOverIpc } from '../src/actor-runtime/comlink-port.js';
 import { serializeError } from '../src/errors.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import type { GatewayProcessApi, GatewayProcessInit, GatewayProcessNote } from './gateway-process-protocol.js';
-import { adoptListenSocket, type RawTcpHandle } from './listen-socket.js';
+import type { GatewayProcessApi, GatewayProcessInit, GatewayProcessNote } from '../supervisors/gateway-process-protocol.js';
+import { adoptListenSocket, type RawTcpHandle } from '../supervisors/listen-socket.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor, STOP_DEADLINE_MS } from './root-supervisor.js';
+import { RootSupervisor, STOP_DEADLINE_MS } from '../supervisors/root-supervisor.js';
 
 function note(message: GatewayProcessNote): void {
   process.send?.(message);

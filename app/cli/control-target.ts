@@ -1,8 +1,8 @@
 // Where the command line finds the control API and its admin token: --url/--token, then
 // UNTRADEX_URL/UNTRADEX_ADMIN_TOKEN, then the config (and the secrets.json of its dataDir).
 
-import { readConfig, readStoredSecrets, secretsFromEnvironment } from '../config/load-config.js';
-import { ConfigError } from '../errors.js';
+import { readConfig, readStoredSecrets, secretsFromEnvironment } from '../../src/config/load-config.js';
+import { ConfigError } from '../../src/errors.js';
 
 export interface ControlTarget {
   /** Base URL of the control API, without a trailing slash. */

@@ -3,7 +3,7 @@
 // the command line and turns every failure into a message on stderr and a non-zero exit code.
 
 import { CommanderError } from 'commander';
-import { ConfigError, ControlApiError, UntradexError, UsageError } from '../errors.js';
+import { ConfigError, ControlApiError, UntradexError, UsageError } from '../../src/errors.js';
 import { buildProgram, withDefaultCommand } from './program.js';
 
 /** Exit codes: 1 something failed (unreachable server, refused token, failed export); 2 bad usage or config. */

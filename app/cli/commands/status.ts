@@ -1,7 +1,7 @@
 // `untradex status` and `untradex exams`: the system's figures and the exam list from the control
 // API, as text for a person or as the API's JSON for a script (--json).
 
-import type { ExamSummary, SystemStatus } from '../../control/control-backend.js';
+import type { ExamSummary, SystemStatus } from '../../../src/control/control-backend.js';
 import type { ControlApiClient } from '../control-api-client.js';
 import { formatCell, renderTable } from '../text-table.js';
 

@@ -2,11 +2,11 @@
 // every actor listed under its process, each process reported, ready only when all are.
 
 import type { ActorReport, ProcessReport, Readiness, SystemStatus } from '../src/control/control-backend.js';
-import type { GatewayProcess } from './gateway-process.js';
+import type { GatewayProcess } from '../supervisors/gateway-process.js';
 import { addFrameCounts, emptyFrameCounts } from '../src/telemetry/frame-counts.js';
 import { sumHistograms } from '../src/telemetry/latency-histogram.js';
 import { mergeHeldBack, type StatusSource } from './root-status.js';
-import type { Supervisor } from './supervisor.js';
+import type { Supervisor } from '../supervisors/supervisor.js';
 
 const CALL_TIMEOUT_MS = 3_000;
 

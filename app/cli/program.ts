@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { packageRoot } from '../config/load-config.js';
-import { isValidId } from '../events/answer-event.js';
+import { packageRoot } from '../../src/config/load-config.js';
+import { isValidId } from '../../src/events/answer-event.js';
 import { ControlApiClient } from './control-api-client.js';
 import { resolveControlTarget } from './control-target.js';
 import { runFinalize } from './commands/finalize.js';
