@@ -45,6 +45,8 @@ export interface StudentGatewayDeps {
   released(session: StudentSession): void;
   /** Called once per socket, at its welcome or at its close if it never was welcomed. */
   welcomed(session: StudentSession): void;
+  /** The rate limits' clock, performance.now() ms; tests pass a fake one. */
+  now?: () => number;
 }
 
 export class StudentGateway {
@@ -55,9 +57,11 @@ export class StudentGateway {
   private claimFlushScheduled = false;
   /** When the events of this turn were read: the start of their ack latency. */
   private readonly clock = new TurnClock();
+  private readonly now: () => number;
 
   constructor(private readonly deps: StudentGatewayDeps) {
     this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
+    this.now = deps.now ?? (() => performance.now());
   }
 
   start(): void {
@@ -86,7 +90,7 @@ export class StudentGateway {
   }
 
   accept(ws: WebSocket, remoteAddress: string): void {
-    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies);
+    const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies, this.now());
     const { slot, generation } = this.deps.slots.add(session);
     session.slot = slot;
     session.generation = generation;
@@ -310,7 +314,7 @@ export class StudentGateway {
    * sets no refusedFrom: it will never be stored, so no later ack can wrongly cover it.
    */
   private handleBadEvent(session: StudentSession, seq: number): void {
-    if (session.limiter.tryTake()) {
+    if (session.limiter.tryTake(this.now())) {
       session.nack(seq, 'bad_event');
       return;
     }
@@ -335,7 +339,7 @@ export class StudentGateway {
       }
       return;
     }
-    if (!session.limiter.tryTake()) {
+    if (!session.limiter.tryTake(this.now())) {
       session.refusedFrom = Math.min(session.refusedFrom ?? frame.seq, frame.seq);
       // A new refusal of the oldest unstored event: what the client sent behind it is a new window.
       session.refusedBehind = 0;

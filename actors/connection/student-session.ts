@@ -79,8 +79,10 @@ export class StudentSession {
     readonly remoteAddress: string,
     rate: { eventsPerSecond: number; burst: number },
     private readonly tallies: WireTallies,
+    /** performance.now() ms when accepted, on the clock its rate limiter will be asked with. */
+    acceptedAt: number = performance.now(),
   ) {
-    this.limiter = new EventRateLimiter(rate.eventsPerSecond, rate.burst);
+    this.limiter = new EventRateLimiter(rate.eventsPerSecond, rate.burst, acceptedAt);
   }
 
   get key(): string {

@@ -3,16 +3,14 @@
 // events, and finalize exports them from every shard into SQLite, each row once.
 
 import t from 'tap';
-import { StudentClient } from '../../src/client/student-client.js';
-import type { OutboxEvent } from '../../src/client/types.js';
 import { bucketKeys } from '../../src/redis/bucket-keys.js';
 import type { ExpectedResults } from '../helpers/exam-traffic.js';
+import { answerWithChurn, compareStoredWithAcked } from '../helpers/exactly-once-load.js';
 import { waitForExamState } from '../helpers/exam-traffic.js';
 import { startTestCluster } from '../helpers/redis-cluster.js';
 import { assertSqliteResults } from '../helpers/sqlite-results.js';
 import { storedEventsByStudent } from '../helpers/stored-events.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
-import { seededUnit } from '../helpers/seeded-random.js';
 
 const STUDENTS = 100;
 const ANSWERS_PER_STUDENT = 20;
@@ -34,46 +32,20 @@ t.test('100 students on a Redis Cluster: stored events are exactly the acked one
 
   const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
   const tokens = await ux.tokens(EXAM, students);
-  const random = seededUnit(20261130);
-  const acked = new Map<string, OutboxEvent[]>();
-  let reconnects = 0;
-  await Promise.all(
-    students.map(async (student) => {
-      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 200 } });
-      t.teardown(() => client.close());
-      const mine: OutboxEvent[] = [];
-      acked.set(student, mine);
-      client.on('acked', (event) => mine.push(event));
-      client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
-      await client.connect();
-      client.open();
-      for (let index = 0; index < ANSWERS_PER_STUDENT; index += 1) {
-        client.answer(`Q${index % 7}`, `v${index}-${Math.floor(random() * 1e6)} 🎓`, 1_764_400_000_000 + index);
-        const roll = random();
-        if (roll < 0.05) client.resendUnacked();
-        else if (roll < 0.08) {
-          client.dropConnection();
-          reconnects += 1;
-        }
-        if (index % 7 === 0) await new Promise((resolve) => setTimeout(resolve, random() * 20));
-      }
-      client.submit();
-      await client.flushed();
-      await client.close();
-    }),
-  );
+  const { acked, reconnects, nacks } = await answerWithChurn(t, {
+    gatewayUrl: ux.gatewayUrl,
+    tokens,
+    students,
+    answersPerStudent: ANSWERS_PER_STUDENT,
+    seed: 20261130,
+    answer: (index, random) => ({ question: `Q${index % 7}`, value: `v${index}-${Math.floor(random() * 1e6)} 🎓`, clientTs: 1_764_400_000_000 + index }),
+  });
+  t.same(nacks, [], 'nothing nacked');
   t.ok(reconnects > 0, `forced ${reconnects} reconnects`);
 
   const stored = await storedEventsByStudent(cluster.client('check'), EXAM, BUCKETS);
-  let storedTotal = 0;
-  let mismatched = 0;
-  for (const student of students) {
-    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
-    storedTotal += seqs.length;
-    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
-    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs)) mismatched += 1;
-  }
-  t.equal(mismatched, 0, 'for every student, the stored seqs are the acked seqs, in order, none twice');
+  const { mismatched, storedTotal } = compareStoredWithAcked(stored, acked);
+  t.same(mismatched, [], 'for every student, the stored seqs are the acked seqs, in order, none twice');
   t.equal(storedTotal, STUDENTS * (ANSWERS_PER_STUDENT + 2), 'every event of every student is stored exactly once');
 
   const expected: ExpectedResults = { exam: EXAM, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };

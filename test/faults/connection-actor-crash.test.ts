@@ -8,7 +8,7 @@ import { startUntradexInProcess } from '../helpers/untradex.js';
 import { probePort } from './support/port-probe.js';
 import { spreadOverActors } from './support/spread-over-actors.js';
 import { StudentLoad } from './support/student-load.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../helpers/poll.js';
 import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
 
 // Read by the actor threads this file starts (they inherit the environment at spawn).

@@ -4,6 +4,7 @@
 
 import t from 'tap';
 import { injectFault } from '../../src/actor-runtime/fault-injection.js';
+import { pollSettled } from '../helpers/poll.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
 import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
@@ -27,19 +28,17 @@ t.test('after two connection actor crashes, their students still fit under maxCo
     t.ok(held > 0, `crash ${crash}: ${victim.id} holds ${held} students`);
     await injectFault(victim.api, { point: 'now', action: 'exit' });
     // Its students come back: on the sibling while it restarts, or on its next incarnation.
-    for (let tries = 0; ; tries += 1) {
-      const actors = ux.app.root.connectionActors;
-      const restarted = actors.length === 2 && actors.every((actor) => actor.threadId !== victim.threadId);
-      const statuses = restarted ? await Promise.all(actors.map((actor) => actor.api.status())) : [];
-      if (statuses.reduce((total, status) => total + status.live, 0) === STUDENTS) break;
-      if (tries > 400) {
-        const refused = await Promise.all(ux.app.root.connectionActors.map((actor) => actor.api.status()));
-        t.fail(`students did not all come back: ${JSON.stringify(refused)}`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    t.pass(`crash ${crash}: all ${STUDENTS} students are connected again`);
+    const back = await pollSettled(
+      'the students to come back',
+      async () => {
+        const actors = ux.app.root.connectionActors;
+        const restarted = actors.length === 2 && actors.every((actor) => actor.threadId !== victim.threadId);
+        return { restarted, live: restarted ? (await Promise.all(actors.map((actor) => actor.api.status()))).reduce((total, status) => total + status.live, 0) : 0 };
+      },
+      (seen) => seen.live === STUDENTS,
+      { timeoutMs: 15_000, intervalMs: 25 },
+    );
+    t.same(back, { restarted: true, live: STUDENTS }, `crash ${crash}: ${victim.id} restarted and all ${STUDENTS} students are connected again`);
   }
   // A reconnect may still be refused in the instant between the thread's death and its supervisor
   // hearing of it (the places are given back then); the clients retry, as above.

@@ -11,7 +11,7 @@ import { mountSmallDisk } from '../helpers/tmpfs.js';
 import { startUntradexProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
 import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
-import { waitFor } from './support/wait-for.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const BUCKETS = 8;
 const STUDENTS = 40;
@@ -34,10 +34,12 @@ t.test('a disk filling under load: acks pause before it is full, readyz says dis
   const ux = await startUntradexProcess(t, { redis: { buckets: BUCKETS, appendfsync: 'always' }, storage: { minFreeBytes: 5 * MiB } }, { dataDir });
   const load = await StudentLoad.start(t, ux, { exam: 'LOWDISK', students: STUDENTS, answersEach: 100_000, pauseMs: 5, submit: false });
 
-  await waitFor('readyz 503 naming the disk', async () => {
-    const ready = await ux.api<{ reasons: string[] }>('GET', '/readyz');
-    return ready.status === 503 && ready.body.reasons.some((reason) => reason.includes('disk'));
-  }, 90_000, 100);
+  await pollUntil(
+    'readyz 503 naming the disk',
+    () => ux.api<{ reasons: string[] }>('GET', '/readyz'),
+    (ready) => ready.status === 503 && ready.body.reasons.some((reason) => reason.includes('disk')),
+    { timeoutMs: 90_000, intervalMs: 100 },
+  );
   const status = (await ux.api<Status>('GET', '/api/status')).body;
   t.match(status.storage, { path: dataDir, minFreeBytes: 5 * MiB, state: 'full' }, 'status shows the storage');
   t.ok(status.storage!.freeBytes > 0 && status.storage!.freeBytes < 5 * MiB, `below the threshold but not full (${status.storage!.freeBytes} bytes free)`);
@@ -51,10 +53,10 @@ t.test('a disk filling under load: acks pause before it is full, readyz says dis
 
   const grownAt = performance.now();
   disk.resize(64 * MiB);
-  await waitFor('an ack after the disk grew', () => load.ackedTotal > ackedWhenPaused, 20_000, 20);
+  await pollUntil('an ack after the disk grew', () => load.ackedTotal, (acked) => acked > ackedWhenPaused, { intervalMs: 20 });
   const resumeMs = Math.round(performance.now() - grownAt);
   t.ok(resumeMs < 5_000, `acks resumed ${resumeMs} ms after the disk grew (S3: within 5 s)`);
-  await waitFor('readyz 200 again', async () => (await ux.api('GET', '/readyz')).status === 200, 10_000, 100);
+  await pollUntil('readyz 200 again', () => ux.api('GET', '/readyz'), (ready) => ready.status === 200, { timeoutMs: 10_000, intervalMs: 100 });
 
   load.stop();
   await load.flushed(60_000);

@@ -10,7 +10,7 @@ import { startUntradexInProcess, type InProcessUntradex } from '../helpers/untra
 import { backpressure, sampleBackpressure } from './support/backpressure-sampler.js';
 import { StudentLoad } from './support/student-load.js';
 import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
-import { waitFor } from './support/wait-for.js';
+import { pollUntil, waitFor } from '../helpers/poll.js';
 
 const BUCKETS = 16;
 const STUDENTS = 40;
@@ -56,7 +56,7 @@ t.test('embedded redis-server killed with SIGKILL: the root supervisor restarts 
   await waitFor('redis-server restarted', () => {
     const current = ux.app.root.embeddedRedis;
     return current !== null && current.pid !== undefined && current.pid !== firstPid;
-  });
+  }, { intervalMs: 5 });
   const upAt = performance.now();
   await load.flushed();
   const peak = await sampler.stop();
@@ -88,8 +88,7 @@ t.test('external Redis killed with SIGKILL: Untradex waits until it is back', as
   const downAt = performance.now();
   const ackedAtDeath = load.ackedTotal;
   // Redis stays down until the rings are full and sockets are paused: backpressure, not loss.
-  await waitFor('sockets paused behind full rings', async () => (await backpressure(ux)).blocked > 0);
-  const whileDown = await backpressure(ux);
+  const whileDown = await pollUntil('sockets paused behind full rings', () => backpressure(ux), (sample) => sample.blocked > 0, { intervalMs: 5 });
   t.ok(whileDown.blocked > 0 && whileDown.ringUsedBytes > 0, `with Redis down, ${whileDown.blocked} sockets are paused and ${whileDown.ringUsedBytes} ring bytes wait`);
   const upAt = performance.now();
   t.equal(ackedWhileDown(load, downAt, upAt), 0, 'no event sent after Redis died was acked while it was down');

@@ -7,7 +7,7 @@ import t from 'tap';
 import { injectFault, type FaultSpec } from '../../src/actor-runtime/fault-injection.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
-import { waitFor } from './support/wait-for.js';
+import { waitFor } from '../helpers/poll.js';
 import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
 
 process.env.UX_FAULT_INJECTION = '1';

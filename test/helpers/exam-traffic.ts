@@ -2,6 +2,7 @@
 // hold afterwards: the last answer per question, the event count, the submissions.
 
 import { StudentClient } from '../../src/client/student-client.js';
+import { pollUntil } from './poll.js';
 import type { ControlClient } from './untradex.js';
 
 export interface ExpectedResults {
@@ -62,11 +63,11 @@ export interface ExamBody {
 
 /** Polls GET /api/exams/{exam} until its state is one of `states`. */
 export async function waitForExamState(ux: ControlClient, exam: string, states: readonly string[], timeoutMs = 120_000): Promise<ExamBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reply = await ux.api<ExamBody>('GET', `/api/exams/${exam}`);
-    if (reply.status === 200 && states.includes(reply.body.state)) return reply.body;
-    if (Date.now() > deadline) throw new Error(`exam ${exam} did not reach ${states.join('/')}: ${JSON.stringify(reply.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const reply = await pollUntil(
+    `exam ${exam} to reach ${states.join('/')}`,
+    () => ux.api<ExamBody>('GET', `/api/exams/${exam}`),
+    (answer) => answer.status === 200 && states.includes(answer.body.state),
+    { timeoutMs, intervalMs: 100 },
+  );
+  return reply.body;
 }

@@ -57,7 +57,7 @@ t.test('event floods', async (t) => {
       await polite.next((frame) => frame.t === 'ack' && frame.seq === seq);
       await new Promise((resolve) => setTimeout(resolve, 1000 / (RATE.eventsPerSecond / 2)));
     }
-    t.pass('the polite student got every one of its 20 acks');
+    t.same(polite.frames.filter((frame) => frame.t === 'ack').map((frame) => frame.seq), Array.from({ length: 20 }, (_, i) => i + 1), 'the polite student got every one of its 20 acks, in order');
     t.notOk(polite.frames.some((frame) => frame.t === 'err'), 'and was never rate limited');
     const codes = await Promise.all(flooders.map((socket) => socket.closed));
     t.same(codes.map((close) => close.code), flooders.map(() => 4429), 'every flooder was closed with 4429');

@@ -4,9 +4,12 @@
 import { isUtf8 } from 'node:buffer';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
 import t from 'tap';
 import { decodeClientFrame } from '../../src/protocol/client-frame.js';
+import { checkProperty } from '../helpers/property.js';
 import { recordReliability } from '../helpers/reliability-record.js';
+import { wireFrame } from './frame-arbitraries.js';
 import { FrameGenerator, rng } from './frame-generator.js';
 import { classifyFrame, type Verdict, type WireLimits } from './wire-oracle.js';
 
@@ -136,6 +139,18 @@ t.test(`${CASES} hostile frames: the gateway pipeline agrees with the oracle (se
     harmed: mismatchCount,
     note: `seed ${SEED}; gateway pipeline vs independent oracle; heap growth ${(heapGrowth / 1048576).toFixed(1)} MiB`,
   });
+});
+
+t.test('the gateway pipeline agrees with the oracle, as a fast-check property: a failure is shrunk and printed with its seed', async (t) => {
+  const frames = fc.oneof(
+    wireFrame(LIMITS.maxFrameBytes).map((frame) => ({ ...frame, limits: LIMITS })),
+    wireFrame(SMALL_LIMITS.maxFrameBytes).map((frame) => ({ ...frame, limits: SMALL_LIMITS })),
+  );
+  checkProperty(t, 'gateway pipeline vs oracle', frames, ({ bytes, binary, limits }) => {
+    const got = gateway(bytes, binary, limits);
+    const want = classifyFrame(bytes, binary, limits);
+    if (!same(got, want)) throw new Error(`${JSON.stringify(bytes.toString('utf8'))}${binary ? ' (binary)' : ''}: gateway ${JSON.stringify(got)}, oracle ${JSON.stringify(want)}`);
+  }, { numRuns: 20_000 });
 });
 
 t.test('nesting as deep as the largest allowed frame (1 MiB) decodes without a throw', async (t) => {

@@ -1,6 +1,8 @@
 // Seeded generator of hostile student frames: structured events with bad fields, mutated text and
 // bytes, invalid UTF-8, deep nesting, huge numbers, forbidden ids, oversize, binary and garbage.
 
+import { seededUnit } from '../helpers/seeded-random.js';
+
 export interface FuzzFrame {
   bytes: Buffer;
   binary: boolean;
@@ -32,16 +34,8 @@ export interface GeneratorOptions {
   weights: Partial<Record<FrameFamily, number>>;
 }
 
-/** mulberry32: small, fast and reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 in [0, 1): small, fast and reproducible (test/helpers/seeded-random.ts). */
+export const rng = seededUnit;
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-';
 // JSON texts of characters an id must not hold: space, separators, escapes, non-ASCII, NUL, bidi.

@@ -5,29 +5,16 @@
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { bucketKeys, bucketOf } from '../../../src/redis/bucket-keys.js';
+import { waitForExamState, type ExamBody } from '../../helpers/exam-traffic.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { helloRaw, type RawStudent } from '../../helpers/raw-student.js';
 import { startUntradexInProcess, type InProcessUntradex } from '../../helpers/untradex.js';
 
 const BUCKETS = 4;
 const STUDENTS = ['S1', 'S2', 'S3'];
 
-interface ExamBody {
-  state: string;
-  students: number;
-  events: number;
-}
 
 type Rows = Record<string, unknown[]>;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function sinkRows(ux: InProcessUntradex, exam: string): Rows {
   const db = new Database(ux.config.export.sqlite.path, { readonly: true });
@@ -54,7 +41,7 @@ async function sitAndExport(t: Test, ux: InProcessUntradex, exam: string, tokens
     socket.close();
   }
   t.equal((await ux.api('POST', `/api/exams/${exam}/finalize`)).status, 202);
-  await waitFor('exported', async () => ((await ux.api<ExamBody>('GET', `/api/exams/${exam}`)).body.state === 'exported' ? true : null));
+  await waitForExamState(ux, exam, ['exported'], 30_000);
   const rows = sinkRows(ux, exam);
   t.equal(rows.events!.length, 9, 'the sink holds the 9 events');
   t.equal(rows.submissions!.length, 3, 'and the 3 submissions');
@@ -109,6 +96,6 @@ t.test('expired by export.retainSeconds: an exported exam never opens again', as
   const exported = await sitAndExport(t, ux, exam, tokens);
   const redis = ux.redis();
   const seqKey = bucketKeys.seq(exam, bucketOf(exam, 'S1', BUCKETS));
-  await waitFor('the data expired', async () => ((await redis.exists(seqKey)) === 0 ? true : null), 10_000);
+  await pollUntil('the data to expire', () => redis.exists(seqKey), (exists) => exists === 0, { timeoutMs: 10_000 });
   await comeBack(t, ux, exam, tokens, exported);
 });

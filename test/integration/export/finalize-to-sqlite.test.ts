@@ -5,26 +5,12 @@
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { StudentClient } from '../../../src/client/student-client.js';
+import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { pollSettled } from '../../helpers/poll.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
 
 const STUDENTS = 60;
 const EXAM = 'FIN-1';
-
-interface ExamBody {
-  state: string;
-  students: number;
-  events: number;
-  export: { bucketsDone: number; bucketsTotal: number; rows: number; percent: number; error: string | null; finishedAt: string | null };
-}
-
-async function waitForState(api: (method: string, path: string) => Promise<{ body: unknown }>, exam: string, states: string[]): Promise<ExamBody> {
-  for (let attempt = 0; attempt < 600; attempt += 1) {
-    const body = (await api('GET', `/api/exams/${exam}`)).body as ExamBody;
-    if (states.includes(body.state)) return body;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`exam ${exam} never reached ${states.join('/')}`);
-}
 
 t.test('students -> finalize -> SQLite holds exactly the right rows', async (t) => {
   const ux = await startUntradexProcess(t, { redis: { buckets: 8 }, export: { exporters: 2, chunkSize: 50 } });
@@ -57,13 +43,13 @@ t.test('students -> finalize -> SQLite holds exactly the right rows', async (t) 
   }
   await Promise.all(clients.map((client) => client.flushed()));
 
-  const closedSeen = new Promise<void>((resolve) => clients[1]!.once('closed', () => resolve()));
+  let told = 0;
+  for (const client of clients) client.once('closed', () => (told += 1));
   const first = await ux.api<{ exam: string; state: string }>('POST', `/api/exams/${EXAM}/finalize`);
   t.equal(first.status, 202);
   t.equal(first.body.exam, EXAM);
   t.match(first.body.state, /^(closing|exporting|exported)$/);
-  await closedSeen;
-  t.pass('connected students were sent {"t":"closed"}');
+  t.equal(await pollSettled('every student to be told', () => told, (count) => count === STUDENTS, { timeoutMs: 30_000 }), STUDENTS, 'connected students were sent {"t":"closed"}');
 
   const late = clients[1]!;
   const lateSeq = late.answer('Q9', 'too late');
@@ -72,7 +58,7 @@ t.test('students -> finalize -> SQLite holds exactly the right rows', async (t) 
 
   const again = await ux.api<{ state: string }>('GET', `/api/finalizarexamen?exam=${EXAM}`);
   t.equal(again.status, 202, 'finalize again (through the original alias) is safe');
-  const done = await waitForState(ux.api, EXAM, ['exported', 'failed']);
+  const done = await waitForExamState(ux, EXAM, ['exported', 'failed'], 60_000);
   t.equal(done.state, 'exported', `export finished (${done.export.error ?? 'no error'})`);
   t.match(done, { students: STUDENTS, events: expectedEvents, export: { bucketsDone: 8, bucketsTotal: 8, percent: 100 } });
   t.type(done.export.finishedAt, 'string');

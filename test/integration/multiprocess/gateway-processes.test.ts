@@ -7,6 +7,7 @@ import t from 'tap';
 import { StudentClient } from '../../../src/client/student-client.js';
 import type { OutboxEvent } from '../../../src/client/types.js';
 import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { pollSettled } from '../../helpers/poll.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
 import { assertReplacedAcrossProcesses } from '../../helpers/cross-process-replacement.js';
@@ -84,10 +85,10 @@ t.test('three gateway processes behave as one Untradex', async (t) => {
   await assertReplacedAcrossProcesses(t, ux, token!);
 
   // Finalize from the control API reaches students on every process.
-  const closedFrames = clients.map((client) => new Promise<void>((resolve) => client.once('closed', () => resolve())));
+  let told = 0;
+  for (const client of clients) client.once('closed', () => (told += 1));
   t.equal((await ux.api('POST', '/api/exams/MP/finalize')).status, 202);
-  await Promise.all(closedFrames);
-  t.pass('every connected student, on every process, was told the exam closed');
+  t.equal(await pollSettled('every student to be told', () => told, (count) => count === clients.length, { timeoutMs: 30_000 }), clients.length, 'every connected student, on every process, was told the exam closed');
   const done = await waitForExamState(ux, 'MP', ['exported', 'failed']);
   t.match(done, { state: 'exported', students: 90, events: 90 * 11 });
 

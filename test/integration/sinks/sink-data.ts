@@ -4,6 +4,7 @@
 import { MAX_CLIENT_TS, MAX_SEQ } from '../../../src/events/answer-event.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../../../src/events/result-rows.js';
 import type { BucketWriteOptions, ResultSink } from '../../../src/sinks/result-sink.js';
+import { seededUnit } from '../../helpers/seeded-random.js';
 
 export interface BucketData {
   exam: string;
@@ -44,16 +45,8 @@ export const HOSTILE_VALUES: readonly string[] = [
   '',
 ];
 
-/** mulberry32: small, fast, and the same sequence on every run for a seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 in [0, 1) (test/helpers/seeded-random.ts): the same sequence on every run for a seed. */
+const rng = seededUnit;
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

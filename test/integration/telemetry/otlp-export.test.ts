@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { StudentClient } from '../../../src/client/student-client.js';
+import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { pollUntil } from '../../helpers/poll.js';
 import type { TeardownHost } from '../../helpers/redis-server.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
 
@@ -40,10 +42,6 @@ async function startReceiver(t: TeardownHost) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, metrics, paths };
 }
 
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 t.test('metrics and finalize traces reach an OTLP/HTTP receiver', async (t) => {
   const receiver = await startReceiver(t);
   const ux = await startUntradexProcess(t, { redis: { buckets: 4 }, gateway: { connectionActors: 1 }, export: { exporters: 2 } }, {
@@ -67,16 +65,16 @@ t.test('metrics and finalize traces reach an OTLP/HTTP receiver', async (t) => {
     const points = receiver.metrics.filter((metric) => metric.name === 'ux.ack_latency_seconds').flatMap((metric) => metric.histogram?.dataPoints ?? []);
     return points.length === 0 ? 0 : Number(points[points.length - 1]!.count);
   };
-  await until(() => ackCount() >= acked);
+  await pollUntil('the ack-latency histogram to count every ack', ackCount, (count) => count >= acked, { timeoutMs: 30_000, intervalMs: 100 });
   t.equal(ackCount(), acked, 'ux.ack_latency_seconds counts each acked event once');
   t.ok(receiver.metrics.some((metric) => metric.name === 'ux.events.stored'), 'the status instruments come too');
   t.ok(receiver.metrics.some((metric) => metric.name === 'process.cpu.time'), 'and the process metrics');
 
   t.equal((await ux.api('POST', '/api/exams/OTLP/finalize')).status, 202);
-  await until(async () => (await ux.api<{ state: string }>('GET', '/api/exams/OTLP')).body.state === 'exported');
+  await waitForExamState(ux, 'OTLP', ['exported'], 60_000);
   const finalize = () => receiver.spans.find((span) => span.name === 'ux.finalize');
   const buckets = () => receiver.spans.filter((span) => span.name === 'ux.export.bucket');
-  await until(() => finalize() !== undefined && buckets().length >= 4);
+  await pollUntil('the finalize span and 4 bucket spans', () => ({ finalize: finalize() !== undefined, buckets: buckets().length }), (seen) => seen.finalize && seen.buckets >= 4, { timeoutMs: 30_000, intervalMs: 100 });
   const parent = finalize()!;
   t.equal(buckets().length, 4, 'one span per bucket');
   for (const span of buckets()) {

@@ -10,6 +10,7 @@ import type { BucketTask, BucketTaskResult, BucketTaskRunner } from '../../../sr
 import { bucketOf } from '../../../src/redis/bucket-keys.js';
 import { BucketStore } from '../../../src/redis/bucket-store.js';
 import { loadFunctionLibrary } from '../../../src/redis/function-library.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { startTestRedis } from '../../helpers/redis-server.js';
 
 const BUCKETS = 8;
@@ -190,15 +191,8 @@ t.test('a finalize that finds a dead owner\'s lease takes the job over once it l
   t.equal(await exams.meta.markBucketDone('LC-T', 3, 2, 'dead-process'), 'written');
   const first = await exams.finalize('LC-T');
   t.equal(first.state, 'exporting', 'one finalize: it reads exporting while it waits for the lease');
-  const deadline = Date.now() + 10_000;
-  let report = first;
-  while (report.state !== 'exported' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    report = await exams.report('LC-T');
-    t.not(report.state, 'failed', 'never failed while the lease lapses and is taken over');
-    if (report.state === 'failed') break;
-  }
-  t.equal(report.state, 'exported', 'exported without a second finalize');
+  const report = await pollUntil('the lapsed lease to be taken over and the export to end', () => exams.report('LC-T'), (seen) => seen.state === 'exported' || seen.state === 'failed', { timeoutMs: 10_000, intervalMs: 100 });
+  t.equal(report.state, 'exported', 'exported without a second finalize, never failed while the lease lapsed and was taken over');
   t.equal(report.export.bucketsDone, BUCKETS);
   t.equal(await redis.get('ux:{LC-T}:lock'), null, 'the lease is released');
 });

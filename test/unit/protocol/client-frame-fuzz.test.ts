@@ -2,22 +2,15 @@
 // never throw, and must classify every input as an independently written oracle does.
 
 import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
 import t from 'tap';
 import { decodeClientFrame, encodeEvent, type DecodedClientFrame } from '../../../src/protocol/client-frame.js';
+import { checkProperty } from '../../helpers/property.js';
+import { seededUnit as rng } from '../../helpers/seeded-random.js';
+import { FIELD_POOL, frameText, JUNK_FIELDS, NOISE_TEXT } from '../../security/frame-arbitraries.js';
 
 const SEED = Number(process.env.UX_FUZZ_SEED ?? 0x5eed1234);
 const CASES = 200_000;
-
-/** mulberry32: tiny, fast and good enough to drive a fuzzer reproducibly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Oracle = { type: 'violation' } | { type: 'bad_event'; seq: number } | Extract<DecodedClientFrame, { type: 'hello' | 'event' }>;
 
@@ -56,21 +49,7 @@ function oracle(text: string, maxValueBytes: number): Oracle {
   return { type: 'event', seq, kind: 'answer', question: q, value: val, clientTs };
 }
 
-// Raw JSON value texts per field, valid and not, so number spellings like 1e400 or -0 survive.
-// Valid texts are drawn most of the time, so the later rules (value size, NUL...) are reached often.
-const POOL = {
-  t: { good: ['"ev"'], bad: ['"hello"', '"EV"', '""', 'null', '1', '"ack"', '["ev"]'] },
-  seq: { good: ['1', '2', '42', '9007199254740991', '1.0', '1e2'], bad: ['9007199254740992', '9007199254740993', '0', '-0', '-1', '1.5', '1e400', '"1"', 'null', 'true', '[1]', '{}'] },
-  k: { good: ['"answer"', '"answer"', '"open"', '"submit"'], bad: ['"close"', '""', '"OPEN"', 'null', '1', '["open"]'] },
-  q: { good: ['"Q7"', '"q_1.a-b"', `"${'a'.repeat(64)}"`], bad: [`"${'a'.repeat(65)}"`, '""', '"Q 7"', '"Qé"', '"Q\\u0000"', 'null', '7', '{}'] },
-  v: { good: ['"B"', '""', '"\\ud83d\\ude00"', '"é"', '"€€"', '"abcdefgh"'], bad: ['"\\u0000"', '"a\\u0000"', '"\\ud800"', '"\\udc00x"', '"abcdefghi"', '"€€€"', 'null', '1', '[]', '{}'] },
-  ts: { good: ['0', '1764400000000', '253402300799999', '-0', '1e3', 'null'], bad: ['253402300800000', '-1', '1.5', '"1"', 'true', '1e400'] },
-  token: { good: ['"v1.abc.def"'], bad: ['""', 'null', '5', '{}'] },
-} as const;
-const JUNK = ['"x":1', '"__proto__":{"t":"ev","seq":1}', '"Q":"x"', '"constructor":null', '"k2":[[[]]]'];
-
 const VALUE_CHARS = ['a', 'Z', '0', ' ', '"', '\\', '\n', 'é', '€', '😀', '\ud800', '\udc00', '\u0000', '\u2028'];
-const NOISE = ['{', '}', '[', ']', '"', ':', ',', '\\', 'u', '0', '1', '-', 'e', '.', ' ', 'null', 'true', '"t"', '"ev"', '"seq"', '\ud800', 'é'];
 
 function pick<T>(r: () => number, list: readonly T[]): T {
   return list[Math.floor(r() * list.length)] as T;
@@ -88,14 +67,14 @@ function field(r: () => number, pool: { good: readonly string[]; bad: readonly s
 }
 
 function structured(r: () => number): string {
-  const fields: string[] = [`"t":${r() < 0.05 ? '"hello"' : field(r, POOL.t)}`];
-  if (r() < 0.97) fields.push(`"seq":${field(r, POOL.seq)}`);
-  if (r() < 0.97) fields.push(`"k":${field(r, POOL.k)}`);
-  if (r() < 0.95) fields.push(`"q":${field(r, POOL.q)}`);
-  if (r() < 0.95) fields.push(`"v":${r() < 0.7 ? field(r, POOL.v) : randomValue(r)}`);
-  if (r() < 0.5) fields.push(`"ts":${field(r, POOL.ts)}`);
-  if (r() < 0.2) fields.push(`"token":${field(r, POOL.token)}`);
-  if (r() < 0.2) fields.push(pick(r, JUNK));
+  const fields: string[] = [`"t":${r() < 0.05 ? '"hello"' : field(r, FIELD_POOL.t)}`];
+  if (r() < 0.97) fields.push(`"seq":${field(r, FIELD_POOL.seq)}`);
+  if (r() < 0.97) fields.push(`"k":${field(r, FIELD_POOL.k)}`);
+  if (r() < 0.95) fields.push(`"q":${field(r, FIELD_POOL.q)}`);
+  if (r() < 0.95) fields.push(`"v":${r() < 0.7 ? field(r, FIELD_POOL.v) : randomValue(r)}`);
+  if (r() < 0.5) fields.push(`"ts":${field(r, FIELD_POOL.ts)}`);
+  if (r() < 0.2) fields.push(`"token":${field(r, FIELD_POOL.token)}`);
+  if (r() < 0.2) fields.push(pick(r, JUNK_FIELDS));
   for (let i = fields.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
     [fields[i], fields[j]] = [fields[j] as string, fields[i] as string];
@@ -107,13 +86,13 @@ function mutate(r: () => number, s: string): string {
   const at = Math.floor(r() * (s.length + 1));
   switch (Math.floor(r() * 5)) {
     case 0:
-      return s.slice(0, at) + pick(r, NOISE) + s.slice(at);
+      return s.slice(0, at) + pick(r, NOISE_TEXT) + s.slice(at);
     case 1:
       return s.slice(0, at) + s.slice(at + 1 + Math.floor(r() * 4));
     case 2:
       return s.slice(0, at);
     case 3:
-      return s.slice(0, at) + pick(r, NOISE) + s.slice(at + 1);
+      return s.slice(0, at) + pick(r, NOISE_TEXT) + s.slice(at + 1);
     default:
       return s.slice(at) + s.slice(0, at);
   }
@@ -122,8 +101,29 @@ function mutate(r: () => number, s: string): string {
 function garbage(r: () => number): string {
   let s = '';
   const n = Math.floor(r() * 24);
-  for (let i = 0; i < n; i++) s += pick(r, NOISE);
+  for (let i = 0; i < n; i++) s += pick(r, NOISE_TEXT);
   return s;
+}
+
+/**
+ * One input through the decoder, checked against the oracle, for determinism, and for the round
+ * trip of an accepted event; returns the decoded frame, or what went wrong. The seeded loop and the
+ * fast-check property below both call it.
+ */
+function checkOne(text: string, maxValueBytes: number): { got: DecodedClientFrame } | { problem: string } {
+  let got: DecodedClientFrame;
+  try {
+    got = decodeClientFrame(text, { maxValueBytes });
+  } catch (error) {
+    return { problem: `threw on ${JSON.stringify(text)}: ${String(error)}` };
+  }
+  const want = oracle(text, maxValueBytes);
+  const comparable = got.type === 'violation' ? { type: 'violation' } : got.type === 'bad_event' ? { type: 'bad_event', seq: got.seq } : got;
+  if (!isDeepStrictEqual(comparable, want)) return { problem: `${JSON.stringify(text)} (max ${maxValueBytes}): got ${JSON.stringify(got)}, oracle ${JSON.stringify(want)}` };
+  if (!isDeepStrictEqual(decodeClientFrame(text, { maxValueBytes }), got)) return { problem: `not deterministic on ${JSON.stringify(text)}` };
+  // An accepted event re-encoded by the client encoder must decode to itself.
+  if (got.type === 'event' && !isDeepStrictEqual(decodeClientFrame(encodeEvent(got), { maxValueBytes }), got)) return { problem: `encodeEvent round trip changed ${JSON.stringify(got)}` };
+  return { got };
 }
 
 t.test(`decoder vs oracle on ${CASES} seeded inputs (seed ${SEED})`, async (t) => {
@@ -134,31 +134,24 @@ t.test(`decoder vs oracle on ${CASES} seeded inputs (seed ${SEED})`, async (t) =
     const kind = r();
     let text = kind < 0.55 ? structured(r) : kind < 0.9 ? mutate(r, structured(r)) : garbage(r);
     if (r() < 0.1) text = mutate(r, text);
-    const maxValueBytes = r() < 0.5 ? 2048 : 8;
-    let got: DecodedClientFrame;
-    try {
-      got = decodeClientFrame(text, { maxValueBytes });
-    } catch (error) {
-      mismatches.push(`threw on ${JSON.stringify(text)}: ${String(error)}`);
+    const result = checkOne(text, r() < 0.5 ? 2048 : 8);
+    if ('problem' in result) {
+      mismatches.push(result.problem);
       continue;
     }
+    const { got } = result;
     const key = got.type === 'violation' || got.type === 'bad_event' ? `${got.type}:${got.reason}` : got.type;
     seen.set(key, (seen.get(key) ?? 0) + 1);
-
-    const want = oracle(text, maxValueBytes);
-    const comparable = got.type === 'violation' ? { type: 'violation' } : got.type === 'bad_event' ? { type: 'bad_event', seq: got.seq } : got;
-    if (!isDeepStrictEqual(comparable, want)) {
-      mismatches.push(`${JSON.stringify(text)} (max ${maxValueBytes}): got ${JSON.stringify(got)}, oracle ${JSON.stringify(want)}`);
-      continue;
-    }
-    if (!isDeepStrictEqual(decodeClientFrame(text, { maxValueBytes }), got)) mismatches.push(`not deterministic on ${JSON.stringify(text)}`);
-    // An accepted event re-encoded by the client encoder must decode to itself.
-    if (got.type === 'event' && !isDeepStrictEqual(decodeClientFrame(encodeEvent(got), { maxValueBytes }), got)) {
-      mismatches.push(`encodeEvent round trip changed ${JSON.stringify(got)}`);
-    }
   }
   t.same(mismatches.slice(0, 10), [], `no mismatches (${mismatches.length} in all)`);
   // A fuzzer that never reaches a rule tests nothing: every outcome must show up often.
   const outcomes = ['hello', 'event', 'violation:bad_json', 'violation:not_object', 'violation:bad_type', 'violation:bad_seq', 'bad_event:bad_kind', 'bad_event:bad_question', 'bad_event:bad_value', 'bad_event:value_too_big', 'bad_event:value_nul', 'bad_event:value_lone_surrogate', 'bad_event:bad_ts'];
   for (const outcome of outcomes) t.ok((seen.get(outcome) ?? 0) >= 100, `${outcome} reached ${seen.get(outcome) ?? 0} times`);
+});
+
+t.test('decoder vs oracle, as a fast-check property: a failure is shrunk and printed with its seed', async (t) => {
+  checkProperty(t, 'decodeClientFrame agrees with the oracle', fc.record({ text: frameText, maxValueBytes: fc.constantFrom(2048, 8) }), ({ text, maxValueBytes }) => {
+    const result = checkOne(text, maxValueBytes);
+    if ('problem' in result) throw new Error(result.problem);
+  }, { numRuns: 20_000 });
 });

@@ -16,6 +16,7 @@ import { encodeEventRecord, eventRecordLength, type EventEnvelope } from '../../
 import { RingConsumer } from '../../../src/ring/ring-consumer.js';
 import { createRing } from '../../../src/ring/ring-layout.js';
 import { RingProducer } from '../../../src/ring/ring-producer.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { startTestRedis } from '../../helpers/redis-server.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 
@@ -100,12 +101,15 @@ t.test('one poison event under steady traffic: isolated and answered, everyone e
     drainAcks();
     await sleep(2);
   }
-  const deadline = Date.now() + DEADLINE_MS;
-  while (answeredCount() < STUDENTS * SEQS && Date.now() < deadline) {
-    drainAcks();
-    await sleep(5);
-  }
-  drainAcks();
+  await pollUntil(
+    'every event to be answered',
+    () => {
+      drainAcks();
+      return answeredCount();
+    },
+    (count) => count >= STUDENTS * SEQS,
+    { timeoutMs: DEADLINE_MS, intervalMs: 5 },
+  );
   t.equal(answeredCount(), STUDENTS * SEQS, 'every event was answered: the writer did not stall on the poison batch');
 
   for (let ring = 0; ring < RINGS; ring += 1) {
