@@ -2,6 +2,7 @@
 // free of actor and supervisor details, and tests can drive it against a real root.
 
 import type { ExamWaiting } from '../export/shard-wait.js';
+import type { ExamState, ExamSummary } from '../protocol/exam-summary.js';
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { ExportFiguresSnapshot } from '../export/export-figures.js';
@@ -125,21 +126,7 @@ export interface ExamExportProgress {
   error: string | null;
 }
 
-export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
-
-/** One exam as the exam list shows it (GET /api/exams). */
-export interface ExamSummary {
-  exam: string;
-  state: ExamState;
-  /** Students with at least one stored event. */
-  students: number;
-  /** Stored events. */
-  events: number;
-  /** Students whose submit is stored. */
-  submitted: number;
-  /** Students with a live session on any gateway process, as known within 10 s. */
-  connected: number;
-}
+export type { ExamState, ExamSummary };
 
 export interface ExamReport extends ExamSummary {
   export: ExamExportProgress;

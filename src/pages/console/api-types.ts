@@ -1,7 +1,9 @@
 // The control API's replies as the console reads them (docs/PROTOCOL.md section 4). Kept apart from the
 // server's own types: those live beside Node-only modules the browser build cannot compile.
 
-export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
+import type { ExamSummary } from '../../protocol/exam-summary.js';
+
+export type { ExamState, ExamSummary } from '../../protocol/exam-summary.js';
 
 export interface ActorStatus {
   id: string;
@@ -62,15 +64,6 @@ export interface SystemStatus {
   processes?: ProcessStatus[];
   /** The result database, checked at most every 15 s. */
   sink?: SinkReachability;
-}
-
-export interface ExamSummary {
-  exam: string;
-  state: ExamState;
-  students: number;
-  events: number;
-  submitted: number;
-  connected: number;
 }
 
 export interface ExportProgress {
