@@ -7,7 +7,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SinkError, SinkKeyConflictError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
+import { BucketWriteBase } from './bucket-write-base.js';
+import { OpenBucketWrites } from './open-bucket-writes.js';
 import { copyTextPieces } from './pg-copy-text.js';
 import {
   answerLine,
@@ -49,8 +50,7 @@ export class PostgresSink implements ResultSink {
   readonly kind = 'postgres' as const;
   private readonly names: TableNames;
   private readonly pool: pg.Pool;
-  private closed = false;
-  private readonly open = new Set<BucketWriteBase>();
+  private readonly open = new OpenBucketWrites(this.kind);
 
   constructor(private readonly options: PostgresSinkOptions) {
     this.names = tableNames(options.tablePrefix, 'lower');
@@ -109,22 +109,17 @@ export class PostgresSink implements ResultSink {
   async beginBucket(exam: string, bucket: number, options: BucketWriteOptions = {}): Promise<BucketWrite> {
     const label = `exam ${exam} bucket ${bucket}`;
     const client = await this.connect(`beginning ${label}`);
-    const write = new PostgresBucketWrite(client, this.names, label, options.load ?? 'upsert', (w) => this.open.delete(w));
-    this.open.add(write);
+    const write = this.open.add(new PostgresBucketWrite(client, this.names, label, options.load ?? 'upsert', this.open.finished));
     await write.start();
     return write;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const failures = await rollbackOpenWrites(this.open);
-    await this.pool.end().catch((err: unknown) => failures.push(err));
-    if (failures.length > 0) throw toSinkError('postgres', failures[0], 'closing');
+  close(): Promise<void> {
+    return this.open.close(() => this.pool.end());
   }
 
   private async connect(doing: string): Promise<pg.PoolClient> {
-    if (this.closed) throw new SinkError(false, `postgres sink: ${doing} refused: the sink is closed`);
+    this.open.refuseIfClosed(doing);
     try {
       return await this.pool.connect();
     } catch (err) {
