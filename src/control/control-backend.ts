@@ -3,6 +3,7 @@
 
 import type { ExamWaiting } from '../export/shard-wait.js';
 import type { ExamState, ExamSummary } from '../protocol/exam-summary.js';
+import type { ProcessReport } from '../protocol/process-report.js';
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { ExportFiguresSnapshot } from '../export/export-figures.js';
@@ -96,14 +97,7 @@ export interface ShardReport {
   reason: string | null;
 }
 
-export interface ProcessReport {
-  id: string;
-  pid: number | null;
-  status: string;
-  restarts: number;
-  connections: number;
-  eventsStored: number;
-}
+export type { ProcessReport };
 
 export interface Readiness {
   ready: boolean;
