@@ -2,22 +2,13 @@
 // /client/untradex.js and the example exam page at /exam/, same origin as /ws so pages need no CORS.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../../src/http/static-files.js';
+import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../../src/http/static-files.js';
 
 /**
  * The page runs only its own files: no inline script or style, no other origin (no CDN), sockets
  * only to this gateway ('self' covers ws: and wss: on the same host), and no framing by other sites.
  */
-export const EXAM_PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const EXAM_PAGE_CSP = pageCsp("'none'");
 
 const FILES: Record<string, StaticFile> = {
   '/client/untradex.js': { source: 'dist/client/untradex.js', type: CONTENT_TYPE.js, page: false },

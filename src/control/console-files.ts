@@ -2,24 +2,14 @@
 // and its script, styles and chart styles under /console/, all from the package, with a strict CSP.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../http/static-files.js';
+import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../http/static-files.js';
 
 /**
  * Only the console's own files run: no inline script or style attribute, no other origin (the exam
  * network may be offline, and a CDN would see the operator), calls only to this port, no framing
  * (clickjacking the Finalize button), no forms posted anywhere (the page posts with fetch).
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CONSOLE_CSP = pageCsp("'self'", "object-src 'none'");
 
 const FILES: Record<string, StaticFile> = {
   '/': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
