@@ -21,17 +21,10 @@ const FILES: Record<string, StaticFile> = {
 
 const NOT_FOUND = 'Not found. Students open /exam/#token=... (or the exam page of their school); the client is /client/untradex.js\n';
 
-export class StudentPages {
-  /** Read once: a gateway serves them to every student at the start spike. */
-  private readonly files: StaticFiles;
-
+/** Read once: a gateway serves them to every student at the start spike. */
+export class StudentPages extends StaticFiles {
   constructor(root: string = PACKAGE_ROOT) {
-    this.files = new StaticFiles(FILES, root, EXAM_PAGE_CSP);
-  }
-
-  /** Files that could not be read at start (a checkout that was not built). */
-  get missing(): readonly string[] {
-    return this.files.missing;
+    super(FILES, root, EXAM_PAGE_CSP);
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -47,6 +40,6 @@ export class StudentPages {
       response.writeHead(301, { location: '/exam/' }).end();
       return;
     }
-    this.files.serve(method, path, request, response, NOT_FOUND);
+    this.serve(method, path, request, response, NOT_FOUND);
   }
 }

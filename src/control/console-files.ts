@@ -20,30 +20,23 @@ const FILES: Record<string, StaticFile> = {
   '/console/uplot.css': { source: 'dist/pages/console/uplot.css', type: CONTENT_TYPE.css, page: false },
 };
 
-export class ConsoleFiles {
-  private readonly files: StaticFiles;
-
+export class ConsoleFiles extends StaticFiles {
   constructor(root: string = PACKAGE_ROOT) {
-    this.files = new StaticFiles(FILES, root, CONSOLE_CSP);
-  }
-
-  /** Files that could not be read at start (a checkout that was not built). */
-  get missing(): readonly string[] {
-    return this.files.missing;
+    super(FILES, root, CONSOLE_CSP);
   }
 
   /** True for the paths this serves; everything else is the API's. */
   serves(path: string): boolean {
-    return this.files.has(path);
+    return this.has(path);
   }
 
   handle(method: string, path: string, request: IncomingMessage, response: ServerResponse): void {
     setSafetyHeaders(response);
-    if (!this.files.has(path)) return plainText(response, 404, `Not found: ${path}\n`);
+    if (!this.has(path)) return plainText(response, 404, `Not found: ${path}\n`);
     if (method !== 'GET' && method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       return plainText(response, 405, 'The console is read with GET; its actions are POSTs to /api/*\n');
     }
-    this.files.serve(method, path, request, response, `Not found: ${path}\n`);
+    this.serve(method, path, request, response, `Not found: ${path}\n`);
   }
 }
