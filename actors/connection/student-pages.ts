@@ -2,7 +2,7 @@
 // /client/untradex.js and the example exam page at /exam/, same origin as /ws so pages need no CORS.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../../src/http/static-files.js';
+import { PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFileTable } from '../../src/http/static-files.js';
 
 /**
  * The page runs only its own files: no inline script or style, no other origin (no CDN), sockets
@@ -10,13 +10,13 @@ import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, Stati
  */
 export const EXAM_PAGE_CSP = pageCsp("'none'");
 
-const FILES: Record<string, StaticFile> = {
-  '/client/untradex.js': { source: 'dist/client/untradex.js', type: CONTENT_TYPE.js, page: false },
-  '/exam/': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
-  '/exam/index.html': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
-  '/exam/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
-  '/exam/exam.css': { source: 'pages/exam/exam.css', type: CONTENT_TYPE.css, page: false },
-  '/exam/exam.js': { source: 'dist/pages/exam/exam.js', type: CONTENT_TYPE.js, page: false },
+const FILES: StaticFileTable = {
+  '/client/untradex.js': 'dist/client/untradex.js',
+  '/exam/': 'pages/exam/index.html',
+  '/exam/index.html': 'pages/exam/index.html',
+  '/exam/base.css': 'pages/shared/base.css',
+  '/exam/exam.css': 'pages/exam/exam.css',
+  '/exam/exam.js': 'dist/pages/exam/exam.js',
 };
 
 const NOT_FOUND = 'Not found. Students open /exam/#token=... (or the exam page of their school); the client is /client/untradex.js\n';

@@ -2,7 +2,7 @@
 // and its script, styles and chart styles under /console/, all from the package, with a strict CSP.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../http/static-files.js';
+import { PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFileTable } from '../http/static-files.js';
 
 /**
  * Only the console's own files run: no inline script or style attribute, no other origin (the exam
@@ -11,13 +11,13 @@ import { CONTENT_TYPE, PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, Stati
  */
 export const CONSOLE_CSP = pageCsp("'self'", "object-src 'none'");
 
-const FILES: Record<string, StaticFile> = {
-  '/': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
-  '/index.html': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
-  '/console/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
-  '/console/console.css': { source: 'pages/console/console.css', type: CONTENT_TYPE.css, page: false },
-  '/console/console.js': { source: 'dist/pages/console/console.js', type: CONTENT_TYPE.js, page: false },
-  '/console/uplot.css': { source: 'dist/pages/console/uplot.css', type: CONTENT_TYPE.css, page: false },
+const FILES: StaticFileTable = {
+  '/': 'pages/console/index.html',
+  '/index.html': 'pages/console/index.html',
+  '/console/base.css': 'pages/shared/base.css',
+  '/console/console.css': 'pages/console/console.css',
+  '/console/console.js': 'dist/pages/console/console.js',
+  '/console/uplot.css': 'dist/pages/console/uplot.css',
 };
 
 export class ConsoleFiles extends StaticFiles {
