@@ -4,7 +4,6 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
 import { BucketWriteBase } from './bucket-write-base.js';
 import { OpenBucketWrites } from './open-bucket-writes.js';
