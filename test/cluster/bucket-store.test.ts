@@ -9,18 +9,15 @@ import { BucketReader } from '../../src/redis/bucket-reader.js';
 import { BucketStore, type EventToWrite } from '../../src/redis/bucket-store.js';
 import { ExamRoster, parseRosterCursor, type RosterEntry } from '../../src/redis/exam-roster.js';
 import { PresenceStore } from '../../src/redis/presence-store.js';
-import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
+import { fetchLibraryVersion, LIBRARY_VERSION } from '../../src/redis/function-library.js';
 import { keySlot } from '../../src/redis/key-slot.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster } from '../helpers/redis-cluster.js';
+import { libraryClient, startTestCluster } from '../helpers/redis-cluster.js';
 
 const BUCKETS = 16;
 const EXAM = 'CL-1';
 
 const cluster = await startTestCluster(t, { primaries: 3 });
-const redis = cluster.client('store');
-await waitForRedis(redis, 15_000);
-await loadFunctionLibrary(redis);
+const redis = await libraryClient(cluster, 'store');
 const store = new BucketStore(redis, BUCKETS);
 
 function answerEvent(student: string, epoch: number, seq: number, question: string, value: string): EventToWrite {
