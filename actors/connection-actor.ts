@@ -36,7 +36,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   let listener: GatewayListener | null = null;
   // Keys outlive a refresh by two ttls: long enough for any clock skew between boxes, short enough
   // that the sets of an exam nobody holds any more go away by themselves.
-  const presence = new PresenceBeacon(registry, new PresenceStore(redis, init.presence.ttlMs * 2), init.presence, log, init.actorId);
+  const presence = new PresenceBeacon(registry, new PresenceStore(redis, init.presence.ttlMs * 2), init.presence, log, init.actorId, slots);
   const gateway = new StudentGateway({
     incarnation: init.incarnation,
     buckets: init.buckets,

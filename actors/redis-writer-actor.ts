@@ -27,7 +27,7 @@ hostActor<RedisWriterInit, RedisWriterApi>(async (init) => {
 
   return {
     async status() {
-      return { actorId: init.actorId, redis: redis.status, ...loop.status(), eventLoop: loopDelay.read() };
+      return { actorId: init.actorId, redis: redis.status, redisConnections: connections.map((connection) => connection.status), ...loop.status(), eventLoop: loopDelay.read() };
     },
     async drain(timeoutMs: number) {
       const deadline = Date.now() + timeoutMs;

@@ -2,9 +2,11 @@
 // /readyz and /metrics show for a single gateway process (a fleet sums several of these).
 
 import type { Readiness, SystemStatus } from '../src/control/control-backend.js';
+import type { RedisWriterStatus } from '../actors/redis-writer/protocol.js';
 import type { ShardIsolationStatus } from '../actors/redis-writer/shard-isolation.js';
 import type { HeldBackReport } from '../src/control/control-backend.js';
 import { readWireTallies } from '../actors/connection/wire-tallies.js';
+import { writerStallReason, type WriterLoopPhase } from '../src/control/writer-stall.js';
 import { describeRedisTarget, isClusterTarget } from '../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../src/telemetry/event-loop-delay.js';
 import type { RootSupervisor } from '../supervisors/root-supervisor.js';
@@ -42,9 +44,12 @@ export class RootStatus implements StatusSource {
     }
     const delays = new Map<string, EventLoopDelay>();
     for (const actor of [...writers, ...connections]) if (actor !== null) delays.set(actor.actorId, actor.eventLoop);
+    const batches = new Map<string, WriterLoopPhase>();
+    for (const writer of writers) if (writer !== null) batches.set(writer.actorId, writerLoopPhase(writer));
     const loopOf = (id: string) => {
       const eventLoop = delays.get(id);
-      return eventLoop === undefined ? {} : { eventLoop };
+      const writer = batches.get(id);
+      return { ...(eventLoop === undefined ? {} : { eventLoop }), ...(writer === undefined ? {} : { writer }) };
     };
     const { config, topology } = this.root;
     // Read straight from the shared memory the actors write: no call into their threads.
@@ -104,6 +109,11 @@ export class RootStatus implements StatusSource {
       reasons.push(`redis unreachable: ${(error as Error).message}`);
     }
     if (!this.root.allActorsRunning()) reasons.push('an actor is restarting or has failed');
+    const { writers } = await this.root.report();
+    for (const writer of await Promise.all(writers.map((actor) => withTimeout(actor.api.status(), null)))) {
+      const stalled = writer === null ? null : writerStallReason(writer.actorId, writer);
+      if (stalled !== null) reasons.push(stalled);
+    }
     for (const node of this.root.durability) if (node.problem !== null) reasons.push(`redis durability: ${node.problem}`);
     for (const shard of this.root.shards ?? []) if (!shard.ok) reasons.push(`redis shard ${shard.primary}: ${shard.reason}`);
     const disk = this.root.diskWatcher?.readinessReason() ?? null;
@@ -125,4 +135,10 @@ export function mergeHeldBack(parts: readonly (ShardIsolationStatus | HeldBackRe
   }
   merged.downBuckets = [...down].sort();
   return merged;
+}
+
+/** The part of a writer's status that says where its loop is (the rest are counters). */
+function writerLoopPhase(status: RedisWriterStatus): WriterLoopPhase {
+  const { phase, phaseMs, batchEvents, redisConnections } = status;
+  return { phase, phaseMs, batchEvents, redisConnections };
 }

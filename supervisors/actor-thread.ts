@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ActorApi, ActorLifecycleMessage, ActorWorkerData } from '../src/actor-runtime/actor-host.js';
 import { releaseApi, wrapApi, type Remote } from '../src/actor-runtime/comlink-port.js';
 import { ACTOR_STOP_TIMEOUT_MS } from '../src/stop-timeouts.js';
-import { ChildLifecycle, type LifecycleNote } from './child-lifecycle.js';
+import { ChildLifecycle, type LifecycleNote } from '../src/actor-runtime/child-lifecycle.js';
 
 export interface ActorThreadOptions<Init> {
   /** Stable id, e.g. `writer-0`; names the actor in logs and errors. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { wrapApiOverIpc, type Remote } from '../src/actor-runtime/comlink-port.js';
 import type { UntradexConfig } from '../src/config/schema.js';
 import { actorExecArgv } from './actor-thread.js';
-import { ChildLifecycle, type LifecycleNote } from './child-lifecycle.js';
+import { ChildLifecycle, type LifecycleNote } from '../src/actor-runtime/child-lifecycle.js';
 import { GATEWAY_PROCESS_STOP_MS } from '../src/stop-timeouts.js';
 import { isGatewayProcessNote, type GatewayProcessApi, type GatewayProcessInit } from './gateway-process-protocol.js';
 import type { ListenSocket } from './listen-socket.js';

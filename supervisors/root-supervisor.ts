@@ -60,24 +60,10 @@ export interface RootEvents {
   fatal: [error: UntradexError];
 }
 
-
-/** Embedded redis-server as a supervised child: an exit nobody asked for is a crash. */
-class EmbeddedRedisChild implements ChildHandle {
-  constructor(readonly server: EmbeddedRedis) {}
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  onCrash(listener: (error: UntradexError) => void): void {
-    this.server.once('exit', (_code: number | null, _signal: string | null, cause: string) =>
-      listener(new RedisUnavailableError(`embedded redis-server ${cause}`)),
-    );
-  }
-}
-
 export class RootSupervisor extends EventEmitter<RootEvents> {
   state: RootState = 'starting';
   readonly topology: RingTopology;
-  private redisSupervisor: Supervisor<EmbeddedRedisChild> | null = null;
+  private redisSupervisor: Supervisor<EmbeddedRedis> | null = null;
   private writers: Supervisor<WriterActor> | null = null;
   private gateway: Supervisor<ConnectionActor> | null = null;
   private listenSocket: ListenSocket | null = null;
@@ -137,7 +123,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   }
 
   get embeddedRedis(): EmbeddedRedis | null {
-    return this.redisSupervisor?.handles()[0]?.server ?? null;
+    return this.redisSupervisor?.handles()[0] ?? null;
   }
 
   async start(): Promise<void> {
@@ -199,14 +185,16 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
   private async startEmbeddedRedis(): Promise<void> {
     const { config, log } = this;
     if (!config.redis.embedded) return;
-    this.redisSupervisor = new Supervisor<EmbeddedRedisChild>('redis', supervisorFlags('redis', config.supervision), [
+    this.redisSupervisor = new Supervisor<EmbeddedRedis>('redis', supervisorFlags('redis', config.supervision), [
       {
         id: 'redis-server',
         restart: 'permanent',
         shutdownMs: REDIS_SHUTDOWN_MS,
         restartDelayMs: restartDelay('redis'),
         start: async () => {
+          // Itself a child handle: its redis-server runs on the shared child lifecycle, an unasked exit is a crash.
           const server = new EmbeddedRedis({
+            log,
             serverPath: config.redis.serverPath,
             port: config.redis.port,
             dataDir: config.dataDir,
@@ -214,7 +202,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
             ...(config.redis.embeddedPassword === null ? {} : { password: config.redis.embeddedPassword }),
           });
           await server.start();
-          return new EmbeddedRedisChild(server);
+          return server;
         },
       },
     ], log);

@@ -14,6 +14,15 @@ export interface LiveSessions {
   live(): Iterable<PresentSession>;
 }
 
+/**
+ * The actor's sockets (its SlotTable): while it holds none and Redis has been told all there is, the
+ * beacon's timer sleeps, so a server nobody is connected to is not woken every refreshMs for nothing.
+ */
+export interface HeldSockets {
+  readonly size: number;
+  onOccupied(listener: () => void): void;
+}
+
 export interface PresenceTiming {
   refreshMs: number;
   ttlMs: number;
@@ -58,6 +67,7 @@ export class PresenceBeacon {
   private holderCount = 0;
   private round: Promise<void> | null = null;
   private again = false;
+  private started = false;
   private stopped = false;
   private failing = false;
 
@@ -68,17 +78,41 @@ export class PresenceBeacon {
     private readonly log: Logger,
     /** Names this actor in holder ids (readable in Redis), e.g. `connection-0`. */
     private readonly actorName = 'conn',
-  ) {}
+    /** Absent (benchmarks standing in sessions without sockets): the timer never sleeps. */
+    private readonly sockets?: HeldSockets,
+  ) {
+    sockets?.onOccupied(() => this.wake());
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.timing.refreshMs);
-    this.timer.unref();
+    this.started = true;
+    this.wake();
   }
 
   stop(): void {
     this.stopped = true;
+    this.sleep();
+  }
+
+  /** True while the refresh timer runs (for tests). */
+  get ticking(): boolean {
+    return this.timer !== null;
+  }
+
+  private wake(): void {
+    if (!this.started || this.stopped || this.timer !== null || this.settled) return;
+    this.timer = setInterval(() => void this.flush(), this.timing.refreshMs);
+    this.timer.unref();
+  }
+
+  private sleep(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Nothing held and nothing owed to Redis: every holder was retired or emptied and dropped. */
+  private get settled(): boolean {
+    return this.sockets !== undefined && this.sockets.size === 0 && this.holders.size === 0;
   }
 
   /** The session's socket is gone: its entry is removed at the next round, if it was written. */
@@ -122,6 +156,9 @@ export class PresenceBeacon {
       if (this.again && !this.stopped) {
         this.again = false;
         void this.flush();
+      } else if (this.settled) {
+        // A socket that arrives later wakes the timer again (HeldSockets.onOccupied).
+        this.sleep();
       }
     });
     return this.round;

@@ -10,19 +10,18 @@ import { decodeClientFrame } from '../../src/protocol/client-frame.js';
 import { CloseCode } from '../../src/protocol/close-codes.js';
 import { encodeAnswers, encodeClosed, encodeWelcome } from '../../src/protocol/server-frame.js';
 import { bucketOf } from '../../src/redis/bucket-keys.js';
-import { wallClockMicros, type BucketStore } from '../../src/redis/bucket-store.js';
+import { wallClockMicros, type BucketStore, type SessionClaim } from '../../src/redis/bucket-store.js';
 import type { StoredAnswer } from '../../src/protocol/server-frame.js';
 import { MAX_SEND_WINDOW } from '../../src/protocol/send-window.js';
 import type { EventForwarder } from './event-forwarder.js';
 import { LivenessSweep } from './liveness-sweep.js';
 import type { ConnectionLimits } from './protocol.js';
+import { SessionClaims } from './session-claims.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { SlotTable } from './slot-table.js';
 import { StudentSession } from './student-session.js';
 import type { WireTallies } from './wire-tallies.js';
 import { TurnClock } from '../../src/telemetry/turn-clock.js';
-
-/** WebSocket close code for "try again later" (RFC 6455 registry), used when Redis is unreachable. */
 
 export interface StudentGatewayDeps {
   incarnation: number;
@@ -52,9 +51,8 @@ export interface StudentGatewayDeps {
 export class StudentGateway {
   private readonly liveness: LivenessSweep<StudentSession>;
   private accepting = true;
-  /** Hellos read this turn of the event loop, claimed together once the turn's reads are done. */
-  private readonly claimQueue: StudentSession[] = [];
-  private claimFlushScheduled = false;
+  /** Hellos claimed in Redis, the older session of a student replaced (session-claims.ts). */
+  private readonly claims: SessionClaims;
   /** When the events of this turn were read: the start of their ack latency. */
   private readonly clock = new TurnClock();
   private readonly now: () => number;
@@ -62,6 +60,13 @@ export class StudentGateway {
   constructor(private readonly deps: StudentGatewayDeps) {
     this.liveness = new LivenessSweep(deps.slots, deps.limits.pingIntervalMs);
     this.now = deps.now ?? (() => performance.now());
+    this.claims = new SessionClaims({
+      store: deps.store,
+      storedAnswers: (exam, bucket, student) => deps.storedAnswers(exam, bucket, student),
+      registry: deps.registry,
+      log: deps.log,
+      won: (session, claim, answers) => this.welcome(session, claim, answers),
+    });
   }
 
   start(): void {
@@ -108,9 +113,7 @@ export class StudentGateway {
 
   /** A newer session of the same student exists somewhere: this one is told and closed. */
   replace(session: StudentSession): void {
-    if (session.phase === 'closing') return;
-    this.deps.registry.remove(session);
-    session.fail('replaced', 'a newer connection of this student took over', CloseCode.Replaced);
+    this.claims.replace(session);
   }
 
   /**
@@ -122,23 +125,14 @@ export class StudentGateway {
     session.fail('busy', 'your answers cannot be stored for a moment; reconnect shortly and resend', CloseCode.TryAgainLater);
   }
 
+  /** Another actor claimed this student's session (session-watch.ts): an older live one here is replaced. */
   sessionClaimed(exam: string, student: string, epoch: number): void {
-    const stale = this.deps.registry.announced(exam, student, epoch);
-    if (stale !== undefined) this.replace(stale);
+    this.claims.announced(exam, student, epoch);
   }
 
-  /**
-   * Checks every live session against the epoch Redis holds now: announcements sent while the
-   * subscriber was reconnecting are lost, and a superseded session must not wait for its next
-   * write to learn it (rule 3).
-   */
-  async recheckSessions(): Promise<void> {
-    const sessions = [...this.deps.registry.live()];
-    if (sessions.length === 0) return;
-    const epochs = await this.deps.store.liveEpochs(sessions);
-    sessions.forEach((session, index) => {
-      if (session.phase === 'live' && epochs[index]! > session.epoch) this.replace(session);
-    });
+  /** After the session watch reconnects: every live session is checked against Redis (rule 3). */
+  recheckSessions(): Promise<void> {
+    return this.claims.recheck();
   }
 
   examClosed(exam: string): void {
@@ -221,67 +215,11 @@ export class StudentGateway {
     session.bucket = bucketOf(claims.exam, claims.student, this.deps.buckets);
     session.writer = session.bucket % this.deps.writers;
     session.ws.pause();
-    this.deps.registry.beginClaim(session);
-    this.claimQueue.push(session);
-    if (!this.claimFlushScheduled) {
-      // Claims go out once the current read is done: a close frame that came in the same read as
-      // the hello is seen first, and such a connection claims nothing (rule 7).
-      this.claimFlushScheduled = true;
-      setImmediate(() => this.flushClaims());
-    }
+    this.claims.enqueue(session);
   }
 
-  private flushClaims(): void {
-    this.claimFlushScheduled = false;
-    for (const session of this.claimQueue.splice(0)) void this.claim(session);
-  }
-
-  private async claim(session: StudentSession): Promise<void> {
-    if (faults.armed) await faults.reach('connection.claim');
-    // A connection that is closing (its close frame read, or the socket gone) never supersedes
-    // the student's live session: a student is never told `replaced` by their own dead connection.
-    if (session.phase !== 'claiming' || session.ws.readyState !== session.ws.OPEN) {
-      this.deps.registry.endClaim(session);
-      // Paused for the claim: read again, or the close handshake never completes and the socket
-      // keeps its place under maxConnections until ws's close timeout.
-      session.ws.resume();
-      return;
-    }
-    let claim;
-    let answers = null;
-    try {
-      claim = await this.deps.store.claimSession(session.exam, session.student, session.helloUs);
-      if (faults.armed) await faults.reach('connection.claimReply');
-      // Read before the welcome goes out: the answers frame must precede every ack of this connection.
-      if (session.resume && !claim.stale) answers = await this.deps.storedAnswers(session.exam, session.bucket, session.student);
-    } catch (error) {
-      this.deps.registry.endClaim(session);
-      this.deps.log.warn({ err: error, exam: session.exam }, 'session claim failed');
-      session.story?.warn({ err: error }, 'the session claim failed: Redis did not answer');
-      session.fail('busy', 'the server cannot reach its store right now; reconnect shortly', CloseCode.TryAgainLater);
-      return;
-    }
-    this.deps.registry.endClaim(session);
-    if (session.phase !== 'claiming') return; // the socket closed while Redis answered
-    // Stale: a newer hello of this student is live (rule 7). Superseded: a newer session was
-    // claimed after this one and its announcement overtook this reply. Either way this
-    // connection is the older one and never goes live.
-    if (claim.stale || session.newerEpochSeen > claim.epoch) {
-      session.story?.info({ epoch: claim.epoch }, 'a newer connection of this student claimed the session first');
-      this.supersede(session);
-      return;
-    }
-    session.epoch = claim.epoch;
-    session.closedSent = claim.closed;
-    const previous = this.deps.registry.claim(session);
-    if (previous === session) {
-      this.supersede(session);
-      return;
-    }
-    if (previous !== undefined) {
-      previous.story?.info('replaced by a newer connection of the same student');
-      this.replace(previous);
-    }
+  /** The session won its claim: live, welcomed, told its stored answers if it asked, and its early frames handled. */
+  private welcome(session: StudentSession, claim: SessionClaim, answers: Map<string, StoredAnswer> | null): void {
     session.phase = 'live';
     session.story?.info({ epoch: claim.epoch, lastSeq: claim.lastSeq, state: claim.closed ? 'closed' : 'open', answers: answers?.size ?? null }, 'welcome');
     this.leaveUnwelcomed(session);
@@ -301,11 +239,6 @@ export class StudentGateway {
       this.handleText(session, text);
     }
     if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
-  }
-
-  /** A connection whose claim lost to a newer session: told `replaced`, closed 4409, never welcomed. */
-  private supersede(session: StudentSession): void {
-    session.fail('replaced', 'a newer connection of this student is live; this one is closed', CloseCode.Replaced);
   }
 
   /**

@@ -1,6 +1,7 @@
 // The Redis writer actor's messages: its init (rings, Redis, batching) and its control API.
 // Events arrive through rings, not through this API; the API is only the control plane.
 
+import type { WriterLoopPhase } from '../../src/control/writer-stall.js';
 import type { ShardIsolationStatus } from './shard-isolation.js';
 import type { RedisTarget } from '../../src/redis/redis-client.js';
 import type { EventLoopDelay } from '../../src/telemetry/event-loop-delay.js';
@@ -28,7 +29,8 @@ export interface RedisWriterInit {
   storageGate?: SharedArrayBuffer;
 }
 
-export interface RedisWriterStatus {
+/** The counters, plus where the loop is (phase, phaseMs, batchEvents, redisConnections: src/control/writer-stall.ts). */
+export interface RedisWriterStatus extends WriterLoopPhase {
   actorId: string;
   batches: number;
   eventsStored: number;

@@ -14,6 +14,7 @@ import { Doorbell } from '../../src/ring/doorbell.js';
 import { decodeEventRecord, type EventEnvelope } from '../../src/ring/event-record.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import { RingProducer } from '../../src/ring/ring-producer.js';
+import type { WriterPhase } from '../../src/control/writer-stall.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
 import { isolatePoison, isPoisonCandidate } from './poison-isolation.js';
 import type { RedisWriterStatus } from './protocol.js';
@@ -69,6 +70,10 @@ export class WriterLoop {
   private inFlight = false;
   private nextRing = 0;
   private consecutiveFailures = 0;
+  /** Where the loop is, for status (src/control/writer-stall.ts): a stuck batch shows as a long `writing`. */
+  private phase: WriterPhase = 'idle';
+  private phaseSince = performance.now();
+  private batchEvents = 0;
   private readonly shards: ShardIsolation | null;
   private readonly counters = {
     batches: 0,
@@ -122,8 +127,21 @@ export class WriterLoop {
     return !this.inFlight && this.consumers.every((consumer) => consumer.usedBytes() === 0);
   }
 
-  status(): Omit<RedisWriterStatus, 'actorId' | 'redis' | 'eventLoop'> {
-    return { ...this.counters, ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()), shards: this.shards?.status() ?? null };
+  status(): Omit<RedisWriterStatus, 'actorId' | 'redis' | 'eventLoop' | 'redisConnections'> {
+    return {
+      ...this.counters,
+      ringUsedBytes: this.consumers.map((consumer) => consumer.usedBytes()),
+      shards: this.shards?.status() ?? null,
+      phase: this.phase,
+      phaseMs: Math.round(performance.now() - this.phaseSince),
+      batchEvents: this.batchEvents,
+    };
+  }
+
+  private enter(phase: WriterPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.phaseSince = performance.now();
   }
 
   private async run(): Promise<void> {
@@ -131,22 +149,26 @@ export class WriterLoop {
       if (!storageOpen(this.options.storageGate)) {
         // The disk of dataDir is nearly full: events wait in the rings, which fill and pause
         // sockets (rule 6), rather than reach a Redis that could not keep them.
+        this.enter('gated');
         await sleep(STORAGE_GATE_POLL_MS);
         continue;
       }
       const seen = this.doorbell.snapshot();
       let batch = this.collect([]);
       if (batch.length === 0) {
+        this.enter('idle');
         await this.doorbell.wait(seen, IDLE_WAIT_MS);
         continue;
       }
       if (batch.length < this.options.batchMaxEvents && this.options.lingerMs > 0) {
         // A short linger lets a burst join one batch: one fsync then covers many students.
+        this.enter('lingering');
         await sleep(this.options.lingerMs);
         batch = this.collect(batch);
       }
       await this.writeBatch(batch);
     }
+    this.enter('idle');
   }
 
   /** Reads up to the batch limit, round-robin over rings so no connection actor starves. */
@@ -165,6 +187,8 @@ export class WriterLoop {
 
   private async writeBatch(batch: BatchEntry[]): Promise<void> {
     this.inFlight = true;
+    this.batchEvents = batch.length;
+    this.enter('writing');
     const started = performance.now();
     const positions = this.consumers.map((consumer) => consumer.position());
     try {
@@ -181,6 +205,7 @@ export class WriterLoop {
       // Fault tests crash the writer here: Redis has the batch, nobody has been told.
       if (faults.armed) await faults.reach('writer.afterFcall');
       // Acks go back in the order the events came, per ring, so cumulative acks stay truthful.
+      this.enter('acking');
       await this.postAcks(batch, groups, outcomes);
       if (faults.armed) await faults.reach('writer.afterAcks');
       // Only now is the ring space freed: a crash before this line re-reads the batch, and the
@@ -197,9 +222,11 @@ export class WriterLoop {
       this.consecutiveFailures += 1;
       this.log.error({ err: error, events: batch.length, retryInMs: delay }, 'batch failed; it stays in the rings and will be written again');
       for (const consumer of this.consumers) consumer.rewind();
+      this.enter('retrying');
       await sleep(delay);
     } finally {
       this.inFlight = false;
+      this.batchEvents = 0;
     }
   }
 

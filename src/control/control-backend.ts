@@ -10,6 +10,7 @@ import type { ExportFiguresSnapshot } from '../export/export-figures.js';
 import type { EventLoopDelay } from '../telemetry/event-loop-delay.js';
 import type { FrameCounts } from '../telemetry/frame-counts.js';
 import type { HistogramSnapshot } from '../telemetry/latency-histogram.js';
+import type { WriterLoopPhase } from './writer-stall.js';
 
 export interface ActorReport {
   id: string;
@@ -19,6 +20,8 @@ export interface ActorReport {
   lastError: string | null;
   /** Connection and writer actors: how late their thread ran callbacks over the last 10 s, ms. */
   eventLoop?: EventLoopDelay;
+  /** Redis writers: where the loop is; a long `writing` is a batch waiting on Redis (writer-stall.ts). */
+  writer?: WriterLoopPhase;
 }
 
 export interface SystemStatus {

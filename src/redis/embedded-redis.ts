@@ -1,5 +1,5 @@
 // Runs a private redis-server for embedded mode: AOF on, data under dataDir, bound to localhost.
-// It only starts and stops the process; restarting it after a crash is the root supervisor's job.
+// It only starts and stops the process (redis-server-process.ts); restarting it after a crash is the root supervisor's job.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -8,9 +8,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { RedisNotInstalledError, RedisStartError } from '../errors.js';
+import { pino, type Logger } from 'pino';
+import { RedisNotInstalledError, RedisStartError, type UntradexError } from '../errors.js';
 import { REDIS_STOP_TIMEOUT_MS } from '../stop-timeouts.js';
 import { describeRedisExit } from './redis-exit-words.js';
+import { RedisServerProcess } from './redis-server-process.js';
 
 export interface EmbeddedRedisOptions {
   /** The redis-server binary: a name looked up on PATH, or a path. */
@@ -30,23 +32,19 @@ export interface EmbeddedRedisOptions {
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL; default 10000. */
   stopTimeoutMs?: number;
+  /** Where a stop that had to be forced is told; default silent. */
+  log?: Logger;
 }
 
 const MIN_MAJOR_VERSION = 7;
 const POLL_MS = 50;
 const LOG_TAIL_BYTES = 4096;
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-  /** start() resolved: from then on an exit nobody asked for is a crash to report. */
-  started: boolean;
-  stopping: boolean;
-}
-
 /**
  * Emits 'exit' (code: number | null, signal: string | null, cause: string) when a started server
- * exits without stop() (a crash, or kill()); `cause` says why in words (describeExit). A failed start is reported by start() rejecting instead.
+ * exits without stop() (a crash, or kill()); `cause` says why in words (describeExit). A failed start
+ * is reported by start() rejecting instead. As a supervisor's child handle, onCrash() hears the same
+ * exit as a coded error.
  */
 export class EmbeddedRedis extends EventEmitter {
   readonly port: number;
@@ -54,8 +52,9 @@ export class EmbeddedRedis extends EventEmitter {
   private readonly options: EmbeddedRedisOptions;
   private readonly host: string;
   private readonly redisDir: string;
-  private running: Running | undefined;
-  private stopPromise: Promise<void> | undefined;
+  /** The server of the current start, until it has exited. */
+  private running: RedisServerProcess | undefined;
+  private crashListener: ((error: UntradexError) => void) | null = null;
 
   constructor(options: EmbeddedRedisOptions) {
     super();
@@ -110,82 +109,48 @@ export class EmbeddedRedis extends EventEmitter {
     // `-` makes redis-server read a config file from stdin before its arguments: the password goes there.
     child.stdin?.on('error', () => undefined); // a server that dies at once closes it; its exit tells why
     child.stdin?.end(this.options.password === undefined ? '' : `requirepass ${quoteConfigValue(this.options.password)}\n`);
-    let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-LOG_TAIL_BYTES);
-    });
-    let exitInfo: { code: number | null; signal: string | null; error?: Error } | undefined;
-    const running: Running = {
+    const server = new RedisServerProcess(
       child,
-      started: false,
-      stopping: false,
-      exited: new Promise<void>((resolve) => {
-        child.once('error', (error) => {
-          exitInfo = { code: null, signal: null, error };
-          resolve();
-        });
-        child.once('exit', (code, signal) => {
-          exitInfo = { code, signal };
-          resolve();
-        });
-      }),
-    };
-    this.running = running;
+      this.port,
+      this.options.log ?? pino({ level: 'silent' }),
+      { readyTimeoutMs: this.options.startTimeoutMs ?? 30_000, stopTimeoutMs: this.options.stopTimeoutMs ?? REDIS_STOP_TIMEOUT_MS },
+      { describeExit: (code, signal, stderr) => this.describeExit(code, signal, stderr), startFailure: (exit, stderr) => this.startFailure(exit, stderr), logTail: (stderr) => this.logTail(stderr) },
+      LOG_TAIL_BYTES,
+    );
+    this.running = server;
     // If this Node process exits (even on an uncaught exception) the server must not outlive it
     // and keep the port and the AOF busy. kill() is synchronous, as an 'exit' handler needs.
     const killOnExit = (): void => {
       child.kill('SIGKILL');
     };
     process.once('exit', killOnExit);
-    void running.exited.then(() => {
+    void server.gone.then(() => {
       process.removeListener('exit', killOnExit);
-      if (this.running === running) this.running = undefined;
-      if (running.started && !running.stopping) {
-        const code = exitInfo?.code ?? null;
-        const signal = exitInfo?.signal ?? null;
-        void this.describeExit(code, signal, stderr).then((cause) => this.emit('exit', code, signal, cause));
-      }
+      if (this.running === server) this.running = undefined;
     });
-
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if (exitInfo !== undefined) {
-        running.stopping = true;
-        throw await this.startFailure(exitInfo, stderr);
-      }
-      if (await this.answers(child.pid)) {
-        running.started = true;
-        return;
-      }
-      if (Date.now() > deadline) {
-        running.stopping = true;
-        child.kill('SIGKILL');
-        await running.exited;
-        const tail = await this.logTail(stderr);
-        throw new RedisStartError(`embedded redis-server on port ${this.port} did not answer in time. Log tail:\n${tail}`);
-      }
-      await sleep(POLL_MS);
+    server.onCrash((error) => {
+      const exit = server.unaskedExit;
+      if (exit !== null) this.emit('exit', exit.code, exit.signal, exit.why);
+      this.crashListener?.(error);
+    });
+    try {
+      await server.waitAnswering(() => this.answers(child.pid));
+    } catch (error) {
+      // A spawn that failed emits 'error' and no 'exit': nothing runs, and a later start() may try again.
+      if (this.running === server) this.running = undefined;
+      if (child.pid === undefined) process.removeListener('exit', killOnExit);
+      throw error;
     }
   }
 
   /** SIGTERM (Redis flushes the AOF and exits), SIGKILL if it hangs. Safe to call at any time. */
-  stop(): Promise<void> {
-    const running = this.running;
-    if (running === undefined) return this.stopPromise ?? Promise.resolve();
-    if (running.stopping && this.stopPromise !== undefined) return this.stopPromise;
-    running.stopping = true;
-    this.stopPromise = (async () => {
-      running.child.kill('SIGTERM');
-      const timer = setTimeout(() => running.child.kill('SIGKILL'), this.options.stopTimeoutMs ?? REDIS_STOP_TIMEOUT_MS);
-      try {
-        await running.exited;
-      } finally {
-        clearTimeout(timer);
-        this.stopPromise = undefined;
-      }
-    })();
-    return this.stopPromise;
+  async stop(): Promise<void> {
+    await this.running?.stop();
+  }
+
+  /** Registers the one listener told, as UX_ERR_REDIS_UNAVAILABLE, when a started server exits unasked. */
+  onCrash(listener: (error: UntradexError) => void): void {
+    this.crashListener = listener;
   }
 
   /** For fault tests: signals the server directly (SIGKILL by default); it then emits 'exit'. */
@@ -260,7 +225,7 @@ export class EmbeddedRedis extends EventEmitter {
   private async startFailure(
     exit: { code: number | null; signal: string | null; error?: Error },
     stderr: string,
-  ): Promise<Error> {
+  ): Promise<UntradexError> {
     if (exit.error !== undefined) {
       if ((exit.error as NodeJS.ErrnoException).code === 'ENOENT') {
         return new RedisNotInstalledError(this.options.serverPath, { cause: exit.error });

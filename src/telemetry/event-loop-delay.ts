@@ -1,7 +1,7 @@
 // How late an actor's event loop runs its callbacks, over the last complete window: the figure that
 // tells an operator a thread is overloaded (students then wait for acks although Redis is idle).
 
-import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 export interface EventLoopDelay {
   /** Over the last complete window, ms. */
@@ -16,6 +16,46 @@ const CHECK_MS = 1_000;
 /** Below this share of a second spent running callbacks, a thread counts as idle. */
 const IDLE_UTILIZATION = 0.01;
 
+/** What the monitor reads the time and the thread's busyness from; tests pass a fake one. */
+export interface LoopClock {
+  /** Monotonic ms (performance.now()). */
+  now(): number;
+  /** The share (0 to 1) of the time since the previous call that the thread spent running callbacks. */
+  busyShare(): number;
+}
+
+/** Where the delays are recorded, in ns: node's IntervalHistogram; tests record their own delays. */
+export interface DelaySampler {
+  readonly count: number;
+  readonly max: number;
+  percentile(percentile: number): number;
+  reset(): void;
+  enable(): boolean;
+  disable(): boolean;
+}
+
+export interface EventLoopDelayOptions {
+  /** The window the figures cover, ms (default 10 s). */
+  windowMs?: number;
+  clock?: LoopClock;
+  sampler?: DelaySampler;
+  /** false: no timer of its own; the owner calls check() once per check interval (tests with a fake clock). */
+  timer?: boolean;
+}
+
+/** The thread's own clock: performance.now() and its event-loop utilization between calls. */
+export function threadClock(): LoopClock {
+  let since: EventLoopUtilization = performance.eventLoopUtilization();
+  return {
+    now: () => performance.now(),
+    busyShare: () => {
+      const share = performance.eventLoopUtilization(since).utilization;
+      since = performance.eventLoopUtilization();
+      return share;
+    },
+  };
+}
+
 /**
  * Samples this thread's loop delay with libuv timers (10 ms resolution, so the floor is about 10 ms
  * on a loop that runs) and keeps the figures of the last full 10 s window, so that a status call
@@ -28,23 +68,29 @@ const IDLE_UTILIZATION = 0.01;
  * is itself a callback, and how late it ran counts as a delay.
  */
 export class EventLoopDelayMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private readonly histogram: DelaySampler;
+  private readonly clock: LoopClock;
+  private readonly windowMs: number;
   private sampling = false;
   private last: EventLoopDelay = { p99Ms: 0, maxMs: 0 };
   /** The worst lateness of the check callback in the current window, ms. */
   private checkLateMs = 0;
-  private utilization: EventLoopUtilization = performance.eventLoopUtilization();
-  private windowStarted = performance.now();
+  private windowStarted: number;
   private nextCheckAt: number;
-  private readonly checkMs: number;
-  private readonly timer: NodeJS.Timeout;
+  /** How often check() is due, ms. */
+  readonly checkMs: number;
+  private readonly timer: NodeJS.Timeout | null;
 
-  constructor(private readonly windowMs = WINDOW_MS) {
-    this.checkMs = Math.min(CHECK_MS, windowMs);
+  constructor(options: EventLoopDelayOptions = {}) {
+    this.windowMs = options.windowMs ?? WINDOW_MS;
+    this.clock = options.clock ?? threadClock();
+    this.histogram = options.sampler ?? monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    this.checkMs = Math.min(CHECK_MS, this.windowMs);
     this.setSampling(true);
-    this.nextCheckAt = performance.now() + this.checkMs;
-    this.timer = setInterval(() => this.check(), this.checkMs);
-    this.timer.unref();
+    this.windowStarted = this.clock.now();
+    this.nextCheckAt = this.windowStarted + this.checkMs;
+    this.timer = options.timer === false ? null : setInterval(() => this.check(), this.checkMs);
+    this.timer?.unref();
   }
 
   /** The last full window, or the current partial one before the first window ends. */
@@ -58,23 +104,23 @@ export class EventLoopDelayMonitor {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
     this.setSampling(false);
+  }
+
+  /** Looks at the thread once: run by the timer every checkMs, or by the owner when there is none. */
+  check(): void {
+    const now = this.clock.now();
+    this.checkLateMs = Math.max(this.checkLateMs, now - this.nextCheckAt);
+    this.nextCheckAt = now + this.checkMs;
+    const busy = this.clock.busyShare() >= IDLE_UTILIZATION;
+    if (now - this.windowStarted >= this.windowMs) this.roll(now);
+    this.setSampling(busy);
   }
 
   private current(): EventLoopDelay {
     const sampled = this.histogram.count === 0 ? { p99Ms: 0, maxMs: 0 } : { p99Ms: this.histogram.percentile(99) / 1e6, maxMs: this.histogram.max / 1e6 };
     return { p99Ms: sampled.p99Ms, maxMs: Math.max(sampled.maxMs, this.checkLateMs) };
-  }
-
-  private check(): void {
-    const now = performance.now();
-    this.checkLateMs = Math.max(this.checkLateMs, now - this.nextCheckAt);
-    this.nextCheckAt = now + this.checkMs;
-    const busy = performance.eventLoopUtilization(this.utilization).utilization >= IDLE_UTILIZATION;
-    this.utilization = performance.eventLoopUtilization();
-    if (now - this.windowStarted >= this.windowMs) this.roll(now);
-    this.setSampling(busy);
   }
 
   private roll(now: number): void {

@@ -1,7 +1,7 @@
 // `untradex status` and `untradex exams`: the system's figures and the exam list from the control
 // API, as text for a person or as the API's JSON for a script (--json).
 
-import type { ExamSummary, SystemStatus } from '../../../src/control/control-backend.js';
+import type { ActorReport, ExamSummary, SystemStatus } from '../../../src/control/control-backend.js';
 // The console's byte format, so the CLI and the console write the same free space alike.
 import { formatBytes } from '../../../src/pages/console/figure-format.js';
 import type { ControlApiClient } from '../control-api-client.js';
@@ -29,8 +29,8 @@ export async function runStatus(api: ControlApiClient, options: { json?: boolean
     lines.push(`  sink         ${sink.sink} ${reach}`);
   }
   process.stdout.write(lines.join('\n') + '\n\n');
-  const actors = status.actors.map((actor) => [actor.id, actor.status, actor.restarts, actor.eventLoop === undefined ? '-' : `${actor.eventLoop.p99Ms.toFixed(1)} ms`, actor.lastError ?? '']);
-  process.stdout.write(renderTable(['ACTOR', 'STATUS', 'RESTARTS', 'LOOP P99', 'LAST ERROR'], actors));
+  const actors = status.actors.map((actor) => [actor.id, actor.status, actor.restarts, actor.eventLoop === undefined ? '-' : `${actor.eventLoop.p99Ms.toFixed(1)} ms`, writerBatch(actor.writer), actor.lastError ?? '']);
+  process.stdout.write(renderTable(['ACTOR', 'STATUS', 'RESTARTS', 'LOOP P99', 'BATCH', 'LAST ERROR'], actors));
 }
 
 export async function runExams(api: ControlApiClient, options: { json?: boolean }): Promise<void> {
@@ -45,6 +45,13 @@ export async function runExams(api: ControlApiClient, options: { json?: boolean 
   }
   const rows = exams.map((exam) => [exam.exam, exam.state, exam.students, exam.connected, exam.submitted, exam.events]);
   process.stdout.write(renderTable(['EXAM', 'STATE', 'STUDENTS', 'CONNECTED', 'SUBMITTED', 'EVENTS'], rows));
+}
+
+/** A writer's loop: what its batch is doing and for how long (a long `writing` waits on Redis). */
+function writerBatch(writer: ActorReport['writer']): string {
+  if (writer === undefined) return '-';
+  if (writer.batchEvents === 0) return writer.phase;
+  return `${writer.phase} ${duration(writer.phaseMs / 1000)}, ${formatCell(writer.batchEvents)} events`;
 }
 
 function duration(seconds: number): string {

@@ -44,6 +44,8 @@ t.test('exam commands against a running Untradex', async (t) => {
     t.match(status.stdout, /connections\s+2 live/);
     t.match(status.stdout, /sink\s+sqlite reachable/);
     t.match(status.stdout, /writer-0\s+running/);
+    t.match(status.stdout, /BATCH/, 'the actors table has a column for what each writer\'s batch is doing');
+    t.match(status.stdout, /writer-0\s+running\s+\d+\s+\S+( ms)?\s+(idle|lingering|writing|acking)/, 'writer-0\'s loop, idle between batches');
     t.match(JSON.parse((await runCli([...auth, 'status', '--json'])).stdout), { state: 'running', connections: { live: 2 } });
 
     const roster = await runCli([...auth, 'students', 'CLI-1', '--format', 'csv']);

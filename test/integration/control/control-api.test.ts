@@ -79,6 +79,11 @@ t.test('control API', async (t) => {
       t.ok(loop !== undefined && loop.p99Ms >= 0 && loop.p99Ms <= loop.maxMs, `${id} reports its event-loop delay (${JSON.stringify(loop)})`);
     }
     t.notOk(status.body.actors.find((actor) => actor.id === 'redis-server')?.eventLoop, 'redis-server is a process, not a thread: no loop delay');
+    // Where each writer's loop is: a batch stuck on Redis would show as a long `writing` (and in /readyz).
+    const writer = (status.body.actors.find((actor) => actor.id === 'writer-0') as { writer?: { phase: string; batchEvents: number; redisConnections: string[] } } | undefined)?.writer;
+    t.match(writer, { phase: /^(idle|lingering|writing|acking)$/, batchEvents: Number }, `writer-0 reports its loop (${JSON.stringify(writer)})`);
+    t.ok(writer !== undefined && writer.redisConnections.length > 0 && writer.redisConnections.every((state) => state === 'ready'), 'and the state of each of its Redis connections');
+    t.notOk((status.body.actors.find((actor) => actor.id === 'connection-0') as { writer?: unknown } | undefined)?.writer, 'a connection actor has no writer loop');
     const metrics = await raw('/metrics');
     t.equal(metrics.status, 200);
     t.match(metrics.headers.get('content-type'), /text\/plain/);

@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import { PresenceBeacon, SUPERSEDED, type PresentSession } from '../../../actors/connection/presence-beacon.js';
+import { SlotTable } from '../../../actors/connection/slot-table.js';
 import { bucketKeys } from '../../../src/redis/bucket-keys.js';
 import { loadFunctionLibrary } from '../../../src/redis/function-library.js';
 import { PresenceStore, type PresenceReply, type PresenceUpdate } from '../../../src/redis/presence-store.js';
@@ -123,4 +124,32 @@ t.test('a session replaced by a newer one elsewhere is refused once and never wr
   store.take();
   await beacon.flush(Date.now() + TIMING.ttlMs / 2 + 1);
   t.notOk(store.take().some((call) => call.join.some((entry) => entry.student === mine.student)), 'not sent again');
+});
+
+t.test('the timer sleeps while the actor holds no socket and Redis has been told everything', async (t) => {
+  const { store, sessions, live, beacon, connected } = await setup(t, 0);
+  const sockets = new SlotTable<object>();
+  const sleepy = new PresenceBeacon({ live: () => live.values() }, store, TIMING, silent, 'sleepy', sockets);
+  t.teardown(() => sleepy.stop());
+  t.equal(sessions.length, 0);
+  sleepy.start();
+  t.notOk(sleepy.ticking, 'nobody connected: no timer at all');
+  const socket = sockets.add({});
+  t.ok(sleepy.ticking, 'the first socket wakes it');
+  const session: PresentSession = { phase: 'live', exam: 'EX-A', bucket: 0, student: 'S0', epoch: 1, presenceHolder: '' };
+  live.add(session);
+  await sleepy.flush();
+  t.equal(await connected(), 1, 'the session was written');
+  t.ok(sleepy.ticking, 'a held socket keeps it ticking (its heartbeat is due later)');
+  sockets.remove(socket.slot, socket.generation);
+  live.delete(session);
+  sleepy.left(session);
+  await sleepy.flush();
+  t.equal(await connected(), 0, 'the leave reached Redis');
+  t.ok(sleepy.ticking, 'not asleep while a holder is still known');
+  await sleepy.flush();
+  t.notOk(sleepy.ticking, 'asleep once nothing is held and nothing is owed');
+  sockets.add({});
+  t.ok(sleepy.ticking, 'a new socket wakes it again');
+  beacon.stop();
 });

@@ -140,6 +140,7 @@ t.test('a closed storage gate leaves events in the rings unanswered; opened, the
   t.ok(usedBytes() > 0, 'the events wait in the ring');
   t.equal(await stored(), 0, 'Redis got nothing');
   t.equal(loop.status().batches, 0);
+  t.equal(loop.status().phase, 'gated', 'its status says the disk gate holds it');
   setStorageOpen(gate, true);
   await answered(6);
   t.equal(await stored(), 6, 'opened, the six are stored');
@@ -174,4 +175,22 @@ t.test('a batch that Redis refuses stays in the ring and is written again, then 
   await answered(4);
   t.same(answers[1], expected(3, [1, 2, 3, 4], WriteOutcome.Stored), 'once the library is back, each event is answered Stored once');
   t.equal(await stored(), 4);
+});
+
+t.test('a batch waiting on Redis shows in the status as writing, with its size, until Redis answers', async (t) => {
+  const { redis, loop, start, push, answered, stored } = await setup(t);
+  start();
+  push(0, 0, 1);
+  await answered(1);
+  await pollUntil('the writer idle', () => loop.status(), (status) => status.phase === 'idle');
+  t.equal(loop.status().batchEvents, 0, 'no batch while idle');
+  // Redis holds every write for a while (what a Redis that never answers looks like to the writer).
+  await redis.client().call('CLIENT', 'PAUSE', '1500', 'WRITE');
+  for (let seq = 2; seq <= 4; seq += 1) push(1, 1, seq);
+  const waiting = await pollUntil('the batch out to Redis', () => loop.status(), (status) => status.phase === 'writing' && status.phaseMs >= 300);
+  t.equal(waiting.batchEvents, 3, 'the batch of three is the one waiting');
+  t.ok(waiting.phaseMs < 1500, `waiting for ${waiting.phaseMs} ms so far`);
+  await answered(4);
+  t.equal(await stored(), 4, 'stored once Redis answers');
+  await pollUntil('the writer idle again', () => loop.status(), (status) => status.phase === 'idle');
 });

@@ -1,6 +1,7 @@
 // The embedded redis-server: configured as docs/ARCHITECTURE.md says, stopped cleanly, and its AOF
 // (appendfsync always) keeps every acknowledged write through kill -9 and a restart.
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -105,4 +106,37 @@ t.test('a new instance on the same dataDir after a clean stop finds the data', a
   await second.start();
   const redis2 = client(t, second);
   t.same(await new BucketStore(redis2, 1).examCounts('E1'), { students: 1, events: 1, closedBuckets: 0, submitted: 0, connected: 0 });
+});
+
+t.test('a server that hangs on SIGTERM is killed after stopTimeoutMs, and that stop is no crash', async (t) => {
+  const server = await embedded(t, { stopTimeoutMs: 300 });
+  const crashes: string[] = [];
+  server.onCrash((error) => crashes.push(error.code));
+  let unasked = 0;
+  server.on('exit', () => unasked++);
+  await server.start();
+  process.kill(server.pid!, 'SIGSTOP'); // a stopped process does not act on SIGTERM; SIGKILL still ends it
+  const started = Date.now();
+  await server.stop();
+  const took = Date.now() - started;
+  t.ok(took >= 280, `it waited for the graceful stop first (${took} ms)`);
+  t.ok(took < 5_000, `and then killed it rather than waiting on (${took} ms)`);
+  t.equal(server.pid, undefined, 'the process is gone');
+  await sleep(300); // a crash is worded from the log and the disk before it is told: give it the time
+  t.same({ crashes, unasked }, { crashes: [], unasked: 0 }, 'an exit it was asked for is no crash');
+});
+
+t.test('an unasked exit reaches onCrash once, as UX_ERR_REDIS_UNAVAILABLE in words, and the exit event alike', async (t) => {
+  const server = await embedded(t);
+  await server.start();
+  const crashes: Array<{ code: string; message: string }> = [];
+  const crashed = new Promise<void>((resolve) => server.onCrash((error) => (crashes.push({ code: error.code, message: error.message }), resolve())));
+  const exited = once(server, 'exit');
+  server.kill('SIGKILL');
+  await crashed;
+  const [, signal, cause] = (await exited) as [number | null, string | null, string];
+  t.equal(signal, 'SIGKILL');
+  t.same(crashes, [{ code: 'UX_ERR_REDIS_UNAVAILABLE', message: `embedded redis-server ${cause}` }]);
+  await server.stop();
+  t.equal(crashes.length, 1, 'stopping a crashed server reports nothing more');
 });

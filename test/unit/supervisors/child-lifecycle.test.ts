@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import type { UntradexError } from '../../../src/errors.js';
 import { ActorThread } from '../../../supervisors/actor-thread.js';
-import { ChildLifecycle, type LifecycleNote } from '../../../supervisors/child-lifecycle.js';
+import { ChildLifecycle, type LifecycleNote } from '../../../src/actor-runtime/child-lifecycle.js';
 import type { TestActorApi, TestActorInit } from '../../fixtures/test-actor.js';
 
 const log = pino({ level: 'silent' });

@@ -1,49 +1,122 @@
-import t from 'tap';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { EventLoopDelayMonitor } from '../../../src/telemetry/event-loop-delay.js';
+// The event-loop delay monitor: windows roll on its clock, an idle thread stops sampling and work turns
+// it back on, a stall on an idle thread shows through the late check; driven by a fake clock, plus one real stall.
 
-function block(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    // a callback that keeps the thread, as an overloaded actor does
+import t from 'tap';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventLoopDelayMonitor, type DelaySampler, type LoopClock } from '../../../src/telemetry/event-loop-delay.js';
+
+/** A clock the test moves, with the busy share the next check will read. */
+class FakeClock implements LoopClock {
+  ms = 0;
+  busy = 0.5;
+  now(): number {
+    return this.ms;
+  }
+  busyShare(): number {
+    return this.busy;
   }
 }
 
+/** node's own histogram, fed the delays the test says the loop had, and only while enabled, as libuv's sampler is. */
+class FakeSampler implements DelaySampler {
+  readonly histogram: RecordableHistogram = createHistogram();
+  enabled = false;
+  get count(): number {
+    return this.histogram.count;
+  }
+  get max(): number {
+    return this.histogram.max;
+  }
+  percentile(percentile: number): number {
+    return this.histogram.percentile(percentile);
+  }
+  reset(): void {
+    this.histogram.reset();
+  }
+  enable(): boolean {
+    const was = this.enabled;
+    this.enabled = true;
+    return !was;
+  }
+  disable(): boolean {
+    const was = this.enabled;
+    this.enabled = false;
+    return was;
+  }
+  /** The loop ran a callback `ms` late. */
+  delayed(ms: number): void {
+    if (this.enabled) this.histogram.record(Math.round(ms * 1e6));
+  }
+}
+
+/** node's histogram keeps about three significant digits: 300 ms reads back as 300.15. */
+const wholeMs = (ms: number): number => Math.round(ms);
+
+function rig(windowMs: number): { clock: FakeClock; sampler: FakeSampler; monitor: EventLoopDelayMonitor; checkOnTime: (times: number) => void } {
+  const clock = new FakeClock();
+  const sampler = new FakeSampler();
+  const monitor = new EventLoopDelayMonitor({ windowMs, clock, sampler, timer: false });
+  const checkOnTime = (times: number): void => {
+    for (let i = 0; i < times; i++) {
+      clock.ms += monitor.checkMs;
+      monitor.check();
+    }
+  };
+  return { clock, sampler, monitor, checkOnTime };
+}
+
 t.test('a blocked loop shows in the window it happened in, and the next quiet window forgets it', async (t) => {
-  const monitor = new EventLoopDelayMonitor(600);
+  const { sampler, monitor, checkOnTime } = rig(4_000);
   t.teardown(() => monitor.stop());
-  await sleep(50);
-  block(300);
-  await sleep(650); // the window that saw the block has closed
-  const blocked = monitor.read();
-  t.ok(blocked.maxMs >= 250, `max ${blocked.maxMs} ms after a 300 ms block`);
-  t.ok(blocked.p99Ms <= blocked.maxMs, 'p99 is within the max');
-  await sleep(1250); // a whole quiet window
-  const quiet = monitor.read();
-  t.ok(quiet.maxMs < 250, `max ${quiet.maxMs} ms in a quiet window`);
+  sampler.delayed(12);
+  sampler.delayed(300);
+  checkOnTime(1);
+  t.equal(wholeMs(monitor.read().maxMs), 300, 'before the first window ends, the partial one is shown');
+  checkOnTime(3); // the window that saw the block closes at 4 s
+  t.equal(wholeMs(monitor.read().maxMs), 300, 'the closed window keeps its max');
+  t.ok(monitor.read().p99Ms <= monitor.read().maxMs, 'p99 is within the max');
+  sampler.delayed(15);
+  t.equal(wholeMs(monitor.read().maxMs), 300, 'delays of the new window do not show until it closes');
+  checkOnTime(4);
+  t.equal(wholeMs(monitor.read().maxMs), 15, 'the quiet window that followed forgets the block');
 });
 
 t.test('an idle thread is not sampled (no timer wakes it 100 times a second); work turns sampling back on', async (t) => {
-  const monitor = new EventLoopDelayMonitor(400);
+  const { clock, sampler, monitor, checkOnTime } = rig(4_000);
   t.teardown(() => monitor.stop());
-  t.ok(monitor.active, 'a new monitor samples');
-  await sleep(1_000); // at least one whole quiet check
+  t.ok(monitor.active && sampler.enabled, 'a new monitor samples');
+  clock.busy = 0.001;
+  checkOnTime(1);
   t.notOk(monitor.active, 'a quiet thread stops sampling');
-  const busyUntil = Date.now() + 900;
-  while (Date.now() < busyUntil) {
-    block(20);
-    await sleep(10);
-  }
-  t.ok(monitor.active, 'a thread doing work is sampled again');
+  t.notOk(sampler.enabled, 'and the sampler timer is off');
+  clock.busy = 0.3;
+  checkOnTime(1);
+  t.ok(monitor.active && sampler.enabled, 'a thread doing work is sampled again');
 });
 
 t.test('a stall that begins on an idle thread still shows, through the lateness of the once-a-second check', async (t) => {
-  const monitor = new EventLoopDelayMonitor(400);
+  const { clock, sampler, monitor, checkOnTime } = rig(4_000);
   t.teardown(() => monitor.stop());
-  await sleep(1_000);
+  clock.busy = 0;
+  checkOnTime(1);
   t.notOk(monitor.active, 'idle: not sampling');
-  block(700); // longer than a check interval, so a check falls due inside it
-  await sleep(50);
-  t.ok(monitor.read().maxMs >= 250, `max ${monitor.read().maxMs} ms: the check that fell due inside the stall ran that late`);
+  sampler.delayed(700); // not seen: the sampler is off
+  clock.ms += monitor.checkMs + 700; // the check fell due inside a 700 ms stall and ran that late
+  clock.busy = 0.7;
+  monitor.check();
+  t.equal(monitor.read().maxMs, 700, 'the check ran 700 ms late');
   t.ok(monitor.active, 'and the stall turned sampling on');
+});
+
+t.test('with the thread clock and libuv sampler, a real blocked loop shows', async (t) => {
+  const monitor = new EventLoopDelayMonitor({ windowMs: 60_000 });
+  t.teardown(() => monitor.stop());
+  await sleep(30); // the sampler measures from its first tick: a block before it is not seen
+  const until = Date.now() + 300;
+  while (Date.now() < until) {
+    // a callback that keeps the thread, as an overloaded actor does
+  }
+  await sleep(30); // libuv's sampling timer must run once after the block to record it
+  t.ok(monitor.read().maxMs >= 250, `max ${monitor.read().maxMs} ms after a 300 ms block`);
 });

@@ -1,10 +1,9 @@
-// The one lifecycle every supervised thread or process shares: wait until it says ready (or failed,
-// or time runs out), stop it gracefully then by force, and report an exit nobody asked for as a crash.
+// The one lifecycle every supervised thread or process shares (the embedded redis-server too): wait until
+// it is ready (or failed, or time runs out), stop it gracefully then by force, and report an unasked exit as a crash.
 
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ActorCrashedError, deserializeError, type SerializedError, type UntradexError } from '../src/errors.js';
-import type { ChildHandle } from './supervisor-spec.js';
+import { ActorCrashedError, deserializeError, type SerializedError, type UntradexError } from '../errors.js';
 
 /** What a child says about its start, once its message has been read as one. */
 export type LifecycleNote = { type: 'ready' } | { type: 'failed'; error: SerializedError };
@@ -25,11 +24,19 @@ export interface ChildTiming {
 
 type StopOutcome = 'done' | 'failed' | 'timeout';
 
+/** Why a start failed: no ready in time, the child's own failed note, its exit, or an 'error' (a spawn that failed). */
+export type StartFailure =
+  | { kind: 'timeout'; readyTimeoutMs: number }
+  | { kind: 'failed'; error: SerializedError }
+  | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'error'; error: Error };
+
 /**
- * A thread (ActorThread) or a process (GatewayProcess) as its supervisor sees it. `runtime` is the
- * Worker or ChildProcess: both emit 'message', 'error' and 'exit'.
+ * A thread (ActorThread), a process (GatewayProcess) or the embedded redis-server (RedisServerProcess)
+ * as its supervisor sees it: stop() and onCrash() are a supervisor's ChildHandle. `runtime` is the
+ * Worker or ChildProcess: both emit 'exit' and 'error', and 'message' if they have a channel.
  */
-export abstract class ChildLifecycle implements ChildHandle {
+export abstract class ChildLifecycle {
   private phase: ChildPhase = 'starting';
   private crashListener: ((error: UntradexError) => void) | null = null;
   private startWait: { resolve(): void; reject(error: UntradexError): void } | null = null;
@@ -49,6 +56,29 @@ export abstract class ChildLifecycle implements ChildHandle {
   protected abstract readonly exitsWhenStopped: boolean;
   /** Whether an 'error' event is a crash (a thread's uncaught exception) or channel trouble (a process's IPC). */
   protected abstract readonly errorIsCrash: boolean;
+
+  /** The error a failed start rejects with; a child with words of its own for it (a log tail) overrides this. */
+  protected startError(failure: StartFailure): UntradexError | Promise<UntradexError> {
+    switch (failure.kind) {
+      case 'timeout':
+        return new ActorCrashedError(this.id, `not ready within ${failure.readyTimeoutMs} ms`);
+      case 'failed':
+        return new ActorCrashedError(this.id, `failed to start: ${failure.error.message}`, { cause: deserializeError(failure.error) });
+      case 'exit':
+        return new ActorCrashedError(this.id, `exited with ${describeExit(failure.code, failure.signal)} while starting`);
+      case 'error':
+        return new ActorCrashedError(this.id, `failed to start: ${failure.error.message}`, { cause: failure.error });
+      default: {
+        const unreachable: never = failure;
+        return unreachable;
+      }
+    }
+  }
+
+  /** The error an exit nobody asked for is reported with; overridable like startError. */
+  protected exitError(code: number | null, signal: NodeJS.Signals | null): UntradexError | Promise<UntradexError> {
+    return new ActorCrashedError(this.id, `exited unasked with ${describeExit(code, signal)}`);
+  }
 
   protected constructor(
     readonly id: string,
@@ -93,14 +123,14 @@ export abstract class ChildLifecycle implements ChildHandle {
     await this.exited;
   }
 
-  /** Resolves on the child's ready note; rejects with ActorCrashedError (the child ended) otherwise. */
+  /** Resolves on the child's ready note (or markReady()); rejects with startError's error (the child ended) otherwise. */
   protected waitReady(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.failStart(new ActorCrashedError(this.id, `not ready within ${this.timing.readyTimeoutMs} ms`)), this.timing.readyTimeoutMs);
+      const timer = setTimeout(() => this.failStart({ kind: 'timeout', readyTimeoutMs: this.timing.readyTimeoutMs }), this.timing.readyTimeoutMs);
       const onMessage = (message: unknown) => {
         const note = this.readNote(message);
-        if (note?.type === 'ready') this.started();
-        else if (note?.type === 'failed') this.failStart(new ActorCrashedError(this.id, `failed to start: ${note.error.message}`, { cause: deserializeError(note.error) }));
+        if (note?.type === 'ready') this.markReady();
+        else if (note?.type === 'failed') this.failStart({ kind: 'failed', error: note.error });
       };
       this.runtime.on('message', onMessage);
       const settled = () => {
@@ -115,39 +145,60 @@ export abstract class ChildLifecycle implements ChildHandle {
     });
   }
 
-  private started(): void {
+  /** The child is ready: from its ready note, or, for a child with no channel, when it answers a probe. */
+  protected markReady(): void {
+    if (this.phase !== 'starting') return;
     this.setPhase('running');
     this.startWait?.resolve();
   }
 
-  private failStart(error: ActorCrashedError): void {
+  private failStart(failure: StartFailure): void {
     if (this.phase !== 'starting') return;
     this.setPhase('failed');
-    this.startWait?.reject(error);
     void Promise.resolve(this.force()).catch(() => undefined);
+    // The wait is taken now: the error may take a moment to word (a log tail to read) and nothing else may settle it.
+    const wait = this.startWait;
+    this.startWait = null;
+    whenWorded(() => this.startError(failure), (error) => wait?.reject(error), () => new ActorCrashedError(this.id, 'failed to start'));
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    const how = signal === null ? `code ${code}` : `code ${code}, signal ${signal}`;
-    if (this.phase === 'starting') this.failStart(new ActorCrashedError(this.id, `exited with ${how} while starting`));
+    if (this.phase === 'starting') this.failStart({ kind: 'exit', code, signal });
     // An exit nobody asked for is a crash, whatever its code (process.exit(0) inside a thread included).
-    else if (this.phase === 'running') this.crash(new ActorCrashedError(this.id, `exited unasked with ${how}`));
+    else if (this.phase === 'running') this.crash(() => this.exitError(code, signal));
     else if (this.phase === 'stopping') this.setPhase('stopped');
   }
 
   private onError(error: Error): void {
-    if (this.phase === 'starting') this.failStart(new ActorCrashedError(this.id, `failed to start: ${error.message}`, { cause: error }));
-    else if (this.phase === 'running' && this.errorIsCrash) this.crash(new ActorCrashedError(this.id, `uncaught ${error.name}: ${error.message}`, { cause: error }));
+    if (this.phase === 'starting') this.failStart({ kind: 'error', error });
+    else if (this.phase === 'running' && this.errorIsCrash) this.crash(() => new ActorCrashedError(this.id, `uncaught ${error.name}: ${error.message}`, { cause: error }));
     else if (this.phase !== 'crashed' && this.phase !== 'failed') this.log.warn({ child: this.id, phase: this.phase, err: error.message }, 'child channel error');
   }
 
-  private crash(error: ActorCrashedError): void {
+  /** Final at once, so a second exit or error reports nothing; the listener hears once the error is worded. */
+  private crash(word: () => UntradexError | Promise<UntradexError>): void {
     this.setPhase('crashed');
-    this.crashListener?.(error);
+    whenWorded(word, (error) => this.crashListener?.(error), () => new ActorCrashedError(this.id, 'exited unasked'));
   }
 
   private setPhase(next: ChildPhase): void {
     this.log.debug({ child: this.id, from: this.phase, to: next }, 'child lifecycle');
     this.phase = next;
   }
+}
+
+/** Hands the error on at once when it is worded at once (a thread's, a process's), else once it is; `fallback` if wording fails. */
+function whenWorded(word: () => UntradexError | Promise<UntradexError>, then: (error: UntradexError) => void, fallback: () => UntradexError): void {
+  let worded: UntradexError | Promise<UntradexError>;
+  try {
+    worded = word();
+  } catch {
+    worded = fallback();
+  }
+  if (worded instanceof Promise) void worded.catch(fallback).then(then);
+  else then(worded);
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal === null ? `code ${code}` : `code ${code}, signal ${signal}`;
 }
