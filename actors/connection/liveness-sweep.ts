@@ -2,6 +2,7 @@
 // socket that did not answer the previous ping is terminated. The pings are spread over the interval.
 
 import type { SlotTable } from './slot-table.js';
+import { WakeableInterval } from './wakeable-interval.js';
 
 export interface Pingable {
   /** Set by the pong handler; cleared when a ping goes out. */
@@ -20,50 +21,37 @@ const MIN_TICK_MS = 10;
  * visits 1/100 of it per tick instead, so each socket still gets one ping per interval.
  */
 export class LivenessSweep<T extends Pingable> {
-  private timer: NodeJS.Timeout | null = null;
   private cursor = 0;
   /** The fraction of a visit owed from earlier ticks (a tick's share of the table is rarely whole). */
   private carry = 0;
   readonly tickMs: number;
-
-  private running = false;
+  private readonly timer: WakeableInterval;
 
   constructor(
     private readonly slots: SlotTable<T>,
     private readonly intervalMs: number,
   ) {
     this.tickMs = Math.max(MIN_TICK_MS, Math.floor(intervalMs / TICKS_PER_INTERVAL));
-    slots.onOccupied(() => this.wake());
+    const empty = () => this.slots.size === 0;
+    this.timer = new WakeableInterval(this.tickMs, () => {
+      this.tick();
+      if (empty()) this.timer.sleep();
+    }, empty);
+    slots.onOccupied(() => this.timer.wake());
   }
 
   /** Ticks while the table holds sockets; an actor with none is never woken by the sweep. */
   start(): void {
-    this.running = true;
-    this.wake();
+    this.timer.start();
   }
 
   stop(): void {
-    this.running = false;
-    this.sleep();
+    this.timer.stop();
   }
 
   /** True while the tick timer runs (for tests). */
   get ticking(): boolean {
-    return this.timer !== null;
-  }
-
-  private wake(): void {
-    if (!this.running || this.timer !== null || this.slots.size === 0) return;
-    this.timer = setInterval(() => {
-      this.tick();
-      if (this.slots.size === 0) this.sleep();
-    }, this.tickMs);
-    this.timer.unref();
-  }
-
-  private sleep(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    return this.timer.ticking;
   }
 
   /** Visits the next share of the table; returns how many sockets it pinged or terminated. */

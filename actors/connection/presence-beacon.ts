@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PresenceEntry, PresenceStore, PresenceUpdate } from '../../src/redis/presence-store.js';
 import type { StudentSession } from './student-session.js';
+import { WakeableInterval } from './wakeable-interval.js';
 
 /** What the beacon reads and marks of a session (a StudentSession has it all). */
 export type PresentSession = Pick<StudentSession, 'phase' | 'exam' | 'bucket' | 'student' | 'epoch' | 'presenceHolder'>;
@@ -61,13 +62,12 @@ interface BucketCall {
  * new one: what it held can no longer count, what it holds now is written whole.
  */
 export class PresenceBeacon {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer: WakeableInterval;
   private readonly holders = new Map<string, BucketHolder>();
   private readonly run = `${randomBytes(6).toString('base64url')}`;
   private holderCount = 0;
   private round: Promise<void> | null = null;
   private again = false;
-  private started = false;
   private stopped = false;
   private failing = false;
 
@@ -81,33 +81,22 @@ export class PresenceBeacon {
     /** Absent (benchmarks standing in sessions without sockets): the timer never sleeps. */
     private readonly sockets?: HeldSockets,
   ) {
-    sockets?.onOccupied(() => this.wake());
+    this.timer = new WakeableInterval(timing.refreshMs, () => void this.flush(), () => this.settled);
+    sockets?.onOccupied(() => this.timer.wake());
   }
 
   start(): void {
-    this.started = true;
-    this.wake();
+    this.timer.start();
   }
 
   stop(): void {
     this.stopped = true;
-    this.sleep();
+    this.timer.stop();
   }
 
   /** True while the refresh timer runs (for tests). */
   get ticking(): boolean {
-    return this.timer !== null;
-  }
-
-  private wake(): void {
-    if (!this.started || this.stopped || this.timer !== null || this.settled) return;
-    this.timer = setInterval(() => void this.flush(), this.timing.refreshMs);
-    this.timer.unref();
-  }
-
-  private sleep(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    return this.timer.ticking;
   }
 
   /** Nothing held and nothing owed to Redis: every holder was retired or emptied and dropped. */
@@ -158,7 +147,7 @@ export class PresenceBeacon {
         void this.flush();
       } else if (this.settled) {
         // A socket that arrives later wakes the timer again (HeldSockets.onOccupied).
-        this.sleep();
+        this.timer.sleep();
       }
     });
     return this.round;
