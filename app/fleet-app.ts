@@ -1,46 +1,27 @@
 // Untradex as several gateway processes on one box (gateway.processes > 1): this primary runs
 // Redis, the port, the control plane and the exporters; each gateway process a whole actor tree.
 
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
-import { ExportSupervisor } from '../supervisors/export-supervisor.js';
+import { startControlPlane } from './control-plane.js';
 import { FleetStatus } from './fleet-status.js';
 import { GatewayProcess } from '../supervisors/gateway-process.js';
 import { openListenSocket, type ListenSocket } from '../supervisors/listen-socket.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor } from '../supervisors/root-supervisor.js';
 import { supervisorFlags } from '../supervisors/restart-intensity.js';
 import { GATEWAY_PROCESS_SHUTDOWN_MS } from '../src/stop-timeouts.js';
 import { Supervisor } from '../supervisors/supervisor.js';
-import type { RunningApp, UntradexAppEvents } from './untradex-app.js';
+import { RunningAppBase } from './running-app.js';
 
 /** What each gateway process runs: a whole actor tree of its own (app/gateway-process-main.ts). */
 const GATEWAY_PROCESS_MAIN = new URL('./gateway-process-main.js', import.meta.url);
 
-export class FleetApp extends EventEmitter<UntradexAppEvents> implements RunningApp {
-  readonly root: RootSupervisor;
-  readonly exporters: ExportSupervisor;
+export class FleetApp extends RunningAppBase {
   private listenSocket: ListenSocket | null = null;
   private gatewaySupervisor: Supervisor<GatewayProcess> | null = null;
-  private controlPlane: ControlPlane | null = null;
-  private stopping: Promise<void> | null = null;
 
-  constructor(
-    readonly config: UntradexConfig,
-    private readonly log: Logger,
-  ) {
-    super();
-    this.root = new RootSupervisor(config, log, { role: 'primary' });
-    this.exporters = new ExportSupervisor(config, this.root.redisTarget);
-    this.root.on('fatal', (error) => this.emit('fatal', error));
-  }
-
-  get exams(): ExamLifecycle {
-    if (this.controlPlane === null) throw new Error('FleetApp.start() has not finished');
-    return this.controlPlane.exams;
+  constructor(config: UntradexConfig, log: Logger) {
+    super(config, log, 'primary');
   }
 
   get gateways(): Supervisor<GatewayProcess> {
@@ -50,10 +31,6 @@ export class FleetApp extends EventEmitter<UntradexAppEvents> implements Running
 
   get gatewayPort(): number {
     return this.listenSocket?.port ?? this.config.gateway.port;
-  }
-
-  get controlPort(): number {
-    return this.controlPlane?.server.port ?? this.config.control.port;
   }
 
   async start(): Promise<void> {

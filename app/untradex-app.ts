@@ -1,51 +1,15 @@
 // One running Untradex in one process: the root supervisor's actor tree, the exam lifecycle with
 // its export pool, and the control server in front of them. The CLI and the tests start this.
 
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { UntradexConfig } from '../src/config/schema.js';
-import type { UntradexError } from '../src/errors.js';
-import type { ExamLifecycle } from '../src/export/exam-lifecycle.js';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
-import { ExportSupervisor } from '../supervisors/export-supervisor.js';
+import { startControlPlane } from './control-plane.js';
 import { RootStatus } from './root-status.js';
-import { RootSupervisor } from '../supervisors/root-supervisor.js';
+import { RunningAppBase } from './running-app.js';
 
-export interface UntradexAppEvents {
-  fatal: [error: UntradexError];
-}
-
-/** What the CLI needs of any deployment shape (one process, or a primary with gateway processes). */
-export interface RunningApp extends EventEmitter<UntradexAppEvents> {
-  readonly gatewayPort: number;
-  readonly controlPort: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export class UntradexApp extends EventEmitter<UntradexAppEvents> implements RunningApp {
-  readonly root: RootSupervisor;
-  readonly exporters: ExportSupervisor;
-  private controlPlane: ControlPlane | null = null;
-  private stopping: Promise<void> | null = null;
-
-  constructor(
-    readonly config: UntradexConfig,
-    private readonly log: Logger,
-  ) {
-    super();
-    this.root = new RootSupervisor(config, log);
-    this.exporters = new ExportSupervisor(config, this.root.redisTarget);
-    this.root.on('fatal', (error) => this.emit('fatal', error));
-  }
-
-  get exams(): ExamLifecycle {
-    if (this.controlPlane === null) throw new Error('UntradexApp.start() has not finished');
-    return this.controlPlane.exams;
-  }
-
-  get controlPort(): number {
-    return this.controlPlane?.server.port ?? this.config.control.port;
+export class UntradexApp extends RunningAppBase {
+  constructor(config: UntradexConfig, log: Logger) {
+    super(config, log, 'standalone');
   }
 
   get gatewayPort(): number {

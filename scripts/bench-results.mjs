@@ -7,6 +7,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The benchmarks' own number format, from the build that wrote the results (npm run bench builds first).
+import { fmt as fmtFigure } from '../dist/bench/support/results.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'dist', 'bench-results');
@@ -49,14 +51,9 @@ function sh(cmd, args) {
   }
 }
 
+/** JSON may hold a figure that is not a number (null for one not measured): written as it is. */
 function fmt(value) {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return String(value);
-  const abs = Math.abs(value);
-  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
-  if (abs >= 100) return value.toFixed(0);
-  if (abs >= 10) return value.toFixed(1);
-  if (abs >= 1) return value.toFixed(2);
-  return value.toPrecision(2);
+  return typeof value === 'number' ? fmtFigure(value) : String(value);
 }
 
 const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');

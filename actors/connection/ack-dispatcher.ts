@@ -4,6 +4,7 @@
 import { WriteOutcome } from '../../src/events/answer-event.js';
 import { decodeAckRecord, type AckEnvelope } from '../../src/ring/ack-record.js';
 import { Doorbell } from '../../src/ring/doorbell.js';
+import type { NackCode } from '../../src/protocol/server-frame.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import type { SlotTable } from './slot-table.js';
 import type { StudentSession } from './student-session.js';
@@ -116,18 +117,12 @@ export class AckDispatcher {
         this.touched.add(session);
         return;
       case WriteOutcome.ExamClosed:
-        session.nack(ack.seq, 'exam_closed');
-        this.nacksSent += 1;
-        return;
+        return this.nack(session, ack.seq, 'exam_closed');
       case WriteOutcome.Submitted:
-        session.nack(ack.seq, 'submitted');
-        this.nacksSent += 1;
-        return;
+        return this.nack(session, ack.seq, 'submitted');
       case WriteOutcome.BadEvent:
         // The writer isolated this event as the one its write raised on: it is never stored.
-        session.nack(ack.seq, 'bad_event');
-        this.nacksSent += 1;
-        return;
+        return this.nack(session, ack.seq, 'bad_event');
       case WriteOutcome.StaleSession:
         this.hooks.replaced(session);
         return;
@@ -141,5 +136,11 @@ export class AckDispatcher {
         throw new Error(`unknown write outcome ${String(unreachable)}`);
       }
     }
+  }
+
+  /** A refused event: the student is told why, and the refusal counted. */
+  private nack(session: StudentSession, seq: number, code: NackCode): void {
+    session.nack(seq, code);
+    this.nacksSent += 1;
   }
 }

@@ -2,45 +2,29 @@
 // /client/untradex.js and the example exam page at /exam/, same origin as /ws so pages need no CORS.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../../src/http/static-files.js';
+import { PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFileTable } from '../../src/http/static-files.js';
 
 /**
  * The page runs only its own files: no inline script or style, no other origin (no CDN), sockets
  * only to this gateway ('self' covers ws: and wss: on the same host), and no framing by other sites.
  */
-export const EXAM_PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const EXAM_PAGE_CSP = pageCsp("'none'");
 
-const FILES: Record<string, StaticFile> = {
-  '/client/untradex.js': { source: 'dist/client/untradex.js', type: CONTENT_TYPE.js, page: false },
-  '/exam/': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
-  '/exam/index.html': { source: 'pages/exam/index.html', type: CONTENT_TYPE.html, page: true },
-  '/exam/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
-  '/exam/exam.css': { source: 'pages/exam/exam.css', type: CONTENT_TYPE.css, page: false },
-  '/exam/exam.js': { source: 'dist/pages/exam/exam.js', type: CONTENT_TYPE.js, page: false },
+const FILES: StaticFileTable = {
+  '/client/untradex.js': 'dist/client/untradex.js',
+  '/exam/': 'pages/exam/index.html',
+  '/exam/index.html': 'pages/exam/index.html',
+  '/exam/base.css': 'pages/shared/base.css',
+  '/exam/exam.css': 'pages/exam/exam.css',
+  '/exam/exam.js': 'dist/pages/exam/exam.js',
 };
 
 const NOT_FOUND = 'Not found. Students open /exam/#token=... (or the exam page of their school); the client is /client/untradex.js\n';
 
-export class StudentPages {
-  /** Read once: a gateway serves them to every student at the start spike. */
-  private readonly files: StaticFiles;
-
+/** Read once: a gateway serves them to every student at the start spike. */
+export class StudentPages extends StaticFiles {
   constructor(root: string = PACKAGE_ROOT) {
-    this.files = new StaticFiles(FILES, root, EXAM_PAGE_CSP);
-  }
-
-  /** Files that could not be read at start (a checkout that was not built). */
-  get missing(): readonly string[] {
-    return this.files.missing;
+    super(FILES, root, EXAM_PAGE_CSP);
   }
 
   handle(request: IncomingMessage, response: ServerResponse): void {
@@ -56,6 +40,6 @@ export class StudentPages {
       response.writeHead(301, { location: '/exam/' }).end();
       return;
     }
-    this.files.serve(method, path, request, response, NOT_FOUND);
+    this.serve(method, path, request, response, NOT_FOUND);
   }
 }

@@ -5,13 +5,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { mergeOverrides, type Overrides } from '../../test/helpers/config-overrides.js';
 import { freePort } from '../../test/helpers/free-port.js';
 import { startTestRedis, type TeardownHost, type TestRedis } from '../../test/helpers/redis-server.js';
 import { startUntradexProcess, type UntradexProcess } from '../../test/helpers/untradex.js';
 import { aofBytes } from './aof-size.js';
 import { findChildren, type ServerPids } from './proc-stats.js';
-
-type Overrides = Record<string, unknown>;
 
 export interface BenchServer {
   /** ws://.../ws */
@@ -63,23 +62,11 @@ function benchConfigOverrides(): Overrides {
   return parsed;
 }
 
-function merge(base: Overrides, over: Overrides): Overrides {
-  const out: Overrides = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] =
-      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object' && current !== null
-        ? merge(current as Overrides, value as Overrides)
-        : value;
-  }
-  return out;
-}
-
 /** Untradex's CLI with config/default.json, then UX_BENCH_CONFIG, then the scenario's overrides. */
 export async function startBenchUntradex(t: TeardownHost, overrides: Overrides = {}): Promise<BenchUntradex> {
   const secret = randomBytes(24).toString('base64url');
   const fromEnv = benchConfigOverrides();
-  const config = merge(merge({ auth: { secret }, log: { level: 'warn' } }, fromEnv), overrides);
+  const config = mergeOverrides(mergeOverrides({ auth: { secret }, log: { level: 'warn' } }, fromEnv), overrides);
   // Ports chosen by the helper win over a port in UX_BENCH_CONFIG.
   for (const section of ['gateway', 'control', 'redis'] as const) {
     const part = config[section] as Overrides | undefined;

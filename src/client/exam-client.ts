@@ -10,6 +10,7 @@ import { ClientCore } from './core/client-core.js';
 import { FINAL_STATUSES as FINAL, type ClientStatus, type CoreNotice, type Settled, type WelcomeInfo } from './core/core-io.js';
 import type { PendingEvent, StoreWrite } from './core/kept-event.js';
 import { MAX_SEND_WINDOW } from './core/send-window.js';
+import { CoreTimer } from './core-timer.js';
 import { deferred, type Deferred } from './deferred.js';
 import { equalJitterBackoff, fullJitterBackoff } from './reconnect-backoff.js';
 import { StoreSupersededError, type OutboxStore } from './storage/outbox-store.js';
@@ -92,8 +93,7 @@ export class ExamClientBase extends EventTarget {
   #socket: ClientSocket | null = null;
   /** Sockets opened and not yet reported closed: close() waits for them. */
   readonly #liveSockets = new Set<ClientSocket>();
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #timerAt: number | null = null;
+  readonly #coreTimer: CoreTimer;
   readonly #welcomed = deferred<WelcomeInfo>();
   readonly #keeping = new Map<number, Deferred<number | null>>();
   #flushWaiters: Deferred<void>[] = [];
@@ -132,12 +132,13 @@ export class ExamClientBase extends EventTarget {
         notify: (notice) => this.#onNotice(notice),
       },
     );
+    this.#coreTimer = new CoreTimer(this.#core, () => this.#env.now());
     this.#ready = this.#openStore();
   }
 
   /** Connects, and reconnects with backoff until close() or a final status. */
   start(): void {
-    void this.#ready.then(() => this.#drive(() => this.#core.start(this.#env.now())));
+    void this.#ready.then(() => this.#coreTimer.drive(() => this.#core.start(this.#env.now())));
   }
 
   /** The first welcome; rejects if the client reaches a final status before one. */
@@ -207,16 +208,16 @@ export class ExamClientBase extends EventTarget {
   /** Stops (status `stopped`); kept events stay on the device for the next client. */
   async close(): Promise<void> {
     await this.#ready;
-    this.#drive(() => this.#core.close(this.#env.now()));
+    this.#coreTimer.drive(() => this.#core.close(this.#env.now()));
     if (this.#liveSockets.size > 0) await new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#coreTimer.cancel();
     await this.#writes;
     await this.#store?.close();
   }
 
   /** Skips the wait of a reconnect backoff (the browser says it is online again). */
   protected reconnectNow(): void {
-    this.#drive(() => this.#core.reconnectNow(this.#env.now()));
+    this.#coreTimer.drive(() => this.#core.reconnectNow(this.#env.now()));
   }
 
   protected get socket(): ClientSocket | null {
@@ -227,7 +228,7 @@ export class ExamClientBase extends EventTarget {
     await this.#ready;
     const wallClock = Date.now();
     let id = 0;
-    this.#drive(() => {
+    this.#coreTimer.drive(() => {
       id = this.#core.add(kind, question, value, wallClock, this.#env.now()).id;
     });
     const kept = deferred<number | null>();
@@ -247,7 +248,7 @@ export class ExamClientBase extends EventTarget {
       state = await store.open();
     }
     this.#store = store;
-    this.#drive(() => this.#core.restore(state));
+    this.#coreTimer.drive(() => this.#core.restore(state));
     // What this device kept from an earlier visit shows at once, before any server answers.
     this.dispatchEvent(new CustomEvent('answers', { detail: { answers: this.#core.answers, submitted: this.#core.submitted } }));
   }
@@ -257,9 +258,9 @@ export class ExamClientBase extends EventTarget {
     this.#writes = this.#writes.then(async () => {
       try {
         await store!.write(write);
-        this.#drive(() => this.#core.persisted(writeId, this.#env.now()));
+        this.#coreTimer.drive(() => this.#core.persisted(writeId, this.#env.now()));
       } catch (error) {
-        this.#drive(() => this.#core.persistFailed(writeId, error, error instanceof StoreSupersededError, this.#env.now()));
+        this.#coreTimer.drive(() => this.#core.persistFailed(writeId, error, error instanceof StoreSupersededError, this.#env.now()));
       }
     });
   }
@@ -268,18 +269,18 @@ export class ExamClientBase extends EventTarget {
     this.#socket?.close(StandardCloseCode.Normal, 'reconnecting');
     const socket: ClientSocket = this.#env.openSocket(this.#url, {
       open: () => {
-        if (socket === this.#socket) this.#drive(() => this.#core.socketOpened(this.#env.now()));
+        if (socket === this.#socket) this.#coreTimer.drive(() => this.#core.socketOpened(this.#env.now()));
       },
       message: (text) => {
         if (socket !== this.#socket) return;
         const frame = text === null ? null : decodeServerFrame(text);
-        if (frame !== null) this.#drive(() => this.#core.frame(frame, this.#env.now()));
+        if (frame !== null) this.#coreTimer.drive(() => this.#core.frame(frame, this.#env.now()));
       },
       close: (code, reason) => {
         this.#liveSockets.delete(socket);
         if (socket === this.#socket) {
           this.#socket = null;
-          this.#drive(() => this.#core.socketClosed(code, reason, this.#env.now()));
+          this.#coreTimer.drive(() => this.#core.socketClosed(code, reason, this.#env.now()));
         }
         if (this.#liveSockets.size === 0) for (const resolve of this.#closeWaiters.splice(0)) resolve();
       },
@@ -359,22 +360,6 @@ export class ExamClientBase extends EventTarget {
     this.#welcomed.reject(error);
     if (this.#core.pendingCount > 0) for (const waiter of this.#flushWaiters.splice(0)) waiter.reject(error);
     else for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
-  }
-
-  /** Runs one core input and re-arms the one timer the core needs. */
-  #drive(input: () => void): void {
-    input();
-    const at = this.#core.nextDeadline;
-    if (at === this.#timerAt) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#timerAt = at;
-    if (at === null) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#timerAt = null;
-      this.#drive(() => this.#core.tick(this.#env.now()));
-    }, Math.max(0, at - this.#env.now()));
   }
 }
 

@@ -11,6 +11,7 @@ import { FIRST_PRIVATE_CLOSE_CODE, StandardCloseCode } from '../protocol/close-c
 import { ClientCore } from './core/client-core.js';
 import type { ClientStatus, CoreNotice, Settled } from './core/core-io.js';
 import { MAX_SEND_WINDOW } from './core/send-window.js';
+import { CoreTimer } from './core-timer.js';
 import { deferred, type Deferred } from './deferred.js';
 import { equalJitterBackoff, fullJitterBackoff } from './reconnect-backoff.js';
 import { MemoryStore } from './storage/memory-store.js';
@@ -39,8 +40,7 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
   #flushWaiters: Deferred<void>[] = [];
   #closeWaiters: Array<() => void> = [];
   #stopReason: StopReason | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #timerAt: number | null = null;
+  readonly #coreTimer: CoreTimer;
   #everConnected = false;
   #socketsOpened = 0;
 
@@ -78,6 +78,7 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
         notify: (notice) => this.#onNotice(notice),
       },
     );
+    this.#coreTimer = new CoreTimer(this.#core, () => performance.now());
   }
 
   get status(): StudentClientStatus {
@@ -97,7 +98,7 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
       this.#connected = deferred<WelcomeInfo>();
       if (this.#stopReason !== null) this.#connected.reject(this.#stopError());
       this.#everConnected = true;
-      this.#drive(() => this.#core.start(performance.now()));
+      this.#coreTimer.drive(() => this.#core.start(performance.now()));
     }
     return this.#connected.promise;
   }
@@ -131,14 +132,14 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
 
   /** Sends every unsettled event again now; the server acks duplicates without storing them. */
   resendUnacked(): void {
-    this.#drive(() => this.#core.resendAll(performance.now()));
+    this.#coreTimer.drive(() => this.#core.resendAll(performance.now()));
   }
 
   /** Stops reconnecting, closes the socket and resolves once it is closed. Unsettled events stay unsettled. */
   close(): Promise<void> {
     this.#stopReason ??= 'closed';
-    this.#drive(() => this.#core.close(performance.now()));
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#coreTimer.drive(() => this.#core.close(performance.now()));
+    this.#coreTimer.cancel();
     if (this.#liveSockets.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#closeWaiters.push(resolve));
   }
@@ -147,7 +148,7 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
     if (this.#stopReason !== null) throw this.#stopError();
     if (this.#core.welcome === null) throw new StudentClientError('not_welcomed', 'call connect() and wait for the welcome before sending events');
     let seq: number | null = null;
-    this.#drive(() => {
+    this.#coreTimer.drive(() => {
       seq = this.#core.add(kind, question, value, ts === undefined ? Date.now() : ts, performance.now()).seq;
     });
     return seq!;
@@ -158,10 +159,10 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
     const options = { url: this.#url, token: this.#options.token, handshakeTimeoutMs: this.#options.handshakeTimeoutMs ?? 10_000, localAddress: this.#options.localAddress };
     const ws: WebSocket = openStudentSocket(options, {
       open: () => {
-        if (ws === this.#ws) this.#drive(() => this.#core.socketOpened(performance.now()));
+        if (ws === this.#ws) this.#coreTimer.drive(() => this.#core.socketOpened(performance.now()));
       },
       frame: (frame) => {
-        if (ws === this.#ws) this.#drive(() => this.#core.frame(frame, performance.now()));
+        if (ws === this.#ws) this.#coreTimer.drive(() => this.#core.frame(frame, performance.now()));
       },
       badFrame: () => {
         this.stats.errors++;
@@ -175,7 +176,7 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
         this.#liveSockets.delete(ws);
         if (ws === this.#ws) {
           this.#ws = null;
-          this.#drive(() => this.#core.socketClosed(code, reason, performance.now()));
+          this.#coreTimer.drive(() => this.#core.socketClosed(code, reason, performance.now()));
         } else if (this.#stopReason !== null) {
           // The core let go of this socket when it stopped (err replaced, unauthorized); its close still tells how it ended.
           this.emit('disconnect', code, reason);
@@ -256,22 +257,6 @@ export class StudentClient extends EventEmitter<StudentClientEventMap> {
   #stopError(): StudentClientError {
     const reason = this.#stopReason ?? 'closed';
     return new StudentClientError(reason, STOP_MESSAGES[reason]);
-  }
-
-  /** Runs one core input and re-arms the one timer the core needs. */
-  #drive(input: () => void): void {
-    input();
-    const at = this.#core.nextDeadline;
-    if (at === this.#timerAt) return;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#timerAt = at;
-    if (at === null) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#timerAt = null;
-      this.#drive(() => this.#core.tick(performance.now()));
-    }, Math.max(0, at - performance.now()));
   }
 }
 

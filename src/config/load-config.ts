@@ -30,7 +30,8 @@ export function defaultConfigPath(): string {
   return join(packageRoot(), 'config', 'default.json');
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A configuration as JSON: what the files hold and what overrides carry. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function isPlainObject(value: unknown): value is Record<string, Json> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

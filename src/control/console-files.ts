@@ -2,58 +2,41 @@
 // and its script, styles and chart styles under /console/, all from the package, with a strict CSP.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CONTENT_TYPE, PACKAGE_ROOT, plainText, setSafetyHeaders, StaticFiles, type StaticFile } from '../http/static-files.js';
+import { PACKAGE_ROOT, pageCsp, plainText, setSafetyHeaders, StaticFiles, type StaticFileTable } from '../http/static-files.js';
 
 /**
  * Only the console's own files run: no inline script or style attribute, no other origin (the exam
  * network may be offline, and a CDN would see the operator), calls only to this port, no framing
  * (clickjacking the Finalize button), no forms posted anywhere (the page posts with fetch).
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CONSOLE_CSP = pageCsp("'self'", "object-src 'none'");
 
-const FILES: Record<string, StaticFile> = {
-  '/': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
-  '/index.html': { source: 'pages/console/index.html', type: CONTENT_TYPE.html, page: true },
-  '/console/base.css': { source: 'pages/shared/base.css', type: CONTENT_TYPE.css, page: false },
-  '/console/console.css': { source: 'pages/console/console.css', type: CONTENT_TYPE.css, page: false },
-  '/console/console.js': { source: 'dist/pages/console/console.js', type: CONTENT_TYPE.js, page: false },
-  '/console/uplot.css': { source: 'dist/pages/console/uplot.css', type: CONTENT_TYPE.css, page: false },
+const FILES: StaticFileTable = {
+  '/': 'pages/console/index.html',
+  '/index.html': 'pages/console/index.html',
+  '/console/base.css': 'pages/shared/base.css',
+  '/console/console.css': 'pages/console/console.css',
+  '/console/console.js': 'dist/pages/console/console.js',
+  '/console/uplot.css': 'dist/pages/console/uplot.css',
 };
 
-export class ConsoleFiles {
-  private readonly files: StaticFiles;
-
+export class ConsoleFiles extends StaticFiles {
   constructor(root: string = PACKAGE_ROOT) {
-    this.files = new StaticFiles(FILES, root, CONSOLE_CSP);
-  }
-
-  /** Files that could not be read at start (a checkout that was not built). */
-  get missing(): readonly string[] {
-    return this.files.missing;
+    super(FILES, root, CONSOLE_CSP);
   }
 
   /** True for the paths this serves; everything else is the API's. */
   serves(path: string): boolean {
-    return this.files.has(path);
+    return this.has(path);
   }
 
   handle(method: string, path: string, request: IncomingMessage, response: ServerResponse): void {
     setSafetyHeaders(response);
-    if (!this.files.has(path)) return plainText(response, 404, `Not found: ${path}\n`);
+    if (!this.has(path)) return plainText(response, 404, `Not found: ${path}\n`);
     if (method !== 'GET' && method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       return plainText(response, 405, 'The console is read with GET; its actions are POSTs to /api/*\n');
     }
-    this.files.serve(method, path, request, response, `Not found: ${path}\n`);
+    this.serve(method, path, request, response, `Not found: ${path}\n`);
   }
 }

@@ -2,6 +2,8 @@
 // free of actor and supervisor details, and tests can drive it against a real root.
 
 import type { ExamWaiting } from '../export/shard-wait.js';
+import type { ExamState, ExamSummary } from '../protocol/exam-summary.js';
+import type { ProcessReport } from '../protocol/process-report.js';
 import type { RosterPage, RosterPosition } from '../redis/exam-roster.js';
 import type { SinkReachabilityReport } from '../sinks/sink-reachability.js';
 import type { ExportFiguresSnapshot } from '../export/export-figures.js';
@@ -98,14 +100,7 @@ export interface ShardReport {
   reason: string | null;
 }
 
-export interface ProcessReport {
-  id: string;
-  pid: number | null;
-  status: string;
-  restarts: number;
-  connections: number;
-  eventsStored: number;
-}
+export type { ProcessReport };
 
 export interface Readiness {
   ready: boolean;
@@ -128,21 +123,7 @@ export interface ExamExportProgress {
   error: string | null;
 }
 
-export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
-
-/** One exam as the exam list shows it (GET /api/exams). */
-export interface ExamSummary {
-  exam: string;
-  state: ExamState;
-  /** Students with at least one stored event. */
-  students: number;
-  /** Stored events. */
-  events: number;
-  /** Students whose submit is stored. */
-  submitted: number;
-  /** Students with a live session on any gateway process, as known within 10 s. */
-  connected: number;
-}
+export type { ExamState, ExamSummary };
 
 export interface ExamReport extends ExamSummary {
   export: ExamExportProgress;

@@ -1,8 +1,11 @@
 // An exam's lifecycle and export progress as they live in Redis (`ux:{<exam>}:meta`), so every
 // gateway process and every restart sees the same state; plus the lease that lets one job run.
 
-import { bucketKeys } from '../redis/bucket-keys.js';
+import { bucketKeys, bucketKeysOf, type BucketKeyKind } from '../redis/bucket-keys.js';
 import type { RedisClient } from '../redis/redis-client.js';
+
+/** What purge removes of each bucket: all but `closed`, the bucket's tombstone (see dataKeys). */
+const PURGED_KEY_KINDS: readonly BucketKeyKind[] = ['log', 'ans', 'seq', 'qidx', 'roster', 'present', 'holders'];
 
 /** States stored in meta; `open` is the absence of a state. */
 export type StoredExamState = 'closing' | 'exporting' | 'exported' | 'failed';
@@ -165,15 +168,7 @@ export class ExamMetaStore {
   dataKeys(exam: string, buckets: number): string[] {
     const keys = [lockKey(exam)];
     for (let bucket = 0; bucket < buckets; bucket += 1) {
-      keys.push(
-        bucketKeys.log(exam, bucket),
-        bucketKeys.ans(exam, bucket),
-        bucketKeys.seq(exam, bucket),
-        bucketKeys.qidx(exam, bucket),
-        bucketKeys.roster(exam, bucket),
-        bucketKeys.present(exam, bucket),
-        bucketKeys.holders(exam, bucket),
-      );
+      keys.push(...bucketKeysOf(exam, bucket, PURGED_KEY_KINDS));
     }
     return keys;
   }

@@ -9,23 +9,48 @@ import { fileURLToPath } from 'node:url';
 /** From dist/src/http/ to the package root. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export const CONTENT_TYPE = {
+/** By the source's extension: the only kinds of file the pages are made of. */
+const CONTENT_TYPE = {
   html: 'text/html; charset=utf-8',
   css: 'text/css; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
 } as const;
 
-export interface StaticFile {
-  /** Relative to the package root. */
+/**
+ * A page's Content-Security-Policy: `defaultSrc` for what is not named, then what every page of ours
+ * allows, and no more: scripts, styles, images and sockets of this origin only ('self' covers ws: and
+ * wss: on the same host; no inline script or style, no CDN), no <base>, no form posts, no framing.
+ */
+export function pageCsp(defaultSrc: "'none'" | "'self'", ...more: string[]): string {
+  return [
+    `default-src ${defaultSrc}`,
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    ...more,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** URL path to the file served there, relative to the package root. */
+export type StaticFileTable = Readonly<Record<string, string>>;
+
+interface LoadedFile {
   source: string;
   type: string;
   /** An HTML page, which carries the CSP. */
   page: boolean;
-}
-
-interface LoadedFile extends StaticFile {
   body: Buffer | null;
   etag: string;
+}
+
+function contentType(source: string): string {
+  const extension = source.slice(source.lastIndexOf('.') + 1);
+  if (extension === 'html' || extension === 'css' || extension === 'js') return CONTENT_TYPE[extension];
+  throw new Error(`static file ${source}: only .html, .css and .js files are served`);
 }
 
 export class StaticFiles {
@@ -34,16 +59,17 @@ export class StaticFiles {
   readonly missing: string[] = [];
 
   /** Reads every file once: they are small and never change while the server runs. */
-  constructor(files: Readonly<Record<string, StaticFile>>, root: string, private readonly csp: string) {
-    for (const [path, file] of Object.entries(files)) {
+  constructor(files: StaticFileTable, root: string, private readonly csp: string) {
+    for (const [path, source] of Object.entries(files)) {
       let body: Buffer | null = null;
       try {
-        body = readFileSync(`${root}/${file.source}`);
+        body = readFileSync(`${root}/${source}`);
       } catch {
-        this.missing.push(file.source);
+        this.missing.push(source);
       }
       const etag = body === null ? '' : `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-      this.files.set(path, { ...file, body, etag });
+      const type = contentType(source);
+      this.files.set(path, { source, type, page: type === CONTENT_TYPE.html, body, etag });
     }
   }
 

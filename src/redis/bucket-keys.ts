@@ -56,56 +56,54 @@ export function bucketOf(exam: string, student: string, buckets: number): number
   return h % buckets;
 }
 
+/** The kinds of key each bucket has (docs/ARCHITECTURE.md), each below with what it holds. */
+export const BUCKET_KEY_KINDS = ['log', 'ans', 'qidx', 'seq', 'closed', 'roster', 'present', 'holders'] as const;
+export type BucketKeyKind = (typeof BUCKET_KEY_KINDS)[number];
+
+/** The key of one kind in one bucket: every key of a bucket carries its hash tag `{<exam>:<bucket>}`. */
+function bucketKey(kind: BucketKeyKind): (exam: string, bucket: number) => string {
+  return (exam, bucket) => `ux:{${exam}:${bucket}}:${kind}`;
+}
+
 export const bucketKeys = {
   /** Stream: every stored event of the bucket, the audit log. */
-  log(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:log`;
-  },
+  log: bucketKey('log'),
   /** Hash: `<student>|<question>` to the last answer. */
-  ans(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:ans`;
-  },
+  ans: bucketKey('ans'),
   /** Hash: `<student>` to the questions it has answers to, `,`-joined: the resume's index into `ans`. */
-  qidx(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:qidx`;
-  },
+  qidx: bucketKey('qidx'),
   /** Hash: `<student>` to the session and progress state, plus the `!`-prefixed bucket counters. */
-  seq(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:seq`;
-  },
+  seq: bucketKey('seq'),
   /**
    * String: exists once finalize closed the bucket. Never purged nor expired: it is what keeps an
    * exported exam closed for good once its data is gone (docs/PROTOCOL.md section 4).
    */
-  closed(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:closed`;
-  },
+  closed: bucketKey('closed'),
   /**
    * Sorted set, every score 0: the students of the bucket who claimed a session or have a stored
    * event, kept by ux_hello and ux_write; the roster pages through it by name.
    */
-  roster(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:roster`;
-  },
+  roster: bucketKey('roster'),
   /**
    * Hash: student to `<epoch> <holder>`, the student's live session and the connection actor run
    * (holder) that holds it; written when the session opens, removed when it closes (ux_presence).
    */
-  present(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:present`;
-  },
+  present: bucketKey('present'),
   /**
    * Hash: holder to `<expiry> <serial> <count>`, the heartbeat of each connection actor run with
    * students in the bucket; a student is connected while their entry's holder is alive.
    */
-  holders(exam: string, bucket: number): string {
-    return `ux:{${exam}:${bucket}}:holders`;
-  },
+  holders: bucketKey('holders'),
   /** Hash: exam state and export checkpoints; kept after purge as the exam's final state. */
   meta(exam: string): string {
     return `ux:{${exam}}:meta`;
   },
 } as const;
+
+/** The keys of the given kinds in one bucket, in that order: a purge's list, a test's slot check. */
+export function bucketKeysOf(exam: string, bucket: number, kinds: readonly BucketKeyKind[]): string[] {
+  return kinds.map((kind) => bucketKeys[kind](exam, bucket));
+}
 
 /**
  * Set: every exam id that has (or had) data in Redis, for the exam list (GET /api/exams) without a

@@ -2,7 +2,7 @@
 // into one bucket (and, with waitReplicas, WAIT for replicas), close an exam, count it.
 
 import { RedisScriptError, RedisUnavailableError, UntradexError } from '../errors.js';
-import { isWriteOutcome, WriteOutcome, type EventKind } from '../events/answer-event.js';
+import { isWriteOutcome, WriteOutcome, type AnswerEvent, type EventKind } from '../events/answer-event.js';
 import { bucketKeys, bucketOf } from './bucket-keys.js';
 import { ExamIndex } from './exam-index.js';
 import { parseStudentState } from './student-state.js';
@@ -24,15 +24,9 @@ export interface SessionClaim {
   closed: boolean;
 }
 
-export interface EventToWrite {
-  student: string;
+/** One event as its bucket's write takes it: the exam is the call's, the epoch the writing session's. */
+export interface EventToWrite extends Omit<AnswerEvent, 'exam'> {
   epoch: number;
-  seq: number;
-  kind: EventKind;
-  question: string | null;
-  value: string | null;
-  clientTs: number | null;
-  serverTs: number;
 }
 
 export interface ExamCounts {

@@ -3,13 +3,12 @@
 
 import { RingRecordError } from '../errors.js';
 import {
-  checkRing,
+  checksOut,
   frameBytes,
-  maxRecordBytesFor,
+  frameHeadWord,
+  isPad,
+  openRing,
   FRAME_HEADER_BYTES,
-  HEADER_BYTES,
-  PAD_CHECK,
-  PAD_LENGTH,
   READ_INDEX_SLOT,
   WRITE_INDEX_SLOT,
 } from './ring-layout.js';
@@ -28,11 +27,7 @@ export class RingConsumer {
   #released: number;
 
   constructor(sab: SharedArrayBuffer) {
-    this.capacityBytes = checkRing(sab);
-    this.#maxRecordBytes = maxRecordBytesFor(this.capacityBytes);
-    this.#words = new Uint32Array(sab);
-    this.#data = new Uint8Array(sab, HEADER_BYTES, this.capacityBytes);
-    this.#mask = this.capacityBytes - 1;
+    ({ capacityBytes: this.capacityBytes, maxRecordBytes: this.#maxRecordBytes, words: this.#words, data: this.#data, mask: this.#mask } = openRing(sab));
     // A restarted consumer starts at the shared read index: whatever its predecessor read but
     // did not release is read again.
     this.#released = Atomics.load(this.#words, READ_INDEX_SLOT);
@@ -52,10 +47,10 @@ export class RingConsumer {
     let count = 0;
     while (count < maxRecords && cursor !== write) {
       const offset = cursor & this.#mask;
-      const head = (HEADER_BYTES + offset) >>> 2;
+      const head = frameHeadWord(offset);
       const length = words[head]!;
       const check = words[head + 1]!;
-      if (length === PAD_LENGTH && check === PAD_CHECK) {
+      if (isPad(length, check)) {
         // A pad is published together with the record after it, so one must follow.
         if (capacity - offset >= ((write - cursor) >>> 0)) {
           throw new RingRecordError(`ring corrupted: pad at counter ${cursor} runs past the write index`);
@@ -64,7 +59,7 @@ export class RingConsumer {
         continue;
       }
       const frame = frameBytes(length);
-      if (check !== ~length >>> 0 || length > this.#maxRecordBytes || frame > capacity - offset || frame > ((write - cursor) >>> 0)) {
+      if (!checksOut(length, check) || length > this.#maxRecordBytes || frame > capacity - offset || frame > ((write - cursor) >>> 0)) {
         throw new RingRecordError(`ring corrupted: bad frame header at counter ${cursor} (length ${length})`);
       }
       const start = offset + FRAME_HEADER_BYTES;

@@ -116,3 +116,57 @@ export function checkRing(sab: SharedArrayBuffer): number {
   }
   return capacity;
 }
+
+
+/** One side's view of a checked ring: the producer and the consumer each wrap the buffer alike. */
+export interface RingView {
+  /** Data bytes of the ring (a power of two). */
+  capacityBytes: number;
+  /** The largest record that can ever fit (maxRecordBytesFor). */
+  maxRecordBytes: number;
+  /** The whole buffer as 32-bit words: the header slots and every frame header. */
+  words: Uint32Array;
+  /** The data area, where frames live. */
+  data: Uint8Array;
+  /** A counter's offset in the data area is `counter & mask`. */
+  mask: number;
+}
+
+/** Checks `sab` (checkRing) and wraps it for one side of the ring. */
+export function openRing(sab: SharedArrayBuffer): RingView {
+  const capacityBytes = checkRing(sab);
+  return {
+    capacityBytes,
+    maxRecordBytes: maxRecordBytesFor(capacityBytes),
+    words: new Uint32Array(sab),
+    data: new Uint8Array(sab, HEADER_BYTES, capacityBytes),
+    mask: capacityBytes - 1,
+  };
+}
+
+/** The word index of the frame header at data offset `offset`: the length, then its check. */
+export function frameHeadWord(offset: number): number {
+  return (HEADER_BYTES + offset) >>> 2;
+}
+
+/** Writes the header of a frame of `length` record bytes at word `head`. */
+export function writeFrameHeader(words: Uint32Array, head: number, length: number): void {
+  words[head] = length;
+  words[head + 1] = ~length >>> 0;
+}
+
+/** Writes a pad at word `head`: the consumer skips from there to the end of the data area. */
+export function writePad(words: Uint32Array, head: number): void {
+  words[head] = PAD_LENGTH;
+  words[head + 1] = PAD_CHECK;
+}
+
+/** Whether a frame header read as `length` and `check` is a pad. */
+export function isPad(length: number, check: number): boolean {
+  return length === PAD_LENGTH && check === PAD_CHECK;
+}
+
+/** Whether `check` is the check of `length`: the header was written whole by writeFrameHeader. */
+export function checksOut(length: number, check: number): boolean {
+  return check === ~length >>> 0;
+}

@@ -3,13 +3,12 @@
 
 import { RingRecordError } from '../errors.js';
 import {
-  checkRing,
   frameBytes,
-  maxRecordBytesFor,
+  frameHeadWord,
+  openRing,
+  writeFrameHeader,
+  writePad,
   FRAME_HEADER_BYTES,
-  HEADER_BYTES,
-  PAD_CHECK,
-  PAD_LENGTH,
   READ_INDEX_SLOT,
   WRITE_INDEX_SLOT,
 } from './ring-layout.js';
@@ -30,11 +29,7 @@ export class RingProducer {
   #readSeen: number;
 
   constructor(sab: SharedArrayBuffer) {
-    this.capacityBytes = checkRing(sab);
-    this.maxRecordBytes = maxRecordBytesFor(this.capacityBytes);
-    this.#words = new Uint32Array(sab);
-    this.#data = new Uint8Array(sab, HEADER_BYTES, this.capacityBytes);
-    this.#mask = this.capacityBytes - 1;
+    ({ capacityBytes: this.capacityBytes, maxRecordBytes: this.maxRecordBytes, words: this.#words, data: this.#data, mask: this.#mask } = openRing(sab));
     // A restarted producer continues after what its predecessor published; anything the
     // predecessor reserved but never published is simply overwritten.
     this.#published = Atomics.load(this.#words, WRITE_INDEX_SLOT);
@@ -61,15 +56,11 @@ export class RingProducer {
     }
     const words = this.#words;
     if (frame > tail) {
-      const pad = (HEADER_BYTES + offset) >>> 2;
-      words[pad] = PAD_LENGTH;
-      words[pad + 1] = PAD_CHECK;
+      writePad(words, frameHeadWord(offset));
       this.#reserved = (this.#reserved + tail) >>> 0;
       offset = 0;
     }
-    const head = (HEADER_BYTES + offset) >>> 2;
-    words[head] = length;
-    words[head + 1] = ~length >>> 0;
+    writeFrameHeader(words, frameHeadWord(offset), length);
     this.#reserved = (this.#reserved + frame) >>> 0;
     const start = offset + FRAME_HEADER_BYTES;
     return this.#data.subarray(start, start + length);

@@ -133,13 +133,3 @@ export abstract class BucketWriteBase implements BucketWrite {
     this.onFinished(this);
   }
 }
-
-/**
- * Rolls back every bucket write a closing sink still has open; returns the failures, so the sink can
- * still release its connections before it reports the first of them.
- */
-export async function rollbackOpenWrites(open: ReadonlySet<BucketWrite>): Promise<unknown[]> {
-  const failures: unknown[] = [];
-  for (const write of [...open]) await write.rollback().catch((err: unknown) => failures.push(err));
-  return failures;
-}

@@ -3,7 +3,8 @@
 
 import { ConfigError, SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
+import { BucketWriteBase } from './bucket-write-base.js';
+import { OpenBucketWrites } from './open-bucket-writes.js';
 import {
   loadOracleDb,
   type OracleBatchError,
@@ -53,8 +54,7 @@ export class OracleSink implements ResultSink {
   private readonly names: TableNames;
   private pool: Promise<OraclePool> | undefined;
   private driver: OracleDbModule | undefined;
-  private closed = false;
-  private readonly open = new Set<BucketWriteBase>();
+  private readonly open = new OpenBucketWrites(this.kind);
 
   constructor(private readonly options: OracleSinkOptions) {
     this.names = tableNames(options.tablePrefix, 'upper');
@@ -100,24 +100,16 @@ export class OracleSink implements ResultSink {
   async beginBucket(exam: string, bucket: number): Promise<BucketWrite> {
     const label = `exam ${exam} bucket ${bucket}`;
     const connection = await this.connect(`beginning ${label}`);
-    const write = new OracleBucketWrite(connection, this.driverModule(), this.names, this.options.batchSize, label, (w) =>
-      this.open.delete(w),
-    );
-    this.open.add(write);
-    return write;
+    return this.open.add(new OracleBucketWrite(connection, this.driverModule(), this.names, this.options.batchSize, label, this.open.finished));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const failures = await rollbackOpenWrites(this.open);
-    if (this.pool !== undefined) {
+  close(): Promise<void> {
+    return this.open.close(async () => {
       // A pool that never came up has nothing to close; its failure already reached whoever asked for it.
-      const pool = await this.pool.catch(() => undefined);
+      const pool = await this.pool?.catch(() => undefined);
       // Every bucket has released its connection by now, so no drain time is needed.
-      await pool?.close(0).catch((err: unknown) => failures.push(err));
-    }
-    if (failures.length > 0) throw toSinkError('oracle', failures[0], 'closing');
+      await pool?.close(0);
+    });
   }
 
   private driverModule(): OracleDbModule {
@@ -126,7 +118,7 @@ export class OracleSink implements ResultSink {
   }
 
   private async connect(doing: string): Promise<OracleConnection> {
-    if (this.closed) throw new SinkError(false, `oracle sink: ${doing} refused: the sink is closed`);
+    this.open.refuseIfClosed(doing);
     try {
       const pool = await this.poolOnce();
       return await pool.getConnection();

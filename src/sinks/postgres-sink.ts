@@ -7,7 +7,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SinkError, SinkKeyConflictError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
+import { BucketWriteBase } from './bucket-write-base.js';
+import { OpenBucketWrites } from './open-bucket-writes.js';
 import { copyTextPieces } from './pg-copy-text.js';
 import {
   answerLine,
@@ -49,8 +50,7 @@ export class PostgresSink implements ResultSink {
   readonly kind = 'postgres' as const;
   private readonly names: TableNames;
   private readonly pool: pg.Pool;
-  private closed = false;
-  private readonly open = new Set<BucketWriteBase>();
+  private readonly open = new OpenBucketWrites(this.kind);
 
   constructor(private readonly options: PostgresSinkOptions) {
     this.names = tableNames(options.tablePrefix, 'lower');
@@ -63,68 +63,67 @@ export class PostgresSink implements ResultSink {
   }
 
   async ping(): Promise<void> {
-    const client = await this.connect('checking the connection');
-    // Checked out, the client has no pool listener: an unheard 'error' would crash the process.
-    let broken = false;
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('SELECT 1');
-    } catch (err) {
-      broken = true;
-      throw toSinkError('postgres', err, 'checking the connection');
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    await this.withClient('checking the connection', async (client, broke) => {
+      try {
+        await client.query('SELECT 1');
+      } catch (err) {
+        broke();
+        throw toSinkError('postgres', err, 'checking the connection');
+      }
+    });
   }
 
   async ensureTables(): Promise<void> {
-    const client = await this.connect('creating tables');
-    let broken = false;
-    // Checked out, the client has no pool listener: an unheard 'error' would crash the process.
-    const onError = (): void => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK_KEY]);
-      for (const table of PG_TABLES) await client.query(createTableSql(table, this.names));
-      await client.query('COMMIT');
-    } catch (err) {
-      const error = toSinkError('postgres', err, 'creating tables');
-      broken = error.transient;
-      // A failed ROLLBACK means the session is unusable: destroy it rather than pool it.
-      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    await this.withClient('creating tables', async (client, broke) => {
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [DDL_LOCK_KEY]);
+        for (const table of PG_TABLES) await client.query(createTableSql(table, this.names));
+        await client.query('COMMIT');
+      } catch (err) {
+        const error = toSinkError('postgres', err, 'creating tables');
+        if (error.transient) broke();
+        // A failed ROLLBACK means the session is unusable: destroy it rather than pool it.
+        else await client.query('ROLLBACK').catch(broke);
+        throw error;
+      }
+    });
   }
 
   async beginBucket(exam: string, bucket: number, options: BucketWriteOptions = {}): Promise<BucketWrite> {
     const label = `exam ${exam} bucket ${bucket}`;
     const client = await this.connect(`beginning ${label}`);
-    const write = new PostgresBucketWrite(client, this.names, label, options.load ?? 'upsert', (w) => this.open.delete(w));
-    this.open.add(write);
+    const write = this.open.add(new PostgresBucketWrite(client, this.names, label, options.load ?? 'upsert', this.open.finished));
     await write.start();
     return write;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const failures = await rollbackOpenWrites(this.open);
-    await this.pool.end().catch((err: unknown) => failures.push(err));
-    if (failures.length > 0) throw toSinkError('postgres', failures[0], 'closing');
+  close(): Promise<void> {
+    return this.open.close(() => this.pool.end());
+  }
+
+  /**
+   * Runs `work` on a client checked out for `doing`, then returns it to the pool, or destroys it if
+   * it broke: an 'error' event, or `work` calling broke() because the session is no longer usable.
+   */
+  private async withClient(doing: string, work: (client: pg.PoolClient, broke: () => void) => Promise<void>): Promise<void> {
+    const client = await this.connect(doing);
+    let broken = false;
+    const broke = (): void => {
+      broken = true;
+    };
+    // Checked out, the client has no pool listener: an unheard 'error' would crash the process.
+    client.on('error', broke);
+    try {
+      await work(client, broke);
+    } finally {
+      client.off('error', broke);
+      client.release(broken);
+    }
   }
 
   private async connect(doing: string): Promise<pg.PoolClient> {
-    if (this.closed) throw new SinkError(false, `postgres sink: ${doing} refused: the sink is closed`);
+    this.open.refuseIfClosed(doing);
     try {
       return await this.pool.connect();
     } catch (err) {

@@ -4,9 +4,9 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SinkError } from '../errors.js';
 import type { AnswerRow, EventRow, SubmissionRow } from '../events/result-rows.js';
-import { BucketWriteBase, rollbackOpenWrites } from './bucket-write-base.js';
+import { BucketWriteBase } from './bucket-write-base.js';
+import { OpenBucketWrites } from './open-bucket-writes.js';
 import type { BucketWrite, ResultSink } from './result-sink.js';
 import { toSinkError } from './sink-errors.js';
 import { tableNames, type TableNames } from './table-names.js';
@@ -76,9 +76,8 @@ export class SqliteSink implements ResultSink {
   readonly kind = 'sqlite' as const;
   private readonly names: TableNames;
   private db: Database.Database | undefined;
-  private closed = false;
   private stageCounter = 0;
-  private readonly open = new Set<BucketWriteBase>();
+  private readonly open = new OpenBucketWrites(this.kind);
 
   constructor(private readonly options: SqliteSinkOptions) {
     this.names = tableNames(options.tablePrefix, 'lower');
@@ -109,26 +108,23 @@ export class SqliteSink implements ResultSink {
     const label = `exam ${exam} bucket ${bucket}`;
     let write: SqliteBucketWrite;
     try {
-      write = new SqliteBucketWrite(db, this.names, `untradex_stage${++this.stageCounter}`, label, (w) => this.open.delete(w));
+      write = new SqliteBucketWrite(db, this.names, `untradex_stage${++this.stageCounter}`, label, this.open.finished);
     } catch (err) {
       throw toSinkError('sqlite', err, `staging ${label}`);
     }
-    this.open.add(write);
-    return write;
+    return this.open.add(write);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const failures = await rollbackOpenWrites(this.open);
-    this.db?.close();
-    this.db = undefined;
-    if (failures.length > 0) throw toSinkError('sqlite', failures[0], `closing ${this.options.path}`);
+  close(): Promise<void> {
+    return this.open.close(() => {
+      this.db?.close();
+      this.db = undefined;
+    }, `closing ${this.options.path}`);
   }
 
   /** Opens on first use, so constructing a sink never touches the disk. */
   private connection(doing: string): Database.Database {
-    if (this.closed) throw new SinkError(false, `sqlite sink: ${doing} refused: the sink is closed`);
+    this.open.refuseIfClosed(doing);
     if (this.db !== undefined) return this.db;
     const { path } = this.options;
     try {

@@ -4,23 +4,20 @@
 import t from 'tap';
 import { WriteOutcome } from '../../src/events/answer-event.js';
 import { lockKey } from '../../src/export/exam-meta.js';
-import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
+import { BUCKET_KEY_KINDS, bucketKeys, bucketKeysOf, bucketOf } from '../../src/redis/bucket-keys.js';
 import { BucketReader } from '../../src/redis/bucket-reader.js';
 import { BucketStore, type EventToWrite } from '../../src/redis/bucket-store.js';
 import { ExamRoster, parseRosterCursor, type RosterEntry } from '../../src/redis/exam-roster.js';
 import { PresenceStore } from '../../src/redis/presence-store.js';
-import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
+import { fetchLibraryVersion, LIBRARY_VERSION } from '../../src/redis/function-library.js';
 import { keySlot } from '../../src/redis/key-slot.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster } from '../helpers/redis-cluster.js';
+import { libraryClient, startTestCluster } from '../helpers/redis-cluster.js';
 
 const BUCKETS = 16;
 const EXAM = 'CL-1';
 
 const cluster = await startTestCluster(t, { primaries: 3 });
-const redis = cluster.client('store');
-await waitForRedis(redis, 15_000);
-await loadFunctionLibrary(redis);
+const redis = await libraryClient(cluster, 'store');
 const store = new BucketStore(redis, BUCKETS);
 
 function answerEvent(student: string, epoch: number, seq: number, question: string, value: string): EventToWrite {
@@ -43,17 +40,9 @@ t.test('every key of a bucket hashes to one slot, and the buckets spread over ev
   const slot = async (key: string) => Number(await admin.cluster('KEYSLOT', key));
   const owners = new Set<number>();
   for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
-    const keys = [
-      bucketKeys.log(EXAM, bucket),
-      bucketKeys.ans(EXAM, bucket),
-      bucketKeys.seq(EXAM, bucket),
-      bucketKeys.closed(EXAM, bucket),
-      bucketKeys.roster(EXAM, bucket),
-      bucketKeys.present(EXAM, bucket),
-      bucketKeys.holders(EXAM, bucket),
-    ];
+    const keys = bucketKeysOf(EXAM, bucket, BUCKET_KEY_KINDS);
     const slots = new Set(await Promise.all(keys.map(slot)));
-    t.equal(slots.size, 1, `bucket ${bucket}: log, ans, seq, closed, roster and both presence keys share a slot`);
+    t.equal(slots.size, 1, `bucket ${bucket}: every key of the bucket (${BUCKET_KEY_KINDS.join(', ')}) shares a slot`);
     owners.add((await cluster.primaryOf(keys[0]!)).port);
   }
   t.equal(owners.size, 3, 'the buckets of one exam live on all three primaries');

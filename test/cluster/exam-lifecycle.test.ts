@@ -7,17 +7,13 @@ import { ExamLifecycle } from '../../src/export/exam-lifecycle.js';
 import type { BucketTaskResult, BucketTaskRunner } from '../../src/export/export-job.js';
 import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
 import { BucketStore } from '../../src/redis/bucket-store.js';
-import { loadFunctionLibrary } from '../../src/redis/function-library.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster } from '../helpers/redis-cluster.js';
+import { libraryClient, startTestCluster } from '../helpers/redis-cluster.js';
 
 const BUCKETS = 8;
 const log = pino({ level: 'silent' });
 
 const cluster = await startTestCluster(t, { primaries: 3 });
-const redis = cluster.client('lifecycle');
-await waitForRedis(redis, 15_000);
-await loadFunctionLibrary(redis);
+const redis = await libraryClient(cluster, 'lifecycle');
 const store = new BucketStore(redis, BUCKETS);
 
 const runner: BucketTaskRunner = { run: async (): Promise<BucketTaskResult> => ({ ok: true, rows: 1 }) };

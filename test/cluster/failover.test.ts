@@ -6,9 +6,8 @@ import t from 'tap';
 import { StudentClient } from '../../src/client/student-client.js';
 import type { OutboxEvent } from '../../src/client/types.js';
 import { bucketKeys } from '../../src/redis/bucket-keys.js';
-import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster, type TestClusterNode } from '../helpers/redis-cluster.js';
+import { fetchLibraryVersion, LIBRARY_VERSION } from '../../src/redis/function-library.js';
+import { libraryClient, startTestCluster, type TestClusterNode } from '../helpers/redis-cluster.js';
 import { storedEventsByStudent } from '../helpers/stored-events.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 
@@ -29,9 +28,7 @@ async function promotedFor(victim: TestClusterNode, key: string): Promise<TestCl
 }
 
 t.test('a replica promoted after its primary is killed already runs the function library', async (t) => {
-  const redis = cluster.client('library');
-  await waitForRedis(redis, 15_000);
-  await loadFunctionLibrary(redis);
+  await libraryClient(cluster, 'library');
   // FUNCTION LOAD reaches replicas asynchronously, like any write: wait until every node runs it,
   // so that the kill below tests the promotion, not a race with replication.
   for (const node of cluster.nodes) {

@@ -4,9 +4,8 @@
 
 import { join } from 'node:path';
 import t from 'tap';
-import { StudentClient } from '../../src/client/student-client.js';
-import type { OutboxEvent } from '../../src/client/types.js';
-import { waitForExamState, type ExpectedResults } from '../helpers/exam-traffic.js';
+import { expectedFromAcked, waitForExamState } from '../helpers/exam-traffic.js';
+import { assertStoredAsAcked, connectWatchedStudents } from '../helpers/exactly-once-load.js';
 import { startTestCluster } from '../helpers/redis-cluster.js';
 import { assertSqliteResults } from '../helpers/sqlite-results.js';
 import { storedEventsByStudent } from '../helpers/stored-events.js';
@@ -33,18 +32,7 @@ t.test('three gateway processes on a Redis Cluster behave as one Untradex', asyn
   t.equal((await perProcess()).size, 3, 'three gateway processes');
 
   const students = Array.from({ length: STUDENTS }, (_, index) => `S${index}`);
-  const tokens = await ux.tokens(EXAM, students);
-  const acked = new Map<string, OutboxEvent[]>(students.map((student) => [student, []]));
-  const clients = await Promise.all(
-    students.map(async (student) => {
-      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 300 } });
-      t.teardown(() => client.close());
-      client.on('acked', (event) => acked.get(student)!.push(event));
-      client.on('nacked', (event, code) => t.fail(`unexpected nack ${code} for ${student} seq ${event.seq}`));
-      await client.connect();
-      return client;
-    }),
-  );
+  const { clients, acked, nacks } = await connectWatchedStudents(t, ux, EXAM, students);
   const spread = [...(await perProcess()).values()];
   t.ok(spread.filter((count) => count > 0).length >= 2, `students landed on several processes: ${spread.join('/')}`);
 
@@ -61,14 +49,8 @@ t.test('three gateway processes on a Redis Cluster behave as one Untradex', asyn
       await client.flushed();
     }),
   );
-  const stored = await storedEventsByStudent(cluster.client('check'), EXAM, BUCKETS);
-  let mismatches = 0;
-  for (const student of students) {
-    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
-    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
-    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs) || seqs.length !== ANSWERS + 2) mismatches += 1;
-  }
-  t.equal(mismatches, 0, 'across processes and shards, Redis holds exactly the acked events, in order, none twice');
+  t.same(nacks, [], 'nothing nacked');
+  assertStoredAsAcked(t, await storedEventsByStudent(cluster.client('check'), EXAM, BUCKETS), acked, ANSWERS + 2, 'across processes and shards');
 
   // One live session per student across processes: connect the same student until two sockets
   // sit on different processes; the older must then be replaced (ux_hello publishes on its shard,
@@ -76,14 +58,7 @@ t.test('three gateway processes on a Redis Cluster behave as one Untradex', asyn
   const { R1: token } = await ux.tokens('CL-MP-R', ['R1']);
   await assertReplacedAcrossProcesses(t, ux, token!);
 
-  const expected: ExpectedResults = { exam: EXAM, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
-  for (const [student, events] of acked) {
-    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
-      expected.events += 1;
-      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
-      if (event.kind === 'submit') expected.submissions += 1;
-    }
-  }
+  const expected = expectedFromAcked(EXAM, acked);
   const closedFrames = clients.map((client) => new Promise<void>((resolve) => client.once('closed', () => resolve())));
   t.equal((await ux.api('POST', `/api/exams/${EXAM}/finalize`)).status, 202);
   await Promise.all(closedFrames);

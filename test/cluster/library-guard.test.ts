@@ -9,17 +9,14 @@ import { WriteOutcome } from '../../src/events/answer-event.js';
 import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
 import { BucketStore } from '../../src/redis/bucket-store.js';
 import { ClusterLibraryGuard } from '../../src/redis/cluster-library-guard.js';
-import { fetchLibraryVersion, LIBRARY_VERSION, loadFunctionLibrary } from '../../src/redis/function-library.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster } from '../helpers/redis-cluster.js';
+import { fetchLibraryVersion, LIBRARY_VERSION } from '../../src/redis/function-library.js';
+import { libraryClient, startTestCluster } from '../helpers/redis-cluster.js';
 
 const BUCKETS = 16;
 
 t.test('a primary that takes slots after start gets the library, and its buckets take writes', async (t) => {
   const cluster = await startTestCluster(t, { primaries: 3 });
-  const redis = cluster.client('root');
-  await waitForRedis(redis, 15_000);
-  await loadFunctionLibrary(redis);
+  const redis = await libraryClient(cluster, 'root');
   const target = { exam: 'LG-1', bucket: 3 };
   const added = await cluster.addPrimaryFor(bucketKeys.seq(target.exam, target.bucket));
   t.equal(await fetchLibraryVersion(cluster.nodeClient(added)), null, 'the new primary starts without the library');

@@ -7,17 +7,13 @@ import t from 'tap';
 import { SessionWatch } from '../../actors/connection/session-watch.js';
 import { bucketKeys, bucketOf, CHANNEL_CLOSED, CHANNEL_SESSIONS } from '../../src/redis/bucket-keys.js';
 import { BucketStore } from '../../src/redis/bucket-store.js';
-import { loadFunctionLibrary } from '../../src/redis/function-library.js';
-import { waitForRedis } from '../../src/redis/redis-client.js';
-import { startTestCluster, type TestClusterNode } from '../helpers/redis-cluster.js';
+import { libraryClient, startTestCluster, type TestClusterNode } from '../helpers/redis-cluster.js';
 
 const BUCKETS = 16;
 const EXAM = 'PS-1';
 
 const cluster = await startTestCluster(t, { primaries: 3 });
-const redis = cluster.client('store');
-await waitForRedis(redis, 15_000);
-await loadFunctionLibrary(redis);
+const redis = await libraryClient(cluster, 'store');
 const store = new BucketStore(redis, BUCKETS);
 
 /** For each primary, a student whose bucket that primary holds. */

@@ -4,27 +4,19 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import type { ShardReport } from '../../src/control/control-backend.js';
 import { SHARD_CHECK_INTERVAL_MS } from '../../src/redis/shard-health.js';
 import { logLines } from '../helpers/log-lines.js';
 import { startTestCluster } from '../helpers/redis-cluster.js';
 import { startUntradexProcess, type UntradexProcess } from '../helpers/untradex.js';
 
-interface Shard {
-  primary: string;
-  replicas: Array<{ node: string; inSync: boolean }>;
-  replicasInSync: number;
-  waitReplicas: number;
-  ok: boolean;
-  reason: string | null;
-}
-
-async function shardsNow(ux: UntradexProcess): Promise<Shard[]> {
-  const reply = await ux.api<{ redis: { shards?: Shard[] } }>('GET', '/api/status');
+async function shardsNow(ux: UntradexProcess): Promise<ShardReport[]> {
+  const reply = await ux.api<{ redis: { shards?: ShardReport[] } }>('GET', '/api/status');
   return reply.body.redis.shards ?? [];
 }
 
 /** Polls the status until `wanted` holds for the shard of `primary` (a state, not a time, decides). */
-async function shardOf(ux: UntradexProcess, primary: string, wanted: (shard: Shard) => boolean): Promise<Shard> {
+async function shardOf(ux: UntradexProcess, primary: string, wanted: (shard: ShardReport) => boolean): Promise<ShardReport> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const shard = (await shardsNow(ux)).find((candidate) => candidate.primary === primary);

@@ -9,7 +9,7 @@ import { probePort } from './support/port-probe.js';
 import { spreadOverActors } from './support/spread-over-actors.js';
 import { StudentLoad } from './support/student-load.js';
 import { waitFor } from '../helpers/poll.js';
-import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
+import { assertRedisHoldsLoad, recordFault } from './support/tally.js';
 
 // Read by the actor threads this file starts (they inherit the environment at spawn).
 process.env.UX_FAULT_INJECTION = '1';
@@ -62,9 +62,7 @@ for (const action of ['throw', 'exit'] as const satisfies readonly FaultAction[]
     // longer than one probe's round trip, so probes land inside the gap, on the sibling.
     t.ok(probed.welcomedDuringFault > 0, `probes were welcomed while connection-0 was down (${probed.welcomedDuringFault})`);
 
-    const tally = await tallyRedis(ux.redis(), load, BUCKETS);
-    assertExactlyOnce(t, tally, 'Redis');
-    assertComplete(t, load, tally, 'Redis');
+    const tally = await assertRedisHoldsLoad(t, ux.redis(), load, BUCKETS, 'Redis');
     t.equal(load.students.reduce((total, student) => total + student.nacks, 0), 0, 'nothing was refused');
     recordFault(
       `connection actor crash (${action === 'throw' ? 'uncaught exception' : 'process.exit'})`,

@@ -7,7 +7,7 @@ import { injectFault } from '../../src/actor-runtime/fault-injection.js';
 import { pollSettled } from '../helpers/poll.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
-import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
+import { assertRedisHoldsLoad, recordFault } from './support/tally.js';
 
 process.env.UX_FAULT_INJECTION = '1';
 
@@ -43,9 +43,7 @@ t.test('after two connection actor crashes, their students still fit under maxCo
   // A reconnect may still be refused in the instant between the thread's death and its supervisor
   // hearing of it (the places are given back then); the clients retry, as above.
   await load.flushed();
-  const tally = await tallyRedis(ux.redis(), load, 8);
-  assertExactlyOnce(t, tally, 'Redis');
-  assertComplete(t, load, tally, 'Redis');
+  const tally = await assertRedisHoldsLoad(t, ux.redis(), load, 8, 'Redis');
   recordFault(
     'connection actor crashes at the connection cap',
     `the busiest of 2 connection actors exits twice, with gateway.maxConnections ${STUDENTS + 2} for ${STUDENTS} students`,

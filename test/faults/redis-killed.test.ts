@@ -9,7 +9,7 @@ import { startTestRedis } from '../helpers/redis-server.js';
 import { startUntradexInProcess, type InProcessUntradex } from '../helpers/untradex.js';
 import { backpressure, sampleBackpressure } from './support/backpressure-sampler.js';
 import { StudentLoad } from './support/student-load.js';
-import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
+import { assertRedisHoldsLoad, recordFault } from './support/tally.js';
 import { pollUntil, waitFor } from '../helpers/poll.js';
 
 const BUCKETS = 16;
@@ -63,9 +63,7 @@ t.test('embedded redis-server killed with SIGKILL: the root supervisor restarts 
 
   t.equal(await redisRestarts(ux), 1, 'the root supervisor restarted redis-server once');
   t.equal(load.students.reduce((total, student) => total + student.disconnects, 0), 0, 'no student lost its socket: they were paused, not dropped');
-  const tally = await tallyRedis(ux.redis(), load, BUCKETS);
-  assertExactlyOnce(t, tally, 'Redis after its restart');
-  assertComplete(t, load, tally, 'Redis after its restart');
+  const tally = await assertRedisHoldsLoad(t, ux.redis(), load, BUCKETS, 'Redis after its restart');
   recordFault(
     'Redis killed (embedded)',
     `kill -9 of the embedded redis-server under load (appendfsync always); ${STUDENTS} students, 2 writers, 8 KiB rings`,
@@ -97,9 +95,7 @@ t.test('external Redis killed with SIGKILL: Untradex waits until it is back', as
   await load.flushed();
   t.equal(ux.app.root.allActorsRunning(), true, 'no actor crashed or restarted');
   t.equal(load.students.reduce((total, student) => total + student.disconnects, 0), 0, 'no student lost its socket');
-  const tally = await tallyRedis(redis.client(), load, BUCKETS);
-  assertExactlyOnce(t, tally, 'Redis after its restart');
-  assertComplete(t, load, tally, 'Redis after its restart');
+  const tally = await assertRedisHoldsLoad(t, redis.client(), load, BUCKETS, 'Redis after its restart');
   recordFault(
     'Redis killed (external)',
     `kill -9 of an external Redis (redis.url, appendfsync always) under load, restarted by the test on the same port and dataDir; ${STUDENTS} students`,

@@ -5,31 +5,16 @@
 
 import t from 'tap';
 import { FAULT_INJECTION_ENV, FAULT_PLAN_ENV, type PlannedFault } from '../../src/actor-runtime/fault-injection.js';
+import { logLines, type LogLine } from '../helpers/log-lines.js';
 import { startUntradexProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
-import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
+import { assertRedisHoldsLoad, recordFault } from './support/tally.js';
 
 const BUCKETS = 16;
 const INTENSITY = 2;
 
-interface LogLine {
-  level?: number;
-  msg?: string;
-  code?: string;
-  actor?: string;
-  child?: string;
+interface DrainLogLine extends LogLine {
   lostWriters?: string[];
-}
-
-function logLines(output: string): LogLine[] {
-  return output.split('\n').flatMap((line) => {
-    if (!line.startsWith('{')) return [];
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
 }
 
 t.test('a writer crashing on every batch makes the process give up and exit non-zero, naming it', async (t) => {
@@ -54,7 +39,7 @@ t.test('a writer crashing on every batch makes the process give up and exit non-
   const exitMs = Date.now() - fatalAt;
   const ackedWhileDying = load.ackedTotal;
   t.not(code, 0, `the process exited non-zero (${code})`);
-  const lines = logLines(ux.output());
+  const lines = logLines<DrainLogLine>(ux.output());
   const crashes = lines.filter((line) => line.msg === 'child crashed' && line.child === 'writer-0');
   t.equal(crashes.length, INTENSITY + 1, `writer-0 crashed ${INTENSITY + 1} times: the first start and ${INTENSITY} restarts`);
   t.ok(crashes.every((line) => line.code === 'UX_ERR_ACTOR_CRASHED'), 'each crash was reported with its code');
@@ -71,9 +56,7 @@ t.test('a writer crashing on every batch makes the process give up and exit non-
   delete process.env[FAULT_PLAN_ENV];
   await ux.restart();
   await load.flushed();
-  const tally = await tallyRedis(ux.redis(), load, BUCKETS);
-  assertExactlyOnce(t, tally, 'Redis after the restart');
-  assertComplete(t, load, tally, 'Redis after the restart');
+  const tally = await assertRedisHoldsLoad(t, ux.redis(), load, BUCKETS, 'Redis after the restart');
   t.equal(await ux.stop(), 0, 'the restarted process stops cleanly');
   recordFault(
     'restart intensity (crash loop)',

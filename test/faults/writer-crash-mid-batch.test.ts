@@ -8,7 +8,7 @@ import { injectFault, type FaultSpec } from '../../src/actor-runtime/fault-injec
 import { startUntradexInProcess } from '../helpers/untradex.js';
 import { StudentLoad } from './support/student-load.js';
 import { waitFor } from '../helpers/poll.js';
-import { assertComplete, assertExactlyOnce, recordFault, tallyRedis } from './support/tally.js';
+import { assertRedisHoldsLoad, recordFault } from './support/tally.js';
 
 process.env.UX_FAULT_INJECTION = '1';
 
@@ -39,9 +39,7 @@ for (const { fault, what } of CASES) {
     t.ok(after.duplicates > 0, `the new incarnation re-read the batch in flight and Redis answered it as duplicates (${after.duplicates})`);
     t.equal(load.students.reduce((total, student) => total + student.disconnects, 0), 0, 'no student lost its socket');
 
-    const tally = await tallyRedis(ux.redis(), load, BUCKETS);
-    assertExactlyOnce(t, tally, 'Redis');
-    assertComplete(t, load, tally, 'Redis');
+    const tally = await assertRedisHoldsLoad(t, ux.redis(), load, BUCKETS, 'Redis');
     recordFault(
       `writer crash mid-batch (${fault.point})`,
       `writer-0 of 2 ${what}; 40 students`,

@@ -2,6 +2,7 @@
 // hold afterwards: the last answer per question, the event count, the submissions.
 
 import { StudentClient } from '../../src/client/student-client.js';
+import type { OutboxEvent } from '../../src/client/types.js';
 import { pollUntil } from './poll.js';
 import type { ControlClient } from './untradex.js';
 
@@ -12,6 +13,20 @@ export interface ExpectedResults {
   events: number;
   submissions: number;
   students: number;
+}
+
+/** What the final tables must hold after students were acked `acked` (each student's events, in any order). */
+export function expectedFromAcked(exam: string, acked: ReadonlyMap<string, readonly OutboxEvent[]>): ExpectedResults {
+  const expected: ExpectedResults = { exam, answers: new Map(), events: 0, submissions: 0, students: acked.size };
+  for (const [student, events] of acked) {
+    // In seq order, so the last answer to each question is the one that stays.
+    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      expected.events += 1;
+      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
+      if (event.kind === 'submit') expected.submissions += 1;
+    }
+  }
+  return expected;
 }
 
 export interface TrafficOptions {

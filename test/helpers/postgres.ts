@@ -3,6 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { Test } from 'tap';
+import type { ExpectedResults } from './exam-traffic.js';
 
 /** Override with UX_TEST_POSTGRES_URL; the default is the test machine's trust-auth database. */
 export const POSTGRES_URL = process.env['UX_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -103,4 +105,21 @@ export async function readResultTables(prefix: string, url = POSTGRES_URL): Prom
       })),
     };
   }, url);
+}
+
+/**
+ * Checks the tables of `prefix` against what an exam's traffic must have produced, as
+ * assertSqliteResults does for SQLite: one row per answered question holding the last answer, every
+ * event and every submission exactly once. Returns the exam's event rows (for a fault record).
+ */
+export async function assertPostgresResults(t: Test, prefix: string, expected: ExpectedResults): Promise<PgResultTables['events']> {
+  const tables = await readResultTables(prefix);
+  const mine = <R extends { examId: string }>(rows: R[]): R[] => rows.filter((row) => row.examId === expected.exam);
+  const answers = mine(tables.answers);
+  t.equal(answers.length, expected.answers.size, 'one answer row per student and question');
+  t.equal(answers.filter((row) => expected.answers.get(`${row.studentId}|${row.questionId}`)?.value !== row.value).length, 0, 'each is the last answer');
+  const events = mine(tables.events);
+  t.equal(events.length, expected.events, 'every event exactly once');
+  t.equal(mine(tables.submissions).length, expected.submissions, 'every submission exactly once');
+  return events;
 }

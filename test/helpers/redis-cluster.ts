@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis, type Cluster } from 'ioredis';
-import { createRedisClient, disconnectRedisClient, type ClusterTarget } from '../../src/redis/redis-client.js';
+import { loadFunctionLibrary } from '../../src/redis/function-library.js';
+import { createRedisClient, disconnectRedisClient, waitForRedis, type ClusterTarget } from '../../src/redis/redis-client.js';
 import { adminAccess, adminOptions, startNodeProcess, type NodeProcess, type NodeProcessOptions, type TestClusterNode, type TestRedisSecurity } from './redis-node-process.js';
 import type { TeardownHost } from './redis-server.js';
 
@@ -194,4 +195,12 @@ export async function startTestCluster(t: TeardownHost, opts: TestClusterOptions
   await cluster.waitHealthy();
   creating = false;
   return cluster;
+}
+
+/** A client of `cluster` (named `name`) once the cluster answers it and every primary runs the function library. */
+export async function libraryClient(cluster: TestCluster, name: string): Promise<Cluster> {
+  const redis = cluster.client(name);
+  await waitForRedis(redis, 15_000);
+  await loadFunctionLibrary(redis);
+  return redis;
 }

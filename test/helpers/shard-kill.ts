@@ -5,8 +5,7 @@ import type { Test } from 'tap';
 import { StudentClient } from '../../src/client/student-client.js';
 import type { OutboxEvent } from '../../src/client/types.js';
 import { bucketKeys, bucketOf } from '../../src/redis/bucket-keys.js';
-import type { ExpectedResults } from './exam-traffic.js';
-import { waitForExamState } from './exam-traffic.js';
+import { expectedFromAcked, waitForExamState } from './exam-traffic.js';
 import { startTestCluster } from './redis-cluster.js';
 import { assertSqliteResults } from './sqlite-results.js';
 import { startUntradexInProcess } from './untradex.js';
@@ -140,14 +139,7 @@ export async function killPrimaryUnderLoad(t: Test, options: ShardKillOptions): 
   const writers = await Promise.all(ux.app.root.writerActors.map((writer) => writer.api.status()));
   t.comment(`events answered Unavailable: ${writers.map((w) => w.shards?.unavailable ?? 0).join(', ')}; late calls: ${writers.map((w) => w.shards?.lateCalls ?? 0).join(', ')}`);
 
-  const expected: ExpectedResults = { exam: options.exam, answers: new Map(), events: 0, submissions: 0, students: STUDENTS };
-  for (const [student, events] of acked) {
-    for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
-      expected.events += 1;
-      if (event.kind === 'answer') expected.answers.set(`${student}|${event.question!}`, { value: event.value!, seq: event.seq });
-      if (event.kind === 'submit') expected.submissions += 1;
-    }
-  }
+  const expected = expectedFromAcked(options.exam, acked);
   t.equal(expected.submissions, STUDENTS, 'everyone, on the killed shard too, was acked to the end after the failover');
   t.equal((await ux.api('POST', `/api/exams/${options.exam}/finalize`)).status, 202);
   const done = await waitForExamState(ux, options.exam, ['exported', 'failed'], 60_000);

@@ -12,10 +12,10 @@ import { loadConfig, packageRoot } from '../../src/config/load-config.js';
 import type { UntradexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { UntradexApp } from '../../app/untradex-app.js';
+import { mergeOverrides, type Overrides } from './config-overrides.js';
 import { freePort } from './free-port.js';
 import type { TeardownHost } from './redis-server.js';
 
-type Overrides = Record<string, unknown>;
 
 export interface ControlClient {
   adminToken: string;
@@ -32,18 +32,6 @@ export interface RunningUntradex extends ControlClient {
   redisPort: number;
   /** A fresh client on the embedded Redis, closed at teardown. */
   redis(): Redis;
-}
-
-function deepMerge(base: Overrides, over: Overrides): Overrides {
-  const out: Overrides = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    out[key] =
-      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object' && current !== null
-        ? deepMerge(current as Overrides, value as Overrides)
-        : value;
-  }
-  return out;
 }
 
 async function baseOverrides(dataDir: string): Promise<Overrides> {
@@ -144,7 +132,7 @@ export interface UntradexProcess extends RunningUntradex {
 export async function startUntradexProcess(t: TeardownHost, overrides: Overrides = {}, options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<UntradexProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ux-app-')));
   if (options.dataDir === undefined) t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const config = deepMerge(await baseOverrides(dataDir), overrides);
+  const config = mergeOverrides(await baseOverrides(dataDir), overrides);
   const configPath = join(dataDir, 'test-config.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const cli = join(packageRoot(), 'dist', 'app', 'cli', 'main.js');
@@ -229,7 +217,7 @@ export interface InProcessUntradex extends RunningUntradex {
 /** Untradex inside the test process: the test reaches actors, rings and supervisors directly. */
 export async function startUntradexInProcess(t: TeardownHost, overrides: Overrides = {}): Promise<InProcessUntradex> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ux-app-'));
-  const { config } = loadConfig({ overrides: deepMerge(await baseOverrides(dataDir), overrides) });
+  const { config } = loadConfig({ overrides: mergeOverrides(await baseOverrides(dataDir), overrides) });
   const app = new UntradexApp(config, createLogger('test', config.log.level));
   let started = false;
   // Registered before the start: a start that is refused (tests of refusals) leaves no dataDir behind.

@@ -5,25 +5,11 @@
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { recordReliability } from '../helpers/reliability-record.js';
+import { attemptUpgrade, type UpgradeAttempt } from '../helpers/upgrade-attempt.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 
 const PER_ADDRESS = 4;
 const TOTAL = 10;
-
-interface Attempt {
-  ws: WebSocket;
-  status: number;
-}
-
-/** Opens a WebSocket from `localAddress`; status 101 when upgraded, else the HTTP status. */
-function attempt(url: string, localAddress: string): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
-    ws.once('open', () => resolve({ ws, status: 101 }));
-    ws.once('unexpected-response', (_request, response) => resolve({ ws, status: response.statusCode ?? 0 }));
-    ws.once('error', () => resolve({ ws, status: 0 }));
-  });
-}
 
 async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -38,19 +24,19 @@ t.test('per-address and total caps are exact across connection actors', async (t
     redis: { buckets: 2 },
     gateway: { connectionActors: 3, maxConnectionsPerAddress: PER_ADDRESS, maxConnections: TOTAL },
   });
-  const open: Attempt[] = [];
+  const open: UpgradeAttempt[] = [];
   t.teardown(() => open.forEach((a) => a.ws.terminate()));
   const statuses = new Map<string, number>();
   const tally = (status: number) => statuses.set(status === 101 ? 'upgraded' : `${status}`, (statuses.get(status === 101 ? 'upgraded' : `${status}`) ?? 0) + 1);
-  const burst = async (address: string, n: number): Promise<Attempt[]> => {
+  const burst = async (address: string, n: number): Promise<UpgradeAttempt[]> => {
     // All at once, so the connection actors race each other for the same address.
-    const attempts = await Promise.all(Array.from({ length: n }, () => attempt(ux.gatewayUrl, address)));
+    const attempts = await Promise.all(Array.from({ length: n }, () => attemptUpgrade(ux.gatewayUrl, address)));
     attempts.forEach((a) => tally(a.status));
     open.push(...attempts.filter((a) => a.status === 101));
     return attempts;
   };
-  const upgraded = (attempts: Attempt[]) => attempts.filter((a) => a.status === 101).length;
-  const refused503 = (attempts: Attempt[]) => attempts.filter((a) => a.status === 503).length;
+  const upgraded = (attempts: UpgradeAttempt[]) => attempts.filter((a) => a.status === 101).length;
+  const refused503 = (attempts: UpgradeAttempt[]) => attempts.filter((a) => a.status === 503).length;
   const connections = async () => (await ux.api<{ connections: { total: number } }>('GET', '/api/status')).body.connections.total;
 
   const a = await burst('127.0.0.2', 12);
@@ -93,7 +79,7 @@ t.test("a crashed connection actor's sockets give their per-address places back"
   const open: WebSocket[] = [];
   t.teardown(() => open.forEach((ws) => ws.terminate()));
   const take = async (n: number) => {
-    const attempts = await Promise.all(Array.from({ length: n }, () => attempt(ux.gatewayUrl, '127.0.0.6')));
+    const attempts = await Promise.all(Array.from({ length: n }, () => attemptUpgrade(ux.gatewayUrl, '127.0.0.6')));
     open.push(...attempts.filter((a) => a.status === 101).map((a) => a.ws));
     return attempts.filter((a) => a.status === 101).length;
   };

@@ -6,26 +6,12 @@ import t from 'tap';
 import { WebSocket } from 'ws';
 import { mintStudentToken } from '../../src/auth/student-token.js';
 import { recordReliability } from '../helpers/reliability-record.js';
+import { attemptUpgrade } from '../helpers/upgrade-attempt.js';
 import { startUntradexInProcess } from '../helpers/untradex.js';
 
 const PER_ADDRESS = 40;
 const UNWELCOMED = 200;
 const FLOOD = 400;
-
-interface Attempt {
-  ws: WebSocket;
-  status: number;
-}
-
-function attempt(url: string, localAddress: string): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
-    ws.on('error', () => undefined);
-    ws.once('open', () => resolve({ ws, status: 101 }));
-    ws.once('unexpected-response', (_request, response) => resolve({ ws, status: response.statusCode ?? 0 }));
-    ws.once('error', () => resolve({ ws, status: 0 }));
-  });
-}
 
 /** Connects from `localAddress`, says hello, sends one answer; resolves with what came back. */
 function student(url: string, localAddress: string, token: string): Promise<{ welcomed: boolean; acked: boolean; status: number; ws: WebSocket }> {
@@ -57,7 +43,7 @@ t.test('a flood of silent sockets from one address holds its share only; student
   t.teardown(() => opened.forEach((ws) => ws.terminate()));
   const token = (s: string) => mintStudentToken(ux.config.auth.secret, { exam: 'FLOOD', student: s, expiresAt: Math.floor(Date.now() / 1000) + 600 });
 
-  const flood = await Promise.all(Array.from({ length: FLOOD }, () => attempt(ux.gatewayUrl, '127.0.0.2')));
+  const flood = await Promise.all(Array.from({ length: FLOOD }, () => attemptUpgrade(ux.gatewayUrl, '127.0.0.2')));
   opened.push(...flood.map((a) => a.ws));
   const upgraded = flood.filter((a) => a.status === 101).length;
   const refused = flood.filter((a) => a.status === 503).length;
@@ -109,7 +95,7 @@ t.test('the process-wide cap holds when silent sockets come from many addresses'
   });
   const opened: WebSocket[] = [];
   t.teardown(() => opened.forEach((ws) => ws.terminate()));
-  const attempts = await Promise.all(Array.from({ length: 80 }, (_, index) => attempt(ux.gatewayUrl, `127.0.1.${1 + (index % 4)}`)));
+  const attempts = await Promise.all(Array.from({ length: 80 }, (_, index) => attemptUpgrade(ux.gatewayUrl, `127.0.1.${1 + (index % 4)}`)));
   opened.push(...attempts.map((a) => a.ws));
   t.equal(attempts.filter((a) => a.status === 101).length, 30, 'exactly gateway.maxUnwelcomed silent sockets in all');
 });

@@ -6,7 +6,8 @@ import { describeRedisTarget, redisTargetFromConfig } from '../../../src/redis/r
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { FleetApp } from '../../fleet-app.js';
 import { STOP_DEADLINE_MS } from '../../../src/stop-timeouts.js';
-import { UntradexApp, type RunningApp } from '../../untradex-app.js';
+import type { RunningApp } from '../../running-app.js';
+import { UntradexApp } from '../../untradex-app.js';
 
 /** Resolves once Untradex runs; the process then lives until a signal or a fatal error ends it. */
 export async function runStart(configPath: string | undefined): Promise<void> {

@@ -2,6 +2,8 @@
 // API, as text for a person or as the API's JSON for a script (--json).
 
 import type { ActorReport, ExamSummary, SystemStatus } from '../../../src/control/control-backend.js';
+// The console's byte format, so the CLI and the console write the same free space alike.
+import { formatBytes } from '../../../src/pages/console/figure-format.js';
 import type { ControlApiClient } from '../control-api-client.js';
 import { formatCell, renderTable } from '../text-table.js';
 
@@ -20,7 +22,7 @@ export async function runStatus(api: ControlApiClient, options: { json?: boolean
     `  redis        ${redis.status} (${redis.embedded ? 'embedded' : redis.target}, appendfsync ${redis.appendfsync})`,
   ];
   if (storage !== undefined) {
-    lines.push(`  disk         ${storage.freeBytes === null ? 'unknown' : bytes(storage.freeBytes)} free at ${storage.path} (acks pause below ${bytes(storage.minFreeBytes)})`);
+    lines.push(`  disk         ${storage.freeBytes === null ? 'unknown' : formatBytes(storage.freeBytes)} free at ${storage.path} (acks pause below ${formatBytes(storage.minFreeBytes)})`);
   }
   if (sink !== undefined) {
     const reach = sink.reachable === null ? 'not checked yet' : sink.reachable ? 'reachable' : `NOT reachable: ${sink.error ?? 'unknown'}`;
@@ -57,15 +59,4 @@ function duration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-function bytes(count: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = count;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

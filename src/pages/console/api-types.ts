@@ -1,7 +1,10 @@
 // The control API's replies as the console reads them (docs/PROTOCOL.md section 4). Kept apart from the
 // server's own types: those live beside Node-only modules the browser build cannot compile.
 
-export type ExamState = 'open' | 'closing' | 'exporting' | 'exported' | 'failed';
+import type { ExamSummary } from '../../protocol/exam-summary.js';
+import type { ProcessReport } from '../../protocol/process-report.js';
+
+export type { ExamState, ExamSummary } from '../../protocol/exam-summary.js';
 
 export interface ActorStatus {
   id: string;
@@ -12,14 +15,7 @@ export interface ActorStatus {
   eventLoop?: { p99Ms: number; maxMs: number };
 }
 
-export interface ProcessStatus {
-  id: string;
-  pid: number | null;
-  status: string;
-  restarts: number;
-  connections: number;
-  eventsStored: number;
-}
+export type { ProcessReport as ProcessStatus } from '../../protocol/process-report.js';
 
 export interface RedisServerStatus {
   node: string;
@@ -59,18 +55,9 @@ export interface SystemStatus {
   /** Redis Cluster only: sessions refused until they reconnect, their shard having failed or been late. */
   heldBack?: { students: number; byBucket: Record<string, number>; downBuckets: string[] };
   storage?: { path: string; freeBytes: number | null; minFreeBytes: number; state: string };
-  processes?: ProcessStatus[];
+  processes?: ProcessReport[];
   /** The result database, checked at most every 15 s. */
   sink?: SinkReachability;
-}
-
-export interface ExamSummary {
-  exam: string;
-  state: ExamState;
-  students: number;
-  events: number;
-  submitted: number;
-  connected: number;
 }
 
 export interface ExportProgress {

@@ -87,6 +87,18 @@ export function assertComplete(t: Test, load: StudentLoad, tally: Tally, where: 
   t.equal(tally.storedUnacked, 0, `${where}: nothing is stored that was not acked`);
 }
 
+/**
+ * Reads the exam back from Redis once every student flushed, and checks the whole promise on it:
+ * every acked event there exactly once, in order, and everything created acked (assertExactlyOnce
+ * and assertComplete). Returns the tally for the fault record.
+ */
+export async function assertRedisHoldsLoad(t: Test, redis: Redis, load: StudentLoad, buckets: number, where: string): Promise<Tally> {
+  const tally = await tallyRedis(redis, load, buckets);
+  assertExactlyOnce(t, tally, where);
+  assertComplete(t, load, tally, where);
+  return tally;
+}
+
 export function recordFault(scenario: string, injected: string, tally: Tally, note?: string): void {
   recordReliability({ kind: 'fault', scenario, injected, acked: tally.acked, inSink: tally.stored, lost: tally.lost, duplicated: tally.duplicated, ...(note === undefined ? {} : { note }) });
 }

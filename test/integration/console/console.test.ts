@@ -5,17 +5,9 @@
 import t, { type Test } from 'tap';
 import type { Locator, Page } from 'playwright-core';
 import { StudentClient } from '../../../src/client/student-client.js';
+import type { ExamSummary } from '../../../src/protocol/exam-summary.js';
 import { browserTest, launchChromium } from '../../helpers/chromium.js';
 import { startUntradexInProcess, type ControlClient } from '../../helpers/untradex.js';
-
-interface ExamSummary {
-  exam: string;
-  state: string;
-  students: number;
-  events: number;
-  submitted: number;
-  connected: number;
-}
 
 /** Generous: the console refreshes every 1-2 s and presence within 10 s; a loaded CI box is slow. */
 const SETTLE_MS = 30_000;

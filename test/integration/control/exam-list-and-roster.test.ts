@@ -4,27 +4,10 @@
 
 import t from 'tap';
 import { StudentClient } from '../../../src/client/student-client.js';
+import type { ExamSummary } from '../../../src/protocol/exam-summary.js';
+import type { RosterEntry } from '../../../src/protocol/roster-page.js';
 import { waitForExamState } from '../../helpers/exam-traffic.js';
 import { startUntradexInProcess, type ControlClient } from '../../helpers/untradex.js';
-
-interface ExamSummary {
-  exam: string;
-  state: string;
-  students: number;
-  events: number;
-  submitted: number;
-  connected: number;
-}
-
-interface RosterEntry {
-  student: string;
-  connected: boolean;
-  lastSeq: number;
-  events: number;
-  lastEventAt: number | null;
-  submitted: boolean;
-  submittedAt: number | null;
-}
 
 /** docs/PROTOCOL.md: `connected` is right within 10 s; with the test's short refresh it is much sooner. */
 const PRESENCE_BOUND_MS = 10_000;

@@ -6,7 +6,7 @@ import type { SystemStatus } from '../../../src/control/control-backend.js';
 import { runExamTraffic, waitForExamState } from '../../helpers/exam-traffic.js';
 import { recordExportFault } from '../../helpers/export-fault-record.js';
 import { freePort } from '../../helpers/free-port.js';
-import { dropTables, POSTGRES_URL, readResultTables, uniquePrefix } from '../../helpers/postgres.js';
+import { assertPostgresResults, dropTables, POSTGRES_URL, uniquePrefix } from '../../helpers/postgres.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
 import { startUntradexInProcess } from '../../helpers/untradex.js';
 
@@ -45,17 +45,12 @@ t.test('PostgreSQL unreachable, then back', async (t) => {
   t.equal(done.export.error, null, 'the old error is cleared');
   t.match((await ux.api<SystemStatus>('GET', '/api/status')).body.export, { bucketsDone: 8, rows: done.export.rows, running: 0 }, 'the export figures count the second run');
 
-  const tables = await readResultTables(prefix);
-  const answers = tables.answers.filter((row) => row.examId === 'PGD-1');
-  t.equal(answers.length, expected.answers.size, 'one answer row per student and question');
-  t.equal(answers.filter((row) => expected.answers.get(`${row.studentId}|${row.questionId}`)?.value !== row.value).length, 0, 'each is the last answer');
-  t.equal(tables.events.filter((row) => row.examId === 'PGD-1').length, expected.events, 'every event once');
-  t.equal(tables.submissions.filter((row) => row.examId === 'PGD-1').length, expected.submissions, 'every submission once');
+  const events = await assertPostgresResults(t, prefix, expected);
   recordExportFault(
     'database down during export',
     'PostgreSQL unreachable (proxy down) when finalize starts: the job retries, then fails; database back, finalize again',
     expected,
-    tables.events.filter((row) => row.examId === 'PGD-1'),
+    events,
     `PostgreSQL sink (events table); the first run failed with ${failed.export.bucketsDone} buckets done, the second completed`,
   );
 });

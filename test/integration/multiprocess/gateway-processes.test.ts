@@ -4,9 +4,8 @@
 // gateway process is restarted while its students reconnect to the others and lose nothing.
 
 import t from 'tap';
-import { StudentClient } from '../../../src/client/student-client.js';
-import type { OutboxEvent } from '../../../src/client/types.js';
 import { waitForExamState } from '../../helpers/exam-traffic.js';
+import { assertStoredAsAcked, connectWatchedStudents } from '../../helpers/exactly-once-load.js';
 import { pollSettled } from '../../helpers/poll.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import { startUntradexProcess } from '../../helpers/untradex.js';
@@ -32,17 +31,7 @@ t.test('three gateway processes behave as one Untradex', async (t) => {
   t.equal((await fetch(`${ux.controlUrl}/readyz`)).status, 200, 'ready when every process is');
 
   const students = Array.from({ length: 90 }, (_, index) => `M${index}`);
-  const tokens = await ux.tokens('MP', students);
-  const acked = new Map<string, OutboxEvent[]>(students.map((student) => [student, []]));
-  const clients = await Promise.all(
-    students.map(async (student) => {
-      const client = new StudentClient({ url: ux.gatewayUrl, token: tokens[student]!, reconnect: { baseMs: 20, maxMs: 300 } });
-      t.teardown(() => client.close());
-      client.on('acked', (event) => acked.get(student)!.push(event));
-      await client.connect();
-      return client;
-    }),
-  );
+  const { clients, acked } = await connectWatchedStudents(t, ux, 'MP', students);
   const spread = await status();
   t.equal(spread.connections.total, 90, 'the totals sum over the processes');
   t.ok(spread.processes.filter((process) => process.connections > 0).length >= 2, `students landed on several processes: ${spread.processes.map((p) => p.connections).join('/')}`);
@@ -64,14 +53,7 @@ t.test('three gateway processes behave as one Untradex', async (t) => {
   await Promise.all(traffic);
   await Promise.all(clients.map((client) => client.flushed()));
 
-  const stored = await storedEventsByStudent(ux.redis(), 'MP', BUCKETS);
-  let mismatches = 0;
-  for (const student of students) {
-    const seqs = (stored.get(student) ?? []).map((event) => event.seq);
-    const ackedSeqs = acked.get(student)!.map((event) => event.seq).sort((a, b) => a - b);
-    if (JSON.stringify(seqs) !== JSON.stringify(ackedSeqs) || seqs.length !== 11) mismatches += 1;
-  }
-  t.equal(mismatches, 0, 'across processes and a killed one, Redis holds exactly the acked events, in order, none twice');
+  assertStoredAsAcked(t, await storedEventsByStudent(ux.redis(), 'MP', BUCKETS), acked, 11, 'across processes and a killed one');
   let restarted: FleetStatusBody['processes'][number] | undefined;
   for (let attempt = 0; attempt < 300 && restarted?.status !== 'running'; attempt += 1) {
     restarted = (await status()).processes.find((process) => process.id === victim.id);

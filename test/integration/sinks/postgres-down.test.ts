@@ -1,12 +1,11 @@
 // PostgreSQL going away: a closed port, a server that hangs up, and a backend killed in the
 // middle of a bucket all surface as SinkError(transient), and nothing half-written is visible.
 
-import { createServer } from 'node:net';
 import t from 'tap';
-import { SinkError } from '../../../src/errors.js';
 import { createSink } from '../../../src/sinks/create-sink.js';
 import { freePort } from '../../helpers/free-port.js';
 import { dropTables, POSTGRES_URL, readResultTables, uniquePrefix, withPgClient } from '../../helpers/postgres.js';
+import { assertUnreachable, hangUpPort } from './sink-down.js';
 
 const ROW = { examId: 'E1', studentId: 'S1', seq: 1, kind: 'open' as const, questionId: null, value: null, clientTs: null, serverTs: 1_764_400_000_123 };
 
@@ -14,21 +13,11 @@ t.test('a sink pointed at a closed port fails with a transient SinkError', async
   const port = await freePort();
   const sink = createSink({ kind: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/test`, tablePrefix: 'ux_' });
   t.teardown(() => sink.close());
-  const ensure = await sink.ensureTables().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  t.ok(ensure instanceof SinkError, 'a SinkError');
-  t.match(ensure, { code: 'UX_ERR_SINK_TRANSIENT', transient: true });
-  await t.rejects(sink.beginBucket('E1', 0), { code: 'UX_ERR_SINK_TRANSIENT', transient: true });
+  await assertUnreachable(t, sink);
 });
 
 t.test('a server that hangs up at once fails with a transient SinkError', async (t) => {
-  const server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const port = await hangUpPort(t);
   const sink = createSink({ kind: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/test`, tablePrefix: 'ux_' });
   t.teardown(() => sink.close());
   await t.rejects(sink.beginBucket('E1', 0), { code: 'UX_ERR_SINK_TRANSIENT', transient: true });

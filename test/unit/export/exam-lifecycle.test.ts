@@ -31,6 +31,30 @@ class ScriptedRunner implements BucketTaskRunner {
   }
 }
 
+/** Buckets 0 and 1 export, every later one waits for release(): a job stalled mid-export. */
+class StalledRunner extends ScriptedRunner {
+  release!: () => void;
+  readonly #stall = new Promise<void>((resolve) => (this.release = resolve));
+
+  constructor() {
+    super(() => ({ ok: true, rows: 1 }));
+  }
+
+  override async run(task: BucketTask): Promise<BucketTaskResult> {
+    if (task.bucket >= 2) await this.#stall;
+    return super.run(task);
+  }
+}
+
+/** Finalizes `exam` with a StalledRunner and lets the job take its lease and reach the stall. */
+async function finalizeStalled(lifecycle: (runner: BucketTaskRunner) => ExamLifecycle, exam: string): Promise<{ exams: ExamLifecycle; release: () => void }> {
+  const runner = new StalledRunner();
+  const exams = lifecycle(runner);
+  await exams.finalize(exam);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return { exams, release: runner.release };
+}
+
 async function setup(t: Test) {
   const redis = (await startTestRedis(t)).client();
   await loadFunctionLibrary(redis);
@@ -160,17 +184,7 @@ t.test('the lease fences every write: a stale owner can neither mark buckets nor
 
 t.test('a lease that cannot be renewed stops the job without writing anything', async (t) => {
   const { lifecycle, redis } = await setup(t);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const slow = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
-  const original = slow.run.bind(slow);
-  slow.run = async (task) => {
-    if (task.bucket >= 2) await gate;
-    return original(task);
-  };
-  const exams = lifecycle(slow);
-  await exams.finalize('LC-R');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const { exams, release } = await finalizeStalled(lifecycle, 'LC-R');
   // Another process takes the lease as if ours had lapsed (a long pause, a partition).
   await redis.set('ux:{LC-R}:lock', 'intruder', 'PX', 60_000);
   await new Promise((resolve) => setTimeout(resolve, 3_500)); // one renewal period
@@ -199,17 +213,7 @@ t.test('a finalize that finds a dead owner\'s lease takes the job over once it l
 
 t.test('a lease that lapsed during a stall, with nobody else taking it, is taken again and the job finishes', async (t) => {
   const { lifecycle, redis } = await setup(t);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const slow = new ScriptedRunner(() => ({ ok: true, rows: 1 }));
-  const original = slow.run.bind(slow);
-  slow.run = async (task) => {
-    if (task.bucket >= 2) await gate;
-    return original(task);
-  };
-  const exams = lifecycle(slow);
-  await exams.finalize('LC-S');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const { exams, release } = await finalizeStalled(lifecycle, 'LC-S');
   await redis.del('ux:{LC-S}:lock'); // what a lapse looks like from Redis: nobody holds it
   await new Promise((resolve) => setTimeout(resolve, 3_500)); // one renewal period
   release();
