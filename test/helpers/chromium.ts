@@ -3,6 +3,9 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, LaunchOptions } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
@@ -83,12 +86,36 @@ export interface ChromiumProcess {
 }
 
 /**
+ * A fresh user data dir, removed at teardown. Register it before the browsers that use it: tap
+ * runs teardowns last-in first-out, so the browsers are gone before their profile is removed.
+ */
+export async function temporaryProfile(t: TapLike): Promise<string> {
+  const profile = await mkdtemp(join(tmpdir(), 'ux-profile-'));
+  // Retries cover a file a dying helper process of Chromium writes as the tree is removed.
+  t.teardown(() => rm(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
+  return profile;
+}
+
+/**
  * Chromium started by the test itself on a user data dir, and driven over CDP, so the test holds
  * its process and can SIGKILL it, then start it again on the same profile.
  */
 export async function launchChromiumProcess(t: TapLike, userDataDir: string): Promise<ChromiumProcess> {
-  const child = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, '--headless=new', '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, so kill() ends the browser and every helper process it started (the
+  // storage and network services write into the profile), as a crash of the machine would.
+  const child = spawn(CHROMIUM_PATH, [...CHROMIUM_ARGS, '--headless=new', '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async () => {
+    if (child.pid === undefined) return;
+    if (child.exitCode === null && child.signalCode === null) signalGroup(child.pid, 'SIGKILL');
+    await exited;
+    await groupGone(child.pid);
+  };
+  // Registered before anything can fail, so a browser that never listened is still ended.
+  t.teardown(kill);
   const endpoint = await new Promise<string>((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`Chromium gave no DevTools endpoint within 30 s: ${text.slice(-500)}`)), 30_000);
@@ -103,10 +130,28 @@ export async function launchChromiumProcess(t: TapLike, userDataDir: string): Pr
     child.once('exit', (code) => reject(new Error(`Chromium exited (${code}) before it listened: ${text.slice(-500)}`)));
   });
   const browser = await chromium.connectOverCDP(endpoint);
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  };
-  t.teardown(kill);
   return { context: browser.contexts()[0]!, pid: child.pid!, kill };
+}
+
+/** Signals a whole process group; a group already gone is not an error. */
+function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-groupId, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/**
+ * Waits until no process of the group is left. SIGKILL is delivered to all of them at once, but
+ * they die over a few milliseconds; a profile reused or removed before that sees their last writes.
+ */
+async function groupGone(groupId: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (signalGroup(groupId, 0)) {
+    if (Date.now() > deadline) throw new Error(`Chromium's processes (group ${groupId}) were still there 10 s after SIGKILL`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

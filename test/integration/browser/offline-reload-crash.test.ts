@@ -4,13 +4,11 @@
 // token in a second browser gets the answers back and the first tab goes to `replaced`; finalize
 // puts exactly those answers in the SQLite sink.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import t from 'tap';
-import { browserTest, launchChromium, launchChromiumProcess } from '../../helpers/chromium.js';
+import { browserTest, launchChromium, launchChromiumProcess, temporaryProfile } from '../../helpers/chromium.js';
 import { freePort } from '../../helpers/free-port.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
@@ -33,8 +31,7 @@ t.test('answers survive offline, a reload and a killed browser, and reach the si
   t.teardown(() => proxy.down());
   const { S1: token } = await ux.tokens(EXAM, ['S1']);
   const examUrl = `http://127.0.0.1:${proxy.port}/exam/#token=${token}`;
-  const profile = await mkdtemp(join(tmpdir(), 'ux-profile-'));
-  t.teardown(() => rm(profile, { recursive: true, force: true }));
+  const profile = await temporaryProfile(t);
 
   // 1. Online: an answer is saved.
   let chromium = await launchChromiumProcess(t, profile);
