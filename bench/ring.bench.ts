@@ -138,7 +138,7 @@ result.target({
   measured: `p99 ${fmt(p99.ring)} ms against ${fmt(p99.post)} ms; ${fmt(median(throughput.ring))} records/s against ${fmt(median(throughput.post))}`,
 });
 result.note('Each record is a real answer event (src/ring/event-record.ts) encoded in the producer thread and decoded to the same EventEnvelope object in the consumer, so both transports end with the same object on the consumer side; postMessage structured-clones it instead.');
-result.note(`The producer stays at most 50,000 records ahead of the consumer with postMessage (it has no backpressure of its own); the ring pushes back when full. Latency: the producer stamps each record on a clock both threads share; the consumer parks on Atomics.waitAsync (the doorbell), as the writer actor does; records of each pass's first ${WARMUP_MS} ms (JIT and heap warm-up) are not counted.`);
+result.note(`The producer stays at most 50,000 records ahead of the consumer with postMessage (it has no backpressure of its own); the ring pushes back when full. Latency: the producer stamps each record on a clock both threads share; the consumer parks on Atomics.waitAsync (the doorbell), as the writer actor does; records of each pass's first ${WARMUP_MS} ms (JIT and heap warm-up) are not counted. At a fixed rate the producer sends what is due once a millisecond, as a connection actor does per socket read; a producer spinning on setImmediate held a core and measured the scheduler (p99 about 20 ms for the ring).`);
 
 t.comment(result.table());
 t.ok(throughput.ring.length === REPEATS, 'every pass moved all its records in order');
