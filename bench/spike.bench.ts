@@ -43,20 +43,23 @@ const ratio = (a: number, b: number): number => a / Math.max(1e-9, b);
 const untradex = (t: Parameters<typeof startBenchUntradex>[0], students: number) => startBenchUntradex(t, { gateway: { maxConnections: Math.max(19_500, students + 100) } });
 
 /** Server + Redis CPU over `seconds` with nobody connected, after the same settling time for both servers. */
-async function idleShare(server: BenchServer): Promise<number> {
+async function idleShare(server: BenchServer): Promise<{ share: number; wakeupsPerSecond: number }> {
   await sleep(IDLE_SETTLE_MS);
   const meter = new CpuMeter(server.pids);
   meter.begin();
   await sleep(IDLE_SECONDS * 1000);
   const cpu = meter.end();
-  return (cpu.serverCpuSeconds + cpu.redisCpuSeconds) / cpu.wallSeconds;
+  return { share: (cpu.serverCpuSeconds + cpu.redisCpuSeconds) / cpu.wallSeconds, wakeupsPerSecond: (cpu.serverWakeups + cpu.redisWakeups) / cpu.wallSeconds };
 }
 
 // Idle first: nothing else of this file runs yet.
-const idleUx = await measured(t, 'idle untradex', async (t) => idleShare(await untradex(t, 0)));
-const idleNaive = await measured(t, 'idle naive server', async (t) => idleShare(await startBenchNaive(t, 'always')));
+const idleUxRead = await measured(t, 'idle untradex', async (t) => idleShare(await untradex(t, 0)));
+const idleNaiveRead = await measured(t, 'idle naive server', async (t) => idleShare(await startBenchNaive(t, 'always')));
+const idleUx = idleUxRead.share;
+const idleNaive = idleNaiveRead.share;
 t.comment(`idle: untradex ${fmt(idleUx * 100)}% of one core, naive server ${fmt(idleNaive * 100)}%`);
 result.add({ id: 'spike.idle', label: 'idle, nobody connected: server + Redis CPU, % of one core', value: idleUx * 100, unit: '%', better: 'lower', baseline: { label: 'naive server', value: idleNaive * 100 } });
+result.add({ id: 'spike.idleWakeups', label: 'idle, nobody connected: server + Redis thread wake-ups (context switches) per second', value: idleUxRead.wakeupsPerSecond, unit: '/s', better: 'lower', baseline: { label: 'naive server', value: idleNaiveRead.wakeupsPerSecond } });
 result.target({ id: 'spike.idle', issue: ISSUE, text: 'idle at most 0.5% of one core', met: IDLE_SECONDS >= 15 ? idleUx <= 0.005 : null, measured: `${fmt(idleUx * 100)}% (server and its Redis; naive server ${fmt(idleNaive * 100)}%)` });
 
 // A moderate steady load: every student answers at a fixed rate, no spikes.
@@ -72,6 +75,7 @@ const steadyLabel = `${STEADY_STUDENTS.toLocaleString('en-US')} x ${STEADY_RATE}
 const addSteady = (id: string, label: string, unit: string, pick: (m: IngestMeasure) => number, better: 'lower' | 'higher' = 'lower') =>
   result.add({ id: `spike.steady.${id}`, label: `${steadyLabel}: ${label}`, value: pick(steadyUx), unit, better, baseline: { label: 'naive server', value: pick(steadyNaive) } });
 addSteady('cpuPerEvent', 'server + Redis CPU per acked event', 'µs', (m) => m.cpuPerEventUs);
+addSteady('wakeupsPerEvent', 'server + Redis thread wake-ups (context switches) per acked event', 'wake-ups', (m) => m.wakeupsPerEvent);
 addSteady('p99', 'p99 ack latency', 'ms', (m) => m.run.all.p99Ms);
 addSteady('p50', 'p50 ack latency', 'ms', (m) => m.run.all.p50Ms);
 addSteady('rate', 'acked events/s', 'events/s', (m) => m.run.ackedPerSecond, 'higher');
@@ -96,6 +100,7 @@ for (const students of SPIKE_STUDENTS) {
     result.add({ id: `spike.${students}.${id}`, label: `spike of ${n}: ${label}`, value: pick(ux), unit, better, baseline: { label: 'naive server', value: pick(naive) } });
   add('cpuPerEvent', 'server + Redis CPU per acked event, connects included', 'µs', (m) => m.cpuPerEventWholeUs);
   add('cpuPerEventRun', 'server + Redis CPU per acked event after everyone was welcomed', 'µs', (m) => m.cpuPerEventUs);
+  add('wakeupsPerEvent', 'server + Redis thread wake-ups (context switches) per acked event, connects included', 'wake-ups', (m) => m.wakeupsPerEventWhole);
   add('p99', 'p99 ack latency, every event', 'ms', (m) => m.run.all.p99Ms);
   add('startP99', 'p99 ack latency of the opens', 'ms', (m) => m.run.start.p99Ms);
   add('steadyP99', 'p99 ack latency of the answers', 'ms', (m) => m.run.steady.p99Ms);

@@ -23,6 +23,10 @@ export interface IngestMeasure {
    * (the start spike's handshakes and opens included), µs: what a whole exam costs per event.
    */
   cpuPerEventWholeUs: number;
+  /** Server plus Redis context switches (thread wake-ups) during the run over the events acked during it. */
+  wakeupsPerEvent: number;
+  /** The same from the first connect to the end of the drain, over every event acked. */
+  wakeupsPerEventWhole: number;
   /** The load generator's part of all CPU used during the run (it shares the machine). */
   loadCpuShare: number;
   /** All CPU used during the run over what the machine's cores could give. */
@@ -138,6 +142,8 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       redisRssPeakMiB: peaks.redisPeakBytes / 2 ** 20,
       cpuPerEventUs: run.ackedDuringRun === 0 ? 0 : (serverCpu / run.ackedDuringRun) * 1e6,
       cpuPerEventWholeUs: run.ackedTotal === 0 ? 0 : ((wholeCpu.serverCpuSeconds + wholeCpu.redisCpuSeconds) / run.ackedTotal) * 1e6,
+      wakeupsPerEvent: run.ackedDuringRun === 0 ? 0 : (cpu.serverWakeups + cpu.redisWakeups) / run.ackedDuringRun,
+      wakeupsPerEventWhole: run.ackedTotal === 0 ? 0 : (wholeCpu.serverWakeups + wholeCpu.redisWakeups) / run.ackedTotal,
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
       loopDelay,
@@ -146,7 +152,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
         `latency all ${formatSummary(run.all)}\n` +
-        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event` +
+        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event, ${fmt(measure.wakeupsPerEvent)} wake-ups per event (server ${cpu.serverWakeups}, redis ${cpu.redisWakeups})` +
         (loopDelay === null ? '' : `\nworst actor event-loop delay: connection actors p99 ${fmt(loopDelay.connections.p99Ms)} ms, max ${fmt(loopDelay.connections.maxMs)} ms; writers p99 ${fmt(loopDelay.writers.p99Ms)} ms, max ${fmt(loopDelay.writers.maxMs)} ms`),
     );
     return measure;

@@ -11,6 +11,31 @@ export interface ProcSample {
   rssBytes: number;
   /** User plus system CPU time since the process started. */
   cpuSeconds: number;
+  /**
+   * Context switches of all its threads since they started (voluntary and not): each is a thread
+   * going to sleep or being put off the CPU, so about one wake-up each.
+   */
+  contextSwitches: number;
+}
+
+/** Voluntary plus involuntary context switches summed over every thread of `pid`; 0 if it is gone. */
+function readContextSwitches(pid: number): number {
+  let total = 0;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const task of tasks) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(match[1]);
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return total;
 }
 
 /** One reading, or null when the process is gone. */
@@ -23,7 +48,7 @@ export function readProc(pid: number): ProcSample | null {
     const stime = Number(fields[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-    return { pid, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024, cpuSeconds: (utime + stime) / CLOCK_TICKS };
+    return { pid, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024, cpuSeconds: (utime + stime) / CLOCK_TICKS, contextSwitches: readContextSwitches(pid) };
   } catch {
     return null;
   }
@@ -87,6 +112,7 @@ export function readTree(root: number, exclude = 'redis-server'): ProcSample | n
     if (part === null) continue;
     top.rssBytes += part.rssBytes;
     top.cpuSeconds += part.cpuSeconds;
+    top.contextSwitches += part.contextSwitches;
   }
   return top;
 }
@@ -101,6 +127,9 @@ export interface ServerPids {
 export interface CpuWindow {
   serverCpuSeconds: number;
   redisCpuSeconds: number;
+  /** Context switches of the server's threads (and its other processes) and of its Redis over the window. */
+  serverWakeups: number;
+  redisWakeups: number;
   wallSeconds: number;
 }
 
@@ -122,6 +151,8 @@ export class CpuMeter {
     return {
       serverCpuSeconds: (server?.cpuSeconds ?? 0) - (start.server?.cpuSeconds ?? 0),
       redisCpuSeconds: (redis?.cpuSeconds ?? 0) - (start.redis?.cpuSeconds ?? 0),
+      serverWakeups: (server?.contextSwitches ?? 0) - (start.server?.contextSwitches ?? 0),
+      redisWakeups: (redis?.contextSwitches ?? 0) - (start.redis?.contextSwitches ?? 0),
       wallSeconds: (performance.now() - start.at) / 1000,
     };
   }
