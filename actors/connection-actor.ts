@@ -20,7 +20,7 @@ import { SessionWatch } from './connection/session-watch.js';
 import { SlotTable } from './connection/slot-table.js';
 import { StudentGateway } from './connection/student-gateway.js';
 import type { StudentSession } from './connection/student-session.js';
-import { PRESENCE_LEAVE_MS } from '../src/stop-timeouts.js';
+import { CLOSE_HANDSHAKE_MS, PRESENCE_LEAVE_MS } from '../src/stop-timeouts.js';
 import { WireTallies } from './connection/wire-tallies.js';
 
 const FINISH_POLL_MS = 5;
@@ -85,11 +85,21 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   await listener.listen(init.listen);
   log.debug({ listen: init.listen.kind, incarnation: init.incarnation }, 'connection actor listening');
 
+  const closingSockets = (): number => {
+    let closing = 0;
+    for (const session of slots.values()) if (session.phase === 'closing') closing += 1;
+    return closing;
+  };
+
   const shutdown = async () => {
     presence.stop();
     let leaveTimer: NodeJS.Timeout | undefined;
     await Promise.race([presence.leaveAll(), new Promise((resolve) => (leaveTimer = setTimeout(resolve, PRESENCE_LEAVE_MS)))]);
     clearTimeout(leaveTimer);
+    // The sockets finish() closed with 1001 end their handshake (the client's reply) before the
+    // thread ends: destroyed with answers unread, a socket sends RST and its client may see 1006.
+    const closeBy = Date.now() + CLOSE_HANDSHAKE_MS;
+    while (closingSockets() > 0 && Date.now() < closeBy) await new Promise((resolve) => setTimeout(resolve, FINISH_POLL_MS));
     gateway.stop();
     loopDelay.stop();
     await acks.stop();

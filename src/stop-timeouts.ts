@@ -22,6 +22,13 @@ export const ACTOR_STOP_TIMEOUT_MS = 10_000;
 /** A connection actor's last presence round, inside its own stop so the thread is not terminated mid-round. */
 export const PRESENCE_LEAVE_MS = 1_000;
 
+/**
+ * How long a connection actor's stop waits for the clients' replies to its 1001 close frames. A
+ * socket the thread's end destroys with unread data (answers still arriving) sends RST, and a
+ * client that had not yet read the close frame loses it: it sees 1006 instead of 1001.
+ */
+export const CLOSE_HANDSHAKE_MS = 1_000;
+
 /** The supervisor's backstop for an actor child: above the thread's own stop, so the thread's force comes first. */
 export const ACTOR_SHUTDOWN_MS = ACTOR_STOP_TIMEOUT_MS + 5_000;
 

@@ -24,4 +24,5 @@ t.test('each supervisor backstop is above its child\'s own stop, so the child\'s
 
 t.test('a connection actor\'s last presence round ends inside its own stop', async (t) => {
   t.ok(T.PRESENCE_LEAVE_MS < T.ACTOR_STOP_TIMEOUT_MS);
+  t.ok(T.PRESENCE_LEAVE_MS + T.CLOSE_HANDSHAKE_MS < T.ACTOR_STOP_TIMEOUT_MS, 'and so does its wait for the close handshakes');
 });
