@@ -114,7 +114,12 @@ export class EmbeddedRedis extends EventEmitter {
       this.port,
       this.options.log ?? pino({ level: 'silent' }),
       { readyTimeoutMs: this.options.startTimeoutMs ?? 30_000, stopTimeoutMs: this.options.stopTimeoutMs ?? REDIS_STOP_TIMEOUT_MS },
-      { describeExit: (code, signal, stderr) => this.describeExit(code, signal, stderr), startFailure: (exit, stderr) => this.startFailure(exit, stderr), logTail: (stderr) => this.logTail(stderr) },
+      {
+        describeExit: (code, signal, stderr) => this.describeExit(code, signal, stderr),
+        startFailure: (exit, stderr) => this.startFailure(exit, stderr),
+        logTail: (stderr) => this.logTail(stderr),
+        shutdown: () => this.shutdown(),
+      },
       LOG_TAIL_BYTES,
     );
     this.running = server;
@@ -143,7 +148,7 @@ export class EmbeddedRedis extends EventEmitter {
     }
   }
 
-  /** SIGTERM (Redis flushes the AOF and exits), SIGKILL if it hangs. Safe to call at any time. */
+  /** SHUTDOWN (Redis fsyncs the AOF and exits; SIGTERM if refused), SIGKILL if it hangs. Safe to call at any time. */
   async stop(): Promise<void> {
     await this.running?.stop();
   }
@@ -165,6 +170,11 @@ export class EmbeddedRedis extends EventEmitter {
       '--dir', this.redisDir,
       '--appendonly', 'yes',
       '--appendfsync', this.options.appendfsync,
+      // Redis's cron (expiry sampling, stats, client timeouts) runs `hz` times a second, busy or not:
+      // at the default 10 it was most of an idle Untradex's CPU. With appendfsync always every write
+      // is fsynced before its reply, so the cron paces nothing that durability needs; with everysec
+      // an idle server's last second of writes is fsynced from the cron, so it keeps Redis's default.
+      '--hz', this.options.appendfsync === 'always' ? '1' : '10',
       // AOF only: an RDB snapshot would fork a copy of the whole dataset mid-exam for nothing.
       '--save', '',
       // Refuse writes when full instead of evicting acknowledged answers.
@@ -195,9 +205,31 @@ export class EmbeddedRedis extends EventEmitter {
     while (await isLiveRedisIn(pid, this.redisDir)) await sleep(POLL_MS);
   }
 
-  /** True once a server answers on our port and reports our child's pid (not a stranger's). */
-  private async answers(pid: number | undefined): Promise<boolean> {
-    const probe = new Redis({
+  /**
+   * Asks the server to SHUTDOWN; true once it has taken the command (it closes the connection
+   * instead of replying), false when it could not be asked. Redis acts on a SIGTERM only at its next
+   * cron tick, up to a second at hz 1; SHUTDOWN acts at once.
+   */
+  private async shutdown(): Promise<boolean> {
+    // A frozen server (SIGSTOP in a fault test) takes the connection but never answers: SIGTERM then.
+    const client = this.client('untradex-embedded-stop', 2000);
+    try {
+      await client.connect();
+      // The server closes the connection as it exits: the reply is the connection's end, not a value.
+      await client.call('SHUTDOWN').catch((error: unknown) => {
+        if (!/Connection is closed|ECONNRESET/i.test(String(error))) throw error;
+      });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** A one-off connection to our server that never retries: for probes and the stop. */
+  private client(connectionName: string, commandTimeoutMs?: number): Redis {
+    const client = new Redis({
       host: this.host,
       port: this.port,
       ...(this.options.password === undefined ? {} : { password: this.options.password }),
@@ -207,9 +239,16 @@ export class EmbeddedRedis extends EventEmitter {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       connectTimeout: 1000,
-      connectionName: 'untradex-embedded-probe',
+      ...(commandTimeoutMs === undefined ? {} : { commandTimeout: commandTimeoutMs }),
+      connectionName,
     });
-    probe.on('error', () => undefined); // a refused connection is the expected answer while starting
+    client.on('error', () => undefined); // each caller reads its command's own failure
+    return client;
+  }
+
+  /** True once a server answers on our port and reports our child's pid (not a stranger's). */
+  private async answers(pid: number | undefined): Promise<boolean> {
+    const probe = this.client('untradex-embedded-probe'); // a refused connection is the expected answer while starting
     try {
       await probe.connect();
       const info = await probe.info('server');

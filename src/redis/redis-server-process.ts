@@ -1,5 +1,5 @@
-// One spawned redis-server on the shared child lifecycle: ready once it answers a probe, SIGTERM (Redis
-// flushes its AOF) then SIGKILL to stop, an unasked exit reported once in words; its start failures name the cause.
+// One spawned redis-server on the shared child lifecycle: ready once it answers a probe, SHUTDOWN or SIGTERM
+// (Redis fsyncs its AOF) then SIGKILL to stop, an unasked exit reported once in words; its start failures name the cause.
 
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +16,8 @@ export interface RedisServerWords {
   /** Why it could not start, from its exit or the spawn's error; `tail` reads its log and stderr. */
   startFailure(exit: { code: number | null; signal: string | null; error?: Error }, stderr: string): Promise<UntradexError>;
   logTail(stderr: string): Promise<string>;
+  /** Asks the server to SHUTDOWN over a connection; false when it could not be asked. */
+  shutdown(): Promise<boolean>;
 }
 
 export class RedisServerProcess extends ChildLifecycle {
@@ -74,9 +76,10 @@ export class RedisServerProcess extends ChildLifecycle {
     return null;
   }
 
-  protected requestStop(): Promise<void> {
+  /** SHUTDOWN first (prompt at any hz); SIGTERM when the server could not be asked. */
+  protected async requestStop(): Promise<void> {
+    if (await this.words.shutdown()) return;
     this.child.kill('SIGTERM');
-    return Promise.resolve();
   }
 
   protected force(): void {

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -49,6 +49,7 @@ t.test('starts with AOF on, no RDB, noeviction, bound to localhost; stops idempo
   const config = async (key: string) => ((await redis.config('GET', key)) as string[])[1];
   t.equal(await config('appendonly'), 'yes');
   t.equal(await config('appendfsync'), 'everysec');
+  t.equal(await config('hz'), '10', 'everysec: the cron that fsyncs the last writes of an idle server keeps its pace');
   t.equal(await config('save'), '');
   t.equal(await config('maxmemory-policy'), 'noeviction');
   t.equal(await config('bind'), '127.0.0.1');
@@ -106,6 +107,24 @@ t.test('a new instance on the same dataDir after a clean stop finds the data', a
   await second.start();
   const redis2 = client(t, second);
   t.same(await new BucketStore(redis2, 1).examCounts('E1'), { students: 1, events: 1, closedBuckets: 0, submitted: 0, connected: 0 });
+});
+
+t.test('appendfsync always: the cron ticks once a second, and stop() asks with SHUTDOWN (prompt at any hz), password or not', async (t) => {
+  for (const password of [undefined, 'embedded pass "quoted"']) {
+    const server = await embedded(t, password === undefined ? {} : { password });
+    await server.start();
+    const redis = createRedisClient({ url: server.url, ...(password === undefined ? {} : { password }) }, 'embedded-test');
+    redis.on('error', () => undefined);
+    t.equal(((await redis.config('GET', 'hz')) as string[])[1], '1', 'hz 1: nothing of durability waits on the cron');
+    await redis.set('k', 'v');
+    redis.disconnect();
+    await server.stop();
+    const log = await readFile(server.logPath, 'utf8');
+    // Redis acts on SIGTERM only at its next cron tick (up to 1 s at hz 1); SHUTDOWN acts at once.
+    t.match(log, /User requested shutdown/, `stopped by the SHUTDOWN command (${password === undefined ? 'no password' : 'with a password'})`);
+    t.notMatch(log, /Received SIGTERM/, 'not by a signal');
+    t.match(log, /Redis is now ready to exit/, 'a clean exit, the AOF fsynced');
+  }
 });
 
 t.test('a server that hangs on SIGTERM is killed after stopTimeoutMs, and that stop is no crash', async (t) => {
