@@ -89,13 +89,16 @@ export interface BenchNaive extends BenchServer {
   redis: TestRedis;
 }
 
-/** The naive baseline server with its own redis-server (same appendfsync as the Untradex run it is compared with). */
-export async function startBenchNaive(t: TeardownHost, appendfsync: 'always' | 'everysec', buckets = 64): Promise<BenchNaive> {
+/**
+ * The naive baseline server with its own redis-server (same appendfsync as the Untradex run it is
+ * compared with). `storeEvents: false` runs it as the floor: acks without storing (NaiveServerOptions).
+ */
+export async function startBenchNaive(t: TeardownHost, appendfsync: 'always' | 'everysec', buckets = 64, options: { storeEvents?: boolean } = {}): Promise<BenchNaive> {
   const redis = await startTestRedis(t, { appendfsync });
   const secret = randomBytes(24).toString('base64url');
   const port = await freePort();
   const script = fileURLToPath(new URL('../baselines/naive-server-main.js', import.meta.url));
-  const child = spawn(process.execPath, [script, JSON.stringify({ host: '127.0.0.1', port, redisPort: redis.port, secret, buckets })], {
+  const child = spawn(process.execPath, [script, JSON.stringify({ host: '127.0.0.1', port, redisPort: redis.port, secret, buckets, ...options })], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(async () => {
