@@ -86,6 +86,12 @@ addSteady('p99', 'p99 ack latency', 'ms', (m) => m.run.all.p99Ms);
 addSteady('p50', 'p50 ack latency', 'ms', (m) => m.run.all.p50Ms);
 addSteady('rate', 'acked events/s', 'events/s', (m) => m.run.ackedPerSecond, 'higher');
 addSteady('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
+// Untradex's own receive-to-ack, beside the students' p99: is the tail inside the server or around it?
+const serverAckFigure = (id: string, label: string, m: IngestMeasure, client: number): void => {
+  if (m.serverAck === null) return;
+  result.add({ id, label, value: m.serverAck.p99AtMostMs, unit: 'ms', better: 'lower', baseline: { label: "the students' p99, same run", value: client } });
+};
+serverAckFigure('spike.steady.serverAckP99', `${steadyLabel}: Untradex's own p99 from frame read to ack written (histogram bucket bound)`, steadyUx, steadyUx.run.all.p99Ms);
 const perEventUs = (cpuSeconds: number, m: IngestMeasure): number => (m.run.ackedDuringRun === 0 ? 0 : (cpuSeconds / m.run.ackedDuringRun) * 1e6);
 const floorServerUs = perEventUs(steadyFloor.cpu.serverCpuSeconds, steadyFloor);
 const uxRedisUs = perEventUs(steadyUx.cpu.redisCpuSeconds, steadyUx);
@@ -132,6 +138,7 @@ for (const students of SPIKE_STUDENTS) {
   add('welcomeP99', 'p99 connect-to-welcome', 'ms', (m) => m.connect.welcome.p99Ms);
   add('welcomed', 'students welcomed', 'students', (m) => m.connect.welcomed, 'higher');
   add('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
+  serverAckFigure(`spike.${students}.serverAckP99`, `spike of ${n}: Untradex's own p99 from frame read to ack written, every event (histogram bucket bound)`, ux, ux.run.all.p99Ms);
   addSpikeTargets(result, `spike.${students}`, students, ux, naive, students >= 3_000);
   t.equal(ux.run.pendingAtEnd, 0, `untradex acked every event of the spike of ${n}`);
 }

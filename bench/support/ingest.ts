@@ -7,6 +7,7 @@ import type { ConnectPlan, DriverKind, RunPlan } from '../loadgen/plan.js';
 import { CpuMeter, sampleRss, type CpuWindow } from './proc-stats.js';
 import { withLoad, type BenchTest } from './load.js';
 import { formatSummary } from '../loadgen/latency.js';
+import type { HistogramSnapshot } from '../../src/telemetry/latency-histogram.js';
 import { fmt } from './results.js';
 import type { ActorLoopDelay, BenchServer } from './servers.js';
 
@@ -35,6 +36,37 @@ export interface IngestMeasure {
   loopDelay: ActorLoopDelay | null;
   /** What holding every student connected and silent costs (plan.quiet), or null when not asked. */
   quiet: QuietFigures | null;
+  /**
+   * Untradex only: its own receive-to-ack latency over the run and drain, from frame decoded to ack
+   * written (the histogram of /api/status, so each figure is a bucket's upper bound). Beside the
+   * students' latency it says whether a tail is inside the server or around it (kernel, the load
+   * generator's own turn on the cores). Null for the naive server.
+   */
+  serverAck: ServerAckLatency | null;
+}
+
+export interface ServerAckLatency {
+  count: number;
+  /** Upper bounds of the buckets holding the 50th and 99th percentiles, ms. */
+  p50AtMostMs: number;
+  p99AtMostMs: number;
+  meanMs: number;
+}
+
+/** The run's part of a since-start histogram (after minus before), as bucket bounds. */
+export function histogramWindow(before: HistogramSnapshot, after: HistogramSnapshot): ServerAckLatency {
+  const counts = after.counts.map((count, bucket) => count - (before.counts[bucket] ?? 0));
+  const count = after.count - before.count;
+  const at = (q: number): number => {
+    const rank = Math.ceil(q * count);
+    let seen = 0;
+    for (let bucket = 0; bucket < counts.length; bucket += 1) {
+      seen += counts[bucket]!;
+      if (seen >= rank) return after.boundsMs[bucket] ?? Number.POSITIVE_INFINITY;
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  return { count, p50AtMostMs: count === 0 ? 0 : at(0.5), p99AtMostMs: count === 0 ? 0 : at(0.99), meanMs: count === 0 ? 0 : (after.sumMs - before.sumMs) / count };
 }
 
 /** A window with every student connected and nobody sending: presence, liveness and timers only. */
@@ -125,6 +157,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
           `redis ${fmt(quiet.redisCorePercent)} %, AOF ${quiet.aofBytesPerSecond === null ? 'n/a' : `${fmt(quiet.aofBytesPerSecond / 1024)} KiB/s`}`,
       );
     }
+    const ackBefore = server.ackLatency === undefined ? null : await server.ackLatency();
     const meter = new CpuMeter(server.pids);
     meter.begin();
     const loopWatch = watchLoopDelay(server);
@@ -132,6 +165,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     const cpu = meter.end();
     const wholeCpu = whole.end();
     const loopDelay = await loopWatch();
+    const serverAck = ackBefore === null || server.ackLatency === undefined ? null : histogramWindow(ackBefore, await server.ackLatency());
     const peaks = rss.stop();
     const serverCpu = cpu.serverCpuSeconds + cpu.redisCpuSeconds;
     const measure: IngestMeasure = {
@@ -148,11 +182,13 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       machineBusy: (run.loadCpuSeconds + serverCpu) / (cpu.wallSeconds * cpus().length),
       loopDelay,
       quiet,
+      serverAck,
     };
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
         `latency all ${formatSummary(run.all)}\n` +
         `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event, ${fmt(measure.wakeupsPerEvent)} wake-ups per event (server ${cpu.serverWakeups}, redis ${cpu.redisWakeups})` +
+        (serverAck === null ? '' : `\nthe server's own receive-to-ack over ${serverAck.count} events: p50 <= ${fmt(serverAck.p50AtMostMs)} ms, p99 <= ${fmt(serverAck.p99AtMostMs)} ms, mean ${fmt(serverAck.meanMs)} ms`) +
         (loopDelay === null ? '' : `\nworst actor event-loop delay: connection actors p99 ${fmt(loopDelay.connections.p99Ms)} ms, max ${fmt(loopDelay.connections.maxMs)} ms; writers p99 ${fmt(loopDelay.writers.p99Ms)} ms, max ${fmt(loopDelay.writers.maxMs)} ms`),
     );
     return measure;

@@ -9,6 +9,7 @@ import { mergeOverrides, type Overrides } from '../../test/helpers/config-overri
 import { freePort } from '../../test/helpers/free-port.js';
 import { startTestRedis, type TeardownHost, type TestRedis } from '../../test/helpers/redis-server.js';
 import { startUntradexProcess, type UntradexProcess } from '../../test/helpers/untradex.js';
+import type { HistogramSnapshot } from '../../src/telemetry/latency-histogram.js';
 import { aofBytes } from './aof-size.js';
 import { findChildren, type ServerPids } from './proc-stats.js';
 
@@ -23,6 +24,8 @@ export interface BenchServer {
   aofBytes?: () => number;
   /** Untradex only: `connected` summed over every exam of GET /api/exams. */
   connectedStudents?: () => Promise<number>;
+  /** Untradex only: its own receive-to-ack histogram since start (`latency.ack` of /api/status). */
+  ackLatency?: () => Promise<HistogramSnapshot>;
 }
 
 /** Worst p99 and max over the last 10 s window, by actor kind, ms. */
@@ -81,6 +84,7 @@ export async function startBenchUntradex(t: TeardownHost, overrides: Overrides =
     pids: { server: ux.child.pid!, redis },
     loopDelay: () => readLoopDelay(ux),
     aofBytes: () => aofBytes(ux.dataDir),
+    ackLatency: async () => (await ux.api<{ latency: { ack: HistogramSnapshot } }>('GET', '/api/status')).body.latency.ack,
     connectedStudents: async () => (await ux.api<{ exams: Array<{ connected: number }> }>('GET', '/api/exams')).body.exams.reduce((n, exam) => n + exam.connected, 0),
   };
 }
