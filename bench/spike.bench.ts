@@ -138,6 +138,9 @@ for (const students of SPIKE_STUDENTS) {
   add('welcomeP99', 'p99 connect-to-welcome', 'ms', (m) => m.connect.welcome.p99Ms);
   add('welcomed', 'students welcomed', 'students', (m) => m.connect.welcomed, 'higher');
   add('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
+  if (ux.serverWelcome !== null) {
+    result.add({ id: `spike.${students}.serverWelcomeP99`, label: `spike of ${n}: Untradex's own p99 from hello read to welcome sent (histogram bucket bound)`, value: ux.serverWelcome.p99AtMostMs, unit: 'ms', better: 'lower', baseline: { label: "the students' connect-to-welcome p99", value: ux.connect.welcome.p99Ms } });
+  }
   serverAckFigure(`spike.${students}.serverAckP99`, `spike of ${n}: Untradex's own p99 from frame read to ack written, every event (histogram bucket bound)`, ux, ux.run.all.p99Ms);
   addSpikeTargets(result, `spike.${students}`, students, ux, naive, students >= 3_000);
   t.equal(ux.run.pendingAtEnd, 0, `untradex acked every event of the spike of ${n}`);

@@ -43,8 +43,15 @@ export interface IngestMeasure {
    * generator's own turn on the cores). Null for the naive server.
    */
   serverAck: ServerAckLatency | null;
+  /**
+   * Untradex only: its own hello-read-to-welcome-sent over the connect phase (bucket bounds, as
+   * serverAck). Against the students' connect-to-welcome it says how much of that wait came before
+   * the hello reached a connection actor (accept, upgrade, the client's own turn). Null otherwise.
+   */
+  serverWelcome: ServerAckLatency | null;
 }
 
+/** A window of one of Untradex's latency histograms, in bucket bounds. */
 export interface ServerAckLatency {
   count: number;
   /** Upper bounds of the buckets holding the 50th and 99th percentiles, ms. */
@@ -148,8 +155,13 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     const rss = sampleRss(server.pids);
     const whole = new CpuMeter(server.pids);
     whole.begin();
+    const welcomeBefore = server.welcomeLatency === undefined ? null : await server.welcomeLatency();
     const connect = await load.connect(plan.connect);
-    t.comment(`connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}`);
+    const serverWelcome = welcomeBefore === null || server.welcomeLatency === undefined ? null : histogramWindow(welcomeBefore, await server.welcomeLatency());
+    t.comment(
+      `connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}` +
+        (serverWelcome === null ? '' : `; the server's own hello-to-welcome: p50 <= ${fmt(serverWelcome.p50AtMostMs)} ms, p99 <= ${fmt(serverWelcome.p99AtMostMs)} ms, mean ${fmt(serverWelcome.meanMs)} ms`),
+    );
     const quiet = plan.quiet === undefined ? null : await measureQuiet(server, plan.quiet);
     if (quiet !== null) {
       t.comment(
@@ -183,6 +195,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       loopDelay,
       quiet,
       serverAck,
+      serverWelcome,
     };
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
