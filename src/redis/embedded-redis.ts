@@ -220,7 +220,8 @@ export class EmbeddedRedis extends EventEmitter {
         if (!/Connection is closed|ECONNRESET/i.test(String(error))) throw error;
       });
       return true;
-    } catch {
+    } catch (error) {
+      this.options.log?.warn({ err: error, port: this.port }, 'embedded redis-server did not take SHUTDOWN; stopping it with SIGTERM');
       return false;
     } finally {
       client.disconnect();
