@@ -7,7 +7,7 @@ import type { ConnectPlan, DriverKind, RunPlan } from '../loadgen/plan.js';
 import { CpuMeter, sampleRss, type CpuWindow } from './proc-stats.js';
 import { withLoad, type BenchTest } from './load.js';
 import { formatSummary } from '../loadgen/latency.js';
-import type { HistogramSnapshot } from '../../src/telemetry/latency-histogram.js';
+import { histogramSince, quantileBoundMs, type HistogramSnapshot } from '../../src/telemetry/latency-histogram.js';
 import { fmt } from './results.js';
 import type { ActorLoopDelay, BenchServer } from './servers.js';
 
@@ -42,17 +42,17 @@ export interface IngestMeasure {
    * students' latency it says whether a tail is inside the server or around it (kernel, the load
    * generator's own turn on the cores). Null for the naive server.
    */
-  serverAck: ServerAckLatency | null;
+  serverAck: ServerLatencyWindow | null;
   /**
    * Untradex only: its own hello-read-to-welcome-sent over the connect phase (bucket bounds, as
    * serverAck). Against the students' connect-to-welcome it says how much of that wait came before
    * the hello reached a connection actor (accept, upgrade, the client's own turn). Null otherwise.
    */
-  serverWelcome: ServerAckLatency | null;
+  serverWelcome: ServerLatencyWindow | null;
 }
 
 /** A window of one of Untradex's latency histograms, in bucket bounds. */
-export interface ServerAckLatency {
+export interface ServerLatencyWindow {
   count: number;
   /** Upper bounds of the buckets holding the 50th and 99th percentiles, ms. */
   p50AtMostMs: number;
@@ -61,19 +61,9 @@ export interface ServerAckLatency {
 }
 
 /** The run's part of a since-start histogram (after minus before), as bucket bounds. */
-export function histogramWindow(before: HistogramSnapshot, after: HistogramSnapshot): ServerAckLatency {
-  const counts = after.counts.map((count, bucket) => count - (before.counts[bucket] ?? 0));
-  const count = after.count - before.count;
-  const at = (q: number): number => {
-    const rank = Math.ceil(q * count);
-    let seen = 0;
-    for (let bucket = 0; bucket < counts.length; bucket += 1) {
-      seen += counts[bucket]!;
-      if (seen >= rank) return after.boundsMs[bucket] ?? Number.POSITIVE_INFINITY;
-    }
-    return Number.POSITIVE_INFINITY;
-  };
-  return { count, p50AtMostMs: count === 0 ? 0 : at(0.5), p99AtMostMs: count === 0 ? 0 : at(0.99), meanMs: count === 0 ? 0 : (after.sumMs - before.sumMs) / count };
+export function histogramWindow(before: HistogramSnapshot, after: HistogramSnapshot): ServerLatencyWindow {
+  const window = histogramSince(before, after);
+  return { count: window.count, p50AtMostMs: quantileBoundMs(window, 0.5), p99AtMostMs: quantileBoundMs(window, 0.99), meanMs: window.count === 0 ? 0 : window.sumMs / window.count };
 }
 
 /** A window with every student connected and nobody sending: presence, liveness and timers only. */

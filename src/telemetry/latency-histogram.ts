@@ -54,3 +54,28 @@ export function sumHistograms(parts: readonly (HistogramSnapshot | undefined)[])
   }
   return total;
 }
+
+/** What `later` counted since `earlier`: two snapshots of the same since-start histogram. */
+export function histogramSince(earlier: HistogramSnapshot, later: HistogramSnapshot): HistogramSnapshot {
+  return {
+    boundsMs: [...later.boundsMs],
+    counts: later.counts.map((count, bucket) => count - (earlier.counts[bucket] ?? 0)),
+    count: later.count - earlier.count,
+    sumMs: later.sumMs - earlier.sumMs,
+  };
+}
+
+/**
+ * The upper bound, ms, of the bucket that holds quantile `q` (0 to 1): the value is at most that.
+ * Infinity when it falls in the overflow bucket (above every bound); 0 for an empty histogram.
+ */
+export function quantileBoundMs(histogram: HistogramSnapshot, q: number): number {
+  if (histogram.count === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * histogram.count));
+  let seen = 0;
+  for (let bucket = 0; bucket < histogram.counts.length; bucket += 1) {
+    seen += histogram.counts[bucket]!;
+    if (seen >= rank) return histogram.boundsMs[bucket] ?? Number.POSITIVE_INFINITY;
+  }
+  return Number.POSITIVE_INFINITY;
+}
