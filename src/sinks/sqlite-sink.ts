@@ -9,6 +9,7 @@ import { BucketWriteBase } from './bucket-write-base.js';
 import { OpenBucketWrites } from './open-bucket-writes.js';
 import type { BucketWrite, ResultSink } from './result-sink.js';
 import { toSinkError } from './sink-errors.js';
+import { inWriteTransaction } from './sqlite-write-lock.js';
 import { tableNames, type TableNames } from './table-names.js';
 
 export interface SqliteSinkOptions {
@@ -95,9 +96,9 @@ export class SqliteSink implements ResultSink {
   async ensureTables(): Promise<void> {
     const db = this.connection('creating tables');
     try {
-      db.transaction(() => {
+      await inWriteTransaction(db, () => {
         for (const sql of createTableSql(this.names)) db.exec(sql);
-      }).immediate();
+      }, this.busyTimeoutMs);
     } catch (err) {
       throw toSinkError('sqlite', err, `creating tables in ${this.options.path}`);
     }
@@ -108,7 +109,7 @@ export class SqliteSink implements ResultSink {
     const label = `exam ${exam} bucket ${bucket}`;
     let write: SqliteBucketWrite;
     try {
-      write = new SqliteBucketWrite(db, this.names, `untradex_stage${++this.stageCounter}`, label, this.open.finished);
+      write = new SqliteBucketWrite(db, this.names, `untradex_stage${++this.stageCounter}`, label, this.busyTimeoutMs, this.open.finished);
     } catch (err) {
       throw toSinkError('sqlite', err, `staging ${label}`);
     }
@@ -120,6 +121,10 @@ export class SqliteSink implements ResultSink {
       this.db?.close();
       this.db = undefined;
     }, `closing ${this.options.path}`);
+  }
+
+  private get busyTimeoutMs(): number {
+    return this.options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   }
 
   /** Opens on first use, so constructing a sink never touches the disk. */
@@ -134,7 +139,7 @@ export class SqliteSink implements ResultSink {
         // -shm files the same mode as the database file.
         closeSync(openSync(path, 'a', 0o600));
       }
-      const db = new Database(path, { timeout: this.options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+      const db = new Database(path, { timeout: this.busyTimeoutMs });
       // WAL lets readers and other writers' staging proceed while one bucket merges.
       db.pragma('journal_mode = WAL');
       // The exporter marks a bucket done in Redis right after commit, so the commit must survive
@@ -166,6 +171,7 @@ class SqliteBucketWrite extends BucketWriteBase {
     private readonly names: TableNames,
     stagePrefix: string,
     label: string,
+    private readonly busyTimeoutMs: number,
     onFinished: (write: BucketWriteBase) => void,
   ) {
     super('sqlite', label, onFinished);
@@ -202,11 +208,11 @@ class SqliteBucketWrite extends BucketWriteBase {
 
   protected async commitStaged(): Promise<void> {
     const merges = TABLES.map((table) => this.db.prepare(mergeSql(table, this.names[table], this.stages[table])));
-    // IMMEDIATE takes the write lock up front (waiting up to busy_timeout); a deferred transaction
+    // IMMEDIATE takes the write lock up front (waiting up to busyTimeoutMs); a deferred transaction
     // that upgrades later can fail at once with SQLITE_BUSY under WAL instead of waiting.
-    this.db.transaction(() => {
+    await inWriteTransaction(this.db, () => {
       for (const merge of merges) merge.run();
-    }).immediate();
+    }, this.busyTimeoutMs);
     this.dropStages();
   }
 

@@ -48,3 +48,36 @@ t.test('the SQLite file is in WAL mode, and times and seqs are stored as INTEGER
 t.test('a missing export.sqlite.path is a ConfigError naming the key', async (t) => {
   t.throws(() => createSink({ kind: 'sqlite', path: null, tablePrefix: prefix }), { code: 'UX_ERR_CONFIG', key: 'export.sqlite.path' });
 });
+
+t.test('a write lock another connection holds is waited for on timers, so the thread keeps running (and can be stopped)', async (t) => {
+  const lockedPath = join(dir, 'locked.sqlite');
+  const sink = createSink({ kind: 'sqlite', path: lockedPath, tablePrefix: prefix, busyTimeoutMs: 5_000 });
+  t.teardown(() => sink.close());
+  await sink.ensureTables();
+  const other = new Database(lockedPath);
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+
+  let ticks = 0;
+  const ticker = setInterval(() => (ticks += 1), 10);
+  t.teardown(() => clearInterval(ticker));
+  const ensuring = sink.ensureTables();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // SQLite's own busy wait would hold this thread inside the native call until the lock is free.
+  t.ok(ticks >= 5, `the thread ran its timers while it waited for the lock (${ticks} ticks)`);
+  other.exec('ROLLBACK');
+  await ensuring;
+  t.pass('and took the lock once it was free');
+});
+
+t.test('a write lock never freed fails the write after busyTimeoutMs, as SQLITE_BUSY', async (t) => {
+  const lockedPath = join(dir, 'never-freed.sqlite');
+  const sink = createSink({ kind: 'sqlite', path: lockedPath, tablePrefix: prefix, busyTimeoutMs: 200 });
+  t.teardown(() => sink.close());
+  await sink.ensureTables();
+  const other = new Database(lockedPath);
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  await t.rejects(sink.ensureTables(), /busy|locked/i);
+  other.exec('ROLLBACK');
+});
