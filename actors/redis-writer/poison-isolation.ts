@@ -37,9 +37,10 @@ const TRANSIENT_REPLY_CODES: ReadonlySet<string> = new Set([
 /**
  * Redis 7 ends the message of an error raised while a function ran (by `error()` or by a failing
  * `redis.call`) with where it was raised. A reply without it (`ERR Function not found`, a wrong
- * key count) was refused before ux_write ran, so it cannot be any one event's fault.
+ * key count) was refused before ux_write ran, so it cannot be any one event's fault. ux_write_many
+ * (several buckets in one call) raises the same way, from the same per-bucket checks.
  */
-const RAISED_BY_UX_WRITE = /script: ux_write, on @user_function:\d+\.?$/;
+const RAISED_BY_UX_WRITE = /script: ux_write(?:_many)?, on @user_function:\d+\.?$/;
 
 /**
  * Whether a failed write may be the fault of an event in it: a Redis error reply raised while

@@ -1,5 +1,6 @@
 // The engine of one Redis writer: take what the rings hold (up to a batch, after a short linger),
-// one FCALL per bucket pipelined over its connections, acks back, and only then free ring space.
+// one FCALL per connection carrying its buckets (one per bucket on a Cluster), acks back, and only
+// then free ring space.
 // One batch is in flight at a time: were a batch to fail while a later one succeeded, a student's
 // earlier events would then look like duplicates of the later ones and be acked without being stored.
 // On a Redis Cluster a bucket that fails or is late is answered Unavailable alone (shard-isolation.ts).
@@ -231,14 +232,17 @@ export class WriterLoop {
   }
 
   /**
-   * One FCALL per bucket, all at once. Buckets hold disjoint students, so a call that fails does
-   * not void the others' outcomes. When every failure is one ux_write raised (possibly an event's
-   * fault), each failed bucket is written again alone and halved down to the event that raises:
-   * that one is answered BadEvent and the batch goes on. Any other failure rejects, and the
-   * caller sends the whole batch again later, as for a Redis that is down.
+   * One FCALL per connection, all at once: the buckets a connection carries go in one call of
+   * ux_write_many (at a moderate load a batch holds one or two events per bucket, and a call per
+   * bucket cost Redis and this thread more than the events). Buckets hold disjoint students, so a
+   * call that fails does not void the other calls' outcomes. When every failure is one write that
+   * raised (possibly an event's fault), nothing of that call was written: each of its buckets is
+   * written again alone, and a bucket that still raises is halved down to the event that raises,
+   * which is answered BadEvent while the batch goes on. Any other failure rejects, and the caller
+   * sends the whole batch again later, as for a Redis that is down.
    */
   private async writeGroups(groups: readonly BucketGroup[]): Promise<WriteOutcome[][]> {
-    const settled = await Promise.allSettled(groups.map((group) => this.storeOf(group).writeBatch(group.exam, group.bucket, group.events)));
+    const settled = await this.writeByConnection(groups);
     const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
     if (failures.length === 0) return settled.map((result) => (result as PromiseFulfilledResult<WriteOutcome[]>).value);
     const transient = failures.find((error) => !isPoisonCandidate(error));
@@ -264,6 +268,38 @@ export class WriterLoop {
       outcomes.push(isolation.outcomes);
     }
     return outcomes;
+  }
+
+  /** Each connection's buckets in one call where its store can, else one call per bucket; settled per bucket. */
+  private async writeByConnection(groups: readonly BucketGroup[]): Promise<PromiseSettledResult<WriteOutcome[]>[]> {
+    const byStore = new Map<BucketStore, number[]>();
+    groups.forEach((group, index) => {
+      const store = this.storeOf(group);
+      const indices = byStore.get(store);
+      if (indices === undefined) byStore.set(store, [index]);
+      else indices.push(index);
+    });
+    const settled = new Array<PromiseSettledResult<WriteOutcome[]>>(groups.length);
+    const alone = async (store: BucketStore, indices: readonly number[]) => {
+      const results = await Promise.allSettled(indices.map((index) => store.writeBatch(groups[index]!.exam, groups[index]!.bucket, groups[index]!.events)));
+      indices.forEach((index, position) => (settled[index] = results[position]!));
+    };
+    await Promise.all([...byStore].map(async ([store, indices]) => {
+      if (indices.length === 1 || !store.writesBucketsTogether) return alone(store, indices);
+      try {
+        const outcomes = await store.writeBuckets(indices.map((index) => groups[index]!));
+        indices.forEach((index, position) => (settled[index] = { status: 'fulfilled', value: outcomes[position]! }));
+      } catch (error) {
+        if (!isPoisonCandidate(error)) {
+          for (const index of indices) settled[index] = { status: 'rejected', reason: error };
+          return;
+        }
+        // The call wrote nothing (ux_write_many plans every bucket before writing any): each
+        // bucket alone tells which one raises.
+        await alone(store, indices);
+      }
+    }));
+    return settled;
   }
 
   /**

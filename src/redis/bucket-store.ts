@@ -6,7 +6,7 @@ import { isWriteOutcome, WriteOutcome, type AnswerEvent, type EventKind } from '
 import { bucketKeys, bucketOf } from './bucket-keys.js';
 import { ExamIndex } from './exam-index.js';
 import { parseStudentState } from './student-state.js';
-import type { RedisClient } from './redis-client.js';
+import { isCluster, type RedisClient } from './redis-client.js';
 import { ReplicatedCalls } from './replicated-calls.js';
 
 export interface SessionClaim {
@@ -51,7 +51,6 @@ export interface BucketStoreOptions {
 }
 
 const KIND_CODE: Record<EventKind, string> = { open: 'o', answer: 'a', submit: 's' };
-const FIELDS_PER_EVENT = 8;
 
 export class BucketStore {
   private readonly redis: RedisClient;
@@ -110,41 +109,49 @@ export class BucketStore {
   async writeBatch(exam: string, bucket: number, events: readonly EventToWrite[]): Promise<WriteOutcome[]> {
     const n = events.length;
     if (n === 0) return [];
-    const args: string[] = new Array<string>(2 + n * FIELDS_PER_EVENT);
-    args[0] = exam;
-    args[1] = String(n);
-    let a = 2;
-    for (let i = 0; i < n; i++) {
-      const e = events[i] as EventToWrite;
-      args[a++] = e.student;
-      args[a++] = String(e.epoch);
-      args[a++] = String(e.seq);
-      args[a++] = KIND_CODE[e.kind];
-      args[a++] = e.question ?? '';
-      args[a++] = e.value ?? '';
-      args[a++] = e.clientTs === null ? '' : String(e.clientTs);
-      args[a++] = String(e.serverTs);
-    }
-    const keys = [
-      bucketKeys.log(exam, bucket),
-      bucketKeys.ans(exam, bucket),
-      bucketKeys.seq(exam, bucket),
-      bucketKeys.closed(exam, bucket),
-      bucketKeys.qidx(exam, bucket),
-      bucketKeys.roster(exam, bucket),
-    ] as const;
+    const args: string[] = [];
+    pushBucketArgs(args, exam, events);
+    const keys = writeKeys(exam, bucket);
     const reply =
       this.replicated === null
         ? await callFunction('ux_write', () => this.redis.fcall('ux_write', keys.length, ...keys, ...args))
         : await this.replicated.run({ fn: 'ux_write', keys, args, markKey: keys[2], wrote: (r) => Array.isArray(r) && r.includes(WriteOutcome.Stored) });
-    if (!Array.isArray(reply) || reply.length !== n) {
-      throw new RedisScriptError(`ux_write returned ${describe(reply)} for ${n} events`);
+    return parseOutcomes('ux_write', reply, n);
+  }
+
+  /** Whether writeBuckets sends one call for several buckets (a single Redis without waitReplicas). */
+  get writesBucketsTogether(): boolean {
+    return !isCluster(this.redis) && this.replicated === null;
+  }
+
+  /**
+   * Writes several buckets' events (each group a distinct exam and bucket) in one FCALL of
+   * ux_write_many where the buckets may share a call, and returns each group's outcomes. Either
+   * every group is written or, when the call raises, none is. On a Cluster (the buckets lie in
+   * different slots) or with waitReplicas it is one writeBatch per group, and any that fails
+   * rejects the whole.
+   */
+  async writeBuckets(groups: readonly BucketWrite[]): Promise<WriteOutcome[][]> {
+    const live = groups.filter((group) => group.events.length > 0);
+    if (live.length <= 1 || !this.writesBucketsTogether) {
+      return Promise.all(groups.map((group) => this.writeBatch(group.exam, group.bucket, group.events)));
     }
-    for (let i = 0; i < n; i++) {
-      // BadEvent is the writer's verdict, never the function's: a 5 from Redis is a malformed reply.
-      if (!isWriteOutcome(reply[i]) || reply[i] === WriteOutcome.BadEvent) throw new RedisScriptError(`ux_write returned ${describe(reply[i])} as outcome ${i}`);
+    const keys: string[] = [];
+    const args: string[] = [String(live.length)];
+    let total = 0;
+    for (const group of live) {
+      keys.push(...writeKeys(group.exam, group.bucket));
+      pushBucketArgs(args, group.exam, group.events);
+      total += group.events.length;
     }
-    return reply as WriteOutcome[];
+    const reply = await callFunction('ux_write_many', () => this.redis.fcall('ux_write_many', keys.length, ...keys, ...args));
+    const outcomes = parseOutcomes('ux_write_many', reply, total);
+    let offset = 0;
+    return groups.map((group) => {
+      const part = outcomes.slice(offset, offset + group.events.length);
+      offset += group.events.length;
+      return part;
+    });
   }
 
   /** Closes every bucket of the exam; idempotent. Resolves once all of them are closed. */
@@ -285,4 +292,52 @@ function expectIntegers<T extends number[]>(fn: string, reply: unknown, length: 
 export function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+}
+
+/** One bucket's share of writeBuckets. */
+export interface BucketWrite {
+  exam: string;
+  bucket: number;
+  events: readonly EventToWrite[];
+}
+
+/** ux_write's keys of one bucket, in the function's order. */
+function writeKeys(exam: string, bucket: number): [string, string, string, string, string, string] {
+  return [
+    bucketKeys.log(exam, bucket),
+    bucketKeys.ans(exam, bucket),
+    bucketKeys.seq(exam, bucket),
+    bucketKeys.closed(exam, bucket),
+    bucketKeys.qidx(exam, bucket),
+    bucketKeys.roster(exam, bucket),
+  ];
+}
+
+/** Appends ux_write's arguments for one bucket: exam, count, then 8 fields per event. */
+function pushBucketArgs(args: string[], exam: string, events: readonly EventToWrite[]): void {
+  args.push(exam, String(events.length));
+  for (const e of events) {
+    args.push(
+      e.student,
+      String(e.epoch),
+      String(e.seq),
+      KIND_CODE[e.kind],
+      e.question ?? '',
+      e.value ?? '',
+      e.clientTs === null ? '' : String(e.clientTs),
+      String(e.serverTs),
+    );
+  }
+}
+
+/** The outcomes of a write call, checked: one known outcome per event. */
+function parseOutcomes(fn: string, reply: unknown, n: number): WriteOutcome[] {
+  if (!Array.isArray(reply) || reply.length !== n) {
+    throw new RedisScriptError(`${fn} returned ${describe(reply)} for ${n} events`);
+  }
+  for (let i = 0; i < n; i++) {
+    // BadEvent is the writer's verdict, never the function's: a 5 from Redis is a malformed reply.
+    if (!isWriteOutcome(reply[i]) || reply[i] === WriteOutcome.BadEvent) throw new RedisScriptError(`${fn} returned ${describe(reply[i])} as outcome ${i}`);
+  }
+  return reply as WriteOutcome[];
 }

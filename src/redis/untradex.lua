@@ -6,8 +6,10 @@
 -- 3: the qidx hash. 4: ux_write checks every key and counter it writes before its first write (3
 -- could fail half-written). 5: the roster and presence sets, the !submitted counter, ux_presence
 -- and ux_roster. 6: presence as entries per session and one holder record per connection actor
--- (the `present` and `holders` hashes), so the AOF follows arrivals and departures, not time. The outcome numbers and channel names are the TypeScript side's (WriteOutcome in
--- src/events/answer-event.ts, bucket-keys.ts); test/unit/redis/function-library-source checks them.
+-- (the `present` and `holders` hashes), so the AOF follows arrivals and departures, not time.
+-- 7: ux_write_many, ux_write over several buckets in one call. The outcome numbers and channel
+-- names are the TypeScript side's (WriteOutcome in src/events/answer-event.ts, bucket-keys.ts);
+-- test/unit/redis/function-library-source checks them.
 --
 -- Stored formats (all fields and values are strings; numbers are canonical decimal integers):
 --
@@ -54,7 +56,7 @@
 -- with an error and stores nothing of it. The writer then isolates the event that fails
 -- (actors/redis-writer/poison-isolation.ts) rather than retry the batch forever.
 
-local VERSION = 6
+local VERSION = 7
 -- Upper bounds as decimal strings: a canonical integer shorter than its bound is below it, so
 -- only a number of the bound's length needs tonumber (which costs more than a pattern match).
 local MAX_SEQ = '9007199254740991'
@@ -168,11 +170,12 @@ end
 
 -- Checks every event before anything is written. A batch holds few students, questions, epochs
 -- and server times but many events, so a string already found valid in this call is looked up,
--- not matched again (one cache per kind of field: a valid id is not a valid number).
-local function check_events(args, n)
+-- not matched again (one cache per kind of field: a valid id is not a valid number). `a` is where
+-- the bucket's arguments start (its exam is args[a + 1], its count args[a + 2]).
+local function check_events(args, a, n)
   local ok_id, ok_epoch, ok_ts = {}, {}, {}
   for i = 1, n do
-    local b = 2 + (i - 1) * FIELDS_PER_EVENT
+    local b = a + 2 + (i - 1) * FIELDS_PER_EVENT
     local student, epoch, kind, question, value, cts, sts =
       args[b + 1], args[b + 2], args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
     if not ok_id[student] then
@@ -206,33 +209,32 @@ local function check_events(args, n)
   end
 end
 
--- KEYS: log, ans, seq, closed, qidx, roster. ARGV: exam, n, then n events of 8 fields:
--- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
--- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
--- check that can fail (the events' fields, each student's stored state, the type of every key
--- and counter the writes touch); the second only writes. So an error leaves nothing of the call
--- written: Redis does not roll back what a function wrote before an error, and a retried batch
--- would then take the half that got through for duplicates.
-local function ux_write(keys, args)
-  local log_key, ans_key, seq_key, closed_key, qidx_key, roster_key = keys[1], keys[2], keys[3], keys[4], keys[5], keys[6]
-  if not is_id(args[1] or '') then bad('exam', 0, args[1]) end
-  if roster_key == nil then return error({ err = 'UXBAD ux_write needs 6 keys (log, ans, seq, closed, qidx, roster)' }) end
-  local n_s = args[2] or ''
+-- The first pass over one bucket's events: reads each student's state once, decides every
+-- event's outcome, and runs every check that can fail (the events' fields, each student's stored
+-- state, the type of every key and counter the writes touch). Writes nothing. `k` and `a` are
+-- where the bucket's 6 keys and its arguments start. Returns the plan, and where the next
+-- bucket's arguments start.
+local function plan_bucket(keys, k, args, a)
+  local log_key, ans_key, seq_key, closed_key, qidx_key, roster_key =
+    keys[k + 1], keys[k + 2], keys[k + 3], keys[k + 4], keys[k + 5], keys[k + 6]
+  if roster_key == nil then return error({ err = 'UXBAD ux_write needs 6 keys per bucket (log, ans, seq, closed, qidx, roster)' }) end
+  if not is_id(args[a + 1] or '') then bad('exam', 0, args[a + 1]) end
+  local n_s = args[a + 2] or ''
   if not is_uint(n_s, '999999', true) or tonumber(n_s) > MAX_EVENTS_PER_CALL then bad('count', 0, n_s) end
   local n = tonumber(n_s)
-  if #args ~= 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
-  check_events(args, n)
+  if #args < a + 2 + n * FIELDS_PER_EVENT then bad('argument count', 0, #args) end
+  check_events(args, a, n)
 
-  -- First pass: per-student state, loaded once per call, and each event's outcome. The tables
-  -- follow the batch as if it were written, so a submit earlier in the call refuses later answers.
+  -- Per-student state, loaded once per call, and each event's outcome. The tables follow the
+  -- batch as if it were written, so a submit earlier in the call refuses later answers.
   local state, ep, last, dirty = {}, {}, {}, {}
   local closed = is_closed(closed_key, seq_key)
   local out = {}
   local stored, new_students, stored_answers, submits = 0, 0, false, 0
-  -- Students whose first event is stored in this call: they join the roster in the second pass.
+  -- Students whose first event is stored in this call: they join the roster when applied.
   local newcomers = {}
   for i = 1, n do
-    local b = 2 + (i - 1) * FIELDS_PER_EVENT
+    local b = a + 2 + (i - 1) * FIELDS_PER_EVENT
     local student = args[b + 1]
     local st = state[student]
     if st == nil then
@@ -290,13 +292,21 @@ local function ux_write(keys, args)
     check_type(roster_key, 'zset')
   end
   if submits > 0 then check_counter(seq_key, '!submitted') end
+  return {
+    log_key = log_key, ans_key = ans_key, seq_key = seq_key, qidx_key = qidx_key, roster_key = roster_key,
+    a = a, n = n, out = out, state = state, dirty = dirty, newcomers = newcomers,
+    stored = stored, new_students = new_students, submits = submits,
+  }, a + 2 + n * FIELDS_PER_EVENT
+end
 
-  -- Second pass: only writes, none of which can fail on what the first pass checked.
+-- The second pass: only writes, none of which can fail on what plan_bucket checked.
+local function apply_bucket(plan, args)
+  local log_key, ans_key, seq_key, qidx_key, out = plan.log_key, plan.ans_key, plan.seq_key, plan.qidx_key, plan.out
   -- Questions a student answers for the first time in this call, appended to qidx once at the end.
   local new_questions = {}
-  for i = 1, n do
+  for i = 1, plan.n do
     if out[i] == STORED then
-      local b = 2 + (i - 1) * FIELDS_PER_EVENT
+      local b = plan.a + 2 + (i - 1) * FIELDS_PER_EVENT
       local student, seq_s, kind, question, value, cts, sts =
         args[b + 1], args[b + 3], args[b + 4], args[b + 5], args[b + 6], args[b + 7], args[b + 8]
       redis.call('XADD', log_key, '*', 's', student, 'q', question, 'k', kind, 'v', value,
@@ -310,19 +320,63 @@ local function ux_write(keys, args)
       end
     end
   end
-  for student in pairs(dirty) do
-    redis.call('HSET', seq_key, student, pack_state(state[student]))
+  for student in pairs(plan.dirty) do
+    redis.call('HSET', seq_key, student, pack_state(plan.state[student]))
   end
   for student, list in pairs(new_questions) do
     local known = redis.call('HGET', qidx_key, student)
     local added = table.concat(list, ',')
     redis.call('HSET', qidx_key, student, known and (known .. ',' .. added) or added)
   end
-  if stored > 0 then redis.call('HINCRBY', seq_key, '!events', stored) end
-  if new_students > 0 then redis.call('HINCRBY', seq_key, '!students', new_students) end
-  if submits > 0 then redis.call('HINCRBY', seq_key, '!submitted', submits) end
+  if plan.stored > 0 then redis.call('HINCRBY', seq_key, '!events', plan.stored) end
+  if plan.new_students > 0 then redis.call('HINCRBY', seq_key, '!students', plan.new_students) end
+  if plan.submits > 0 then redis.call('HINCRBY', seq_key, '!submitted', plan.submits) end
   -- Already there when the hello ran on this Redis; ZADD of a member with its score changes nothing.
-  for _, student in ipairs(newcomers) do redis.call('ZADD', roster_key, 0, student) end
+  for _, student in ipairs(plan.newcomers) do redis.call('ZADD', plan.roster_key, 0, student) end
+end
+
+-- KEYS: log, ans, seq, closed, qidx, roster. ARGV: exam, n, then n events of 8 fields:
+-- student, epoch, seq, kind (o|a|s), question, value, clientTs ('' = null), serverTs.
+-- Returns one outcome per event, in order. Two passes: the first reads and decides, and runs every
+-- check that can fail; the second only writes. So an error leaves nothing of the call written:
+-- Redis does not roll back what a function wrote before an error, and a retried batch would then
+-- take the half that got through for duplicates.
+local function ux_write(keys, args)
+  local plan, next_a = plan_bucket(keys, 0, args, 0)
+  if #args ~= next_a then bad('argument count', 0, #args) end
+  apply_bucket(plan, args)
+  return plan.out
+end
+
+-- ux_write over several buckets in one call (version 7): a writer's batch at a moderate load
+-- holds a few events in each of many buckets, and one call per bucket cost Redis and the writer
+-- more per event than the events themselves. Single Redis only: the buckets' keys lie in
+-- different Cluster slots. KEYS: 6 per bucket, as ux_write's, bucket after bucket. ARGV: the
+-- number of buckets m, then per bucket ux_write's ARGV (exam, n, n events of 8 fields).
+-- Returns every bucket's outcomes concatenated, in order. Every bucket is planned (and checked)
+-- before any is written, so an error leaves nothing of the whole call written.
+local function ux_write_many(keys, args)
+  local m_s = args[1] or ''
+  if not is_uint(m_s, '99999', false) then bad('bucket count', 0, m_s) end
+  local m = tonumber(m_s)
+  if #keys ~= 6 * m then return error({ err = 'UXBAD ux_write_many needs 6 keys per bucket: ' .. #keys .. ' keys for ' .. m .. ' buckets' }) end
+  local plans, seen, a = {}, {}, 1
+  for g = 1, m do
+    -- A bucket given twice would be planned twice on the same stored state, its second half
+    -- unaware of the first: its duplicates would be stored again.
+    local seq_key = keys[(g - 1) * 6 + 3]
+    if seen[seq_key] then return error({ err = 'UXBAD ux_write_many got bucket ' .. seq_key .. ' twice' }) end
+    seen[seq_key] = true
+    plans[g], a = plan_bucket(keys, (g - 1) * 6, args, a)
+  end
+  if #args ~= a then bad('argument count', 0, #args) end
+  local out, o = {}, 0
+  for g = 1, m do
+    local plan = plans[g]
+    apply_bucket(plan, args)
+    for i = 1, plan.n do out[o + i] = plan.out[i] end
+    o = o + plan.n
+  end
   return out
 end
 
@@ -513,6 +567,7 @@ end
 
 redis.register_function('ux_hello', ux_hello)
 redis.register_function('ux_write', ux_write)
+redis.register_function('ux_write_many', ux_write_many)
 redis.register_function('ux_close', ux_close)
 redis.register_function('ux_presence', ux_presence)
 redis.register_function{ function_name = 'ux_counts', callback = ux_counts, flags = { 'no-writes' } }

@@ -28,7 +28,7 @@ const INCARNATION = 5;
 
 type Answer = Pick<AckEnvelope, 'slot' | 'generation' | 'incarnation' | 'seq' | 'outcome'>;
 
-async function setup(t: Test, options: Partial<WriterLoopOptions> = {}) {
+async function setup(t: Test, options: Partial<WriterLoopOptions> = {}, connections = 1) {
   const redis = await startTestRedis(t);
   const admin = redis.client();
   await loadFunctionLibrary(admin);
@@ -38,7 +38,7 @@ async function setup(t: Test, options: Partial<WriterLoopOptions> = {}) {
   const writerDoorbell = createDoorbell();
   const loop = new WriterLoop(
     { actorId: 'writer-test', eventRings, ackRings, doorbell: writerDoorbell, connectionDoorbells, batchMaxEvents: 64, lingerMs: 1, ...options },
-    [new BucketStore(redis.client('w0'), BUCKETS)],
+    Array.from({ length: connections }, (_, index) => new BucketStore(redis.client(`w${index}`), BUCKETS)),
     pino({ level: 'silent' }),
   );
   let started = false;
@@ -80,7 +80,9 @@ async function setup(t: Test, options: Partial<WriterLoopOptions> = {}) {
   };
   const usedBytes = () => eventRings.map((sab) => new RingConsumer(sab).usedBytes()).reduce((a, b) => a + b, 0);
   const doorbells = connectionDoorbells.map((sab) => new Doorbell(sab));
-  return { redis, loop, start, push, drain, answered, answers, stored, usedBytes, doorbells };
+  /** FCALLs Redis has run so far (INFO commandstats). */
+  const fcalls = async () => Number(/cmdstat_fcall:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+  return { redis, loop, start, push, drain, answered, answers, stored, usedBytes, doorbells, fcalls };
 }
 
 const expected = (slot: number, seqs: number[], outcome: WriteOutcome): Answer[] => seqs.map((seq) => ({ slot, generation: 2, incarnation: INCARNATION, seq, outcome }));
@@ -110,6 +112,22 @@ t.test('events are stored and answered per ring, in ring order, addressed back t
   t.same(answers[1]!.slice(5), [...expected(2, [4, 5], WriteOutcome.Duplicate), ...expected(2, [6], WriteOutcome.Stored)], 'resent 4 and 5 are duplicates, 6 is new');
   t.equal(await stored(), 16, 'only seq 6 was added');
   t.match(loop.status(), { eventsStored: 16, duplicates: 2 });
+});
+
+t.test('a batch over many buckets goes to Redis as one call per connection, and is answered per event', async (t) => {
+  const { loop, start, push, answered, answers, stored, fcalls } = await setup(t, {}, 2);
+  const students = 24;
+  const buckets = new Set(Array.from({ length: students }, (_, slot) => bucketOf(EXAM, `S${slot}`, BUCKETS)));
+  t.equal(buckets.size, BUCKETS, 'the students fill every bucket');
+  for (let slot = 0; slot < students; slot += 1) push(slot % RINGS, slot, 1);
+  const before = await fcalls();
+  start();
+  await answered(students);
+  t.equal(loop.status().batches, 1, 'one batch');
+  t.equal((await fcalls()) - before, 2, `${BUCKETS} buckets over 2 connections: 2 calls`);
+  t.same(answers.flat().map((answer) => answer.outcome), new Array(students).fill(WriteOutcome.Stored));
+  t.same(answers[0]!.map((answer) => answer.slot), Array.from({ length: students / 2 }, (_, index) => index * 2), 'ring 0 answered in its order');
+  t.equal(await stored(), students);
 });
 
 t.test('a batch never exceeds batchMaxEvents', async (t) => {
