@@ -1,6 +1,6 @@
 // The engine of one Redis writer: take what the rings hold (up to a batch, after a short linger),
-// one FCALL per connection carrying its buckets (one per bucket on a Cluster), acks back, and only
-// then free ring space.
+// its buckets together in one FCALL per 512 events (one per bucket on a Cluster), acks back, and
+// only then free ring space.
 // One batch is in flight at a time: were a batch to fail while a later one succeeded, a student's
 // earlier events would then look like duplicates of the later ones and be acked without being stored.
 // On a Redis Cluster a bucket that fails or is late is answered Unavailable alone (shard-isolation.ts).
@@ -56,6 +56,12 @@ const IDLE_WAIT_MS = 1_000;
 /** How often a writer held back by a full disk looks at the storage gate again. */
 const STORAGE_GATE_POLL_MS = 100;
 const ACK_RING_FULL_WAIT_MS = 1;
+/**
+ * Events per ux_write_many call before a batch is spread over more connections: one call for the
+ * batches of a moderate load, and a full batch (2,048) in four calls that Redis runs in one pass of
+ * its loop (one fsync) without one long call holding up the claims of the connection actors.
+ */
+const EVENTS_PER_CALL = 512;
 /** A failed batch waits 10, 50, 250, then 1000 ms before it is tried again (the rings hold it). */
 const retryDelay = cappedBackoff({ baseMs: 10, factor: 5, maxMs: 1000, jitter: 'none', firstAttempt: 0 });
 
@@ -89,8 +95,9 @@ export class WriterLoop {
   };
 
   /**
-   * @param stores one per Redis connection; a bucket always goes through `stores[bucket % n]`, so
-   *   a student's calls reach Redis in order while one fsync covers the calls of every connection.
+   * @param stores one per Redis connection. A batch's calls go out on them at once, and one fsync
+   *   covers the calls of every connection; one batch in flight keeps a student's calls in order.
+   *   On a Cluster (and when isolating a poison event) a bucket goes through `stores[bucket % n]`.
    */
   constructor(
     private readonly options: WriterLoopOptions,
@@ -232,9 +239,10 @@ export class WriterLoop {
   }
 
   /**
-   * One FCALL per connection, all at once: the buckets a connection carries go in one call of
-   * ux_write_many (at a moderate load a batch holds one or two events per bucket, and a call per
-   * bucket cost Redis and this thread more than the events). Buckets hold disjoint students, so a
+   * A call of ux_write_many per EVENTS_PER_CALL events, each on its own connection, all at once (at
+   * a moderate load a batch holds one or two events per bucket, and a call per bucket cost Redis and
+   * this thread more than the events). One batch is in flight, so a student's events reach Redis in
+   * order whichever connection carries their bucket. Buckets hold disjoint students, so a
    * call that fails does not void the other calls' outcomes. When every failure is one write that
    * raised (possibly an event's fault), nothing of that call was written: each of its buckets is
    * written again alone, and a bucket that still raises is halved down to the event that raises,
@@ -242,7 +250,7 @@ export class WriterLoop {
    * sends the whole batch again later, as for a Redis that is down.
    */
   private async writeGroups(groups: readonly BucketGroup[]): Promise<WriteOutcome[][]> {
-    const settled = await this.writeByConnection(groups);
+    const settled = await this.writeInCalls(groups);
     const failures = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
     if (failures.length === 0) return settled.map((result) => (result as PromiseFulfilledResult<WriteOutcome[]>).value);
     const transient = failures.find((error) => !isPoisonCandidate(error));
@@ -270,11 +278,25 @@ export class WriterLoop {
     return outcomes;
   }
 
-  /** Each connection's buckets in one call where its store can, else one call per bucket; settled per bucket. */
-  private async writeByConnection(groups: readonly BucketGroup[]): Promise<PromiseSettledResult<WriteOutcome[]>[]> {
+  /**
+   * The batch in as few calls as its size allows (a call per EVENTS_PER_CALL events, at most one per
+   * connection, a bucket never split), settled per bucket. A store that cannot take several buckets
+   * in one call (waitReplicas) gets one call per bucket.
+   */
+  private async writeInCalls(groups: readonly BucketGroup[]): Promise<PromiseSettledResult<WriteOutcome[]>[]> {
     const byStore = new Map<BucketStore, number[]>();
+    const total = groups.reduce((sum, group) => sum + group.events.length, 0);
+    const calls = Math.min(this.stores.length, Math.max(1, Math.ceil(total / EVENTS_PER_CALL)));
+    const perCall = Math.ceil(total / calls);
+    let call = 0;
+    let inCall = 0;
     groups.forEach((group, index) => {
-      const store = this.storeOf(group);
+      if (inCall >= perCall && call < calls - 1) {
+        call += 1;
+        inCall = 0;
+      }
+      inCall += group.events.length;
+      const store = this.stores[call]!;
       const indices = byStore.get(store);
       if (indices === undefined) byStore.set(store, [index]);
       else indices.push(index);
