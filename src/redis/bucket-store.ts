@@ -1,5 +1,5 @@
 // The typed facade over the untradex function library: claim a session, write a batch of events
-// into one bucket (and, with waitReplicas, WAIT for replicas), close an exam, count it.
+// into one bucket or several in one call (and, with waitReplicas, WAIT for replicas), close an exam, count it.
 
 import { RedisScriptError, RedisUnavailableError, UntradexError } from '../errors.js';
 import { isWriteOutcome, WriteOutcome, type AnswerEvent, type EventKind } from '../events/answer-event.js';
