@@ -12,26 +12,15 @@ import { WriteOutcome } from '../../src/events/answer-event.js';
 import type { BucketStore, EventToWrite } from '../../src/redis/bucket-store.js';
 import { ACK_RECORD_BYTES, encodeAckRecord } from '../../src/ring/ack-record.js';
 import { Doorbell } from '../../src/ring/doorbell.js';
-import { decodeEventRecord, type EventEnvelope } from '../../src/ring/event-record.js';
+import { decodeEventRecord } from '../../src/ring/event-record.js';
 import { RingConsumer } from '../../src/ring/ring-consumer.js';
 import { RingProducer } from '../../src/ring/ring-producer.js';
 import type { WriterPhase } from '../../src/control/writer-stall.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
+import { groupByBucket, splitIntoCalls, type BatchEntry, type BucketGroup } from './batch-groups.js';
 import { isolatePoison, isPoisonCandidate } from './poison-isolation.js';
 import type { RedisWriterStatus } from './protocol.js';
 import { ShardIsolation } from './shard-isolation.js';
-
-interface BatchEntry {
-  ring: number;
-  envelope: EventEnvelope;
-}
-
-interface BucketGroup {
-  exam: string;
-  bucket: number;
-  events: EventToWrite[];
-  entries: BatchEntry[];
-}
 
 export interface WriterLoopOptions {
   actorId: string;
@@ -56,12 +45,6 @@ const IDLE_WAIT_MS = 1_000;
 /** How often a writer held back by a full disk looks at the storage gate again. */
 const STORAGE_GATE_POLL_MS = 100;
 const ACK_RING_FULL_WAIT_MS = 1;
-/**
- * Events per ux_write_many call before a batch is spread over more connections: one call for the
- * batches of a moderate load, and a full batch (2,048) in four calls that Redis runs in one pass of
- * its loop (one fsync) without one long call holding up the claims of the connection actors.
- */
-const EVENTS_PER_CALL = 512;
 /** A failed batch waits 10, 50, 250, then 1000 ms before it is tried again (the rings hold it). */
 const retryDelay = cappedBackoff({ baseMs: 10, factor: 5, maxMs: 1000, jitter: 'none', firstAttempt: 0 });
 
@@ -239,11 +222,11 @@ export class WriterLoop {
   }
 
   /**
-   * A call of ux_write_many per EVENTS_PER_CALL events, each on its own connection, all at once (at
-   * a moderate load a batch holds one or two events per bucket, and a call per bucket cost Redis and
-   * this thread more than the events). One batch is in flight, so a student's events reach Redis in
-   * order whichever connection carries their bucket. Buckets hold disjoint students, so a
-   * call that fails does not void the other calls' outcomes. When every failure is one write that
+   * A call of ux_write_many per EVENTS_PER_CALL events (batch-groups.ts), each on its own
+   * connection, all at once (at a moderate load a batch holds one or two events per bucket, and a
+   * call per bucket cost Redis and this thread more than the events). One batch is in flight, so a
+   * student's events reach Redis in order whichever connection carries their bucket. Buckets hold
+   * disjoint students, so a call that fails does not void the other calls' outcomes. When every failure is one write that
    * raised (possibly an event's fault), nothing of that call was written: each of its buckets is
    * written again alone, and a bucket that still raises is halved down to the event that raises,
    * which is answered BadEvent while the batch goes on. Any other failure rejects, and the caller
@@ -279,34 +262,17 @@ export class WriterLoop {
   }
 
   /**
-   * The batch in as few calls as its size allows (a call per EVENTS_PER_CALL events, at most one per
-   * connection, a bucket never split), settled per bucket. A store that cannot take several buckets
-   * in one call (waitReplicas) gets one call per bucket.
+   * The batch in the calls splitIntoCalls makes of it, call i on connection i, settled per bucket.
+   * A store that cannot take several buckets in one call (waitReplicas) gets one call per bucket.
    */
   private async writeInCalls(groups: readonly BucketGroup[]): Promise<PromiseSettledResult<WriteOutcome[]>[]> {
-    const byStore = new Map<BucketStore, number[]>();
-    const total = groups.reduce((sum, group) => sum + group.events.length, 0);
-    const calls = Math.min(this.stores.length, Math.max(1, Math.ceil(total / EVENTS_PER_CALL)));
-    const perCall = Math.ceil(total / calls);
-    let call = 0;
-    let inCall = 0;
-    groups.forEach((group, index) => {
-      if (inCall >= perCall && call < calls - 1) {
-        call += 1;
-        inCall = 0;
-      }
-      inCall += group.events.length;
-      const store = this.stores[call]!;
-      const indices = byStore.get(store);
-      if (indices === undefined) byStore.set(store, [index]);
-      else indices.push(index);
-    });
     const settled = new Array<PromiseSettledResult<WriteOutcome[]>>(groups.length);
     const alone = async (store: BucketStore, indices: readonly number[]) => {
       const results = await Promise.allSettled(indices.map((index) => store.writeBatch(groups[index]!.exam, groups[index]!.bucket, groups[index]!.events)));
       indices.forEach((index, position) => (settled[index] = results[position]!));
     };
-    await Promise.all([...byStore].map(async ([store, indices]) => {
+    await Promise.all(splitIntoCalls(groups, this.stores.length).map(async (indices, call) => {
+      const store = this.stores[call]!;
       if (indices.length === 1 || !store.writesBucketsTogether) return alone(store, indices);
       try {
         const outcomes = await store.writeBuckets(indices.map((index) => groups[index]!));
@@ -423,29 +389,4 @@ export class WriterLoop {
     }
     for (const ring of dirty) this.ackProducers[ring]!.publish();
   }
-}
-
-function groupByBucket(batch: readonly BatchEntry[]): BucketGroup[] {
-  const groups = new Map<string, BucketGroup>();
-  for (const entry of batch) {
-    const { event, epoch, bucket } = entry.envelope;
-    const key = `${bucket}\u0000${event.exam}`;
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { exam: event.exam, bucket, events: [], entries: [] };
-      groups.set(key, group);
-    }
-    group.events.push({
-      student: event.student,
-      epoch,
-      seq: event.seq,
-      kind: event.kind,
-      question: event.question,
-      value: event.value,
-      clientTs: event.clientTs,
-      serverTs: event.serverTs,
-    });
-    group.entries.push(entry);
-  }
-  return [...groups.values()];
 }
