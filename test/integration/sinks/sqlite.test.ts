@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createSink } from '../../../src/sinks/create-sink.js';
 import { sinkSuite } from './sink-suite.js';
 import { readSqliteTables } from './sqlite-read.js';
@@ -49,14 +49,20 @@ t.test('a missing export.sqlite.path is a ConfigError naming the key', async (t)
   t.throws(() => createSink({ kind: 'sqlite', path: null, tablePrefix: prefix }), { code: 'UX_ERR_CONFIG', key: 'export.sqlite.path' });
 });
 
-t.test('a write lock another connection holds is waited for on timers, so the thread keeps running (and can be stopped)', async (t) => {
-  const lockedPath = join(dir, 'locked.sqlite');
-  const sink = createSink({ kind: 'sqlite', path: lockedPath, tablePrefix: prefix, busyTimeoutMs: 5_000 });
+/** A sink whose tables exist, and another connection to its file that holds the write lock. */
+async function sinkLockedByAnother(t: Test, file: string, busyTimeoutMs: number) {
+  const lockedPath = join(dir, file);
+  const sink = createSink({ kind: 'sqlite', path: lockedPath, tablePrefix: prefix, busyTimeoutMs });
   t.teardown(() => sink.close());
   await sink.ensureTables();
   const other = new Database(lockedPath);
   t.teardown(() => other.close());
   other.exec('BEGIN IMMEDIATE');
+  return { sink, other };
+}
+
+t.test('a write lock another connection holds is waited for on timers, so the thread keeps running (and can be stopped)', async (t) => {
+  const { sink, other } = await sinkLockedByAnother(t, 'locked.sqlite', 5_000);
 
   let ticks = 0;
   const ticker = setInterval(() => (ticks += 1), 10);
@@ -71,13 +77,7 @@ t.test('a write lock another connection holds is waited for on timers, so the th
 });
 
 t.test('a write lock never freed fails the write after busyTimeoutMs, as SQLITE_BUSY', async (t) => {
-  const lockedPath = join(dir, 'never-freed.sqlite');
-  const sink = createSink({ kind: 'sqlite', path: lockedPath, tablePrefix: prefix, busyTimeoutMs: 200 });
-  t.teardown(() => sink.close());
-  await sink.ensureTables();
-  const other = new Database(lockedPath);
-  t.teardown(() => other.close());
-  other.exec('BEGIN IMMEDIATE');
+  const { sink, other } = await sinkLockedByAnother(t, 'never-freed.sqlite', 200);
   await t.rejects(sink.ensureTables(), /busy|locked/i);
   other.exec('ROLLBACK');
 });
