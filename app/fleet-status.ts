@@ -34,6 +34,8 @@ export class FleetStatus implements StatusSource {
     total.latency = {
       ack: sumHistograms([own.latency.ack, ...present.map((status) => status.latency.ack)]),
       welcome: sumHistograms([own.latency.welcome, ...present.map((status) => status.latency.welcome)]),
+      upgrade: sumHistograms([own.latency.upgrade, ...present.map((status) => status.latency.upgrade)]),
+      helloWait: sumHistograms([own.latency.helloWait, ...present.map((status) => status.latency.helloWait)]),
     };
     for (const status of present) addFrameCounts(total.frames, status.frames);
     const actors: ActorReport[] = [...own.actors];

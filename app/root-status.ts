@@ -82,7 +82,7 @@ export class RootStatus implements StatusSource {
         perSecond: Math.round(this.perSecond),
       },
       acks: { sent: sum(connections, (actor) => actor.acksSent), nacks: sum(connections, (actor) => actor.nacksSent) },
-      latency: { ack: wire.ackLatency, welcome: wire.welcomeLatency },
+      latency: { ack: wire.ackLatency, welcome: wire.welcomeLatency, upgrade: wire.upgradeLatency, helloWait: wire.helloWait },
       frames: wire.frames,
       rings: { usedBytes, capacityBytes, fill: capacityBytes === 0 ? 0 : usedBytes / capacityBytes },
       actors: report.children.map((child) => ({ ...child, ...loopOf(child.id) })),

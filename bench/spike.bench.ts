@@ -138,8 +138,15 @@ for (const students of SPIKE_STUDENTS) {
   add('welcomeP99', 'p99 connect-to-welcome', 'ms', (m) => m.connect.welcome.p99Ms);
   add('welcomed', 'students welcomed', 'students', (m) => m.connect.welcomed, 'higher');
   add('loadShare', 'load generator share of the CPU used', '%', (m) => m.loadCpuShare * 100);
-  if (ux.serverWelcome !== null) {
-    result.add({ id: `spike.${students}.serverWelcomeP99`, label: `spike of ${n}: Untradex's own p99 from hello read to welcome sent (histogram bucket bound)`, value: ux.serverWelcome.p99AtMostMs, unit: 'ms', better: 'lower', baseline: { label: "the students' connect-to-welcome p99", value: ux.connect.welcome.p99Ms } });
+  if (ux.serverConnect !== null) {
+    const stages = [
+      ['serverUpgradeP99', 'from a socket accepted to its 101 written', ux.serverConnect.upgrade],
+      ['serverHelloWaitP99', 'from the 101 written to the hello read', ux.serverConnect.helloWait],
+      ['serverWelcomeP99', 'from hello read to welcome sent', ux.serverConnect.welcome],
+    ] as const;
+    for (const [id, stage, window] of stages) {
+      result.add({ id: `spike.${students}.${id}`, label: `spike of ${n}: Untradex's own p99 ${stage} (histogram bucket bound)`, value: window.p99AtMostMs, unit: 'ms', better: 'lower', baseline: { label: "the students' connect-to-welcome p99", value: ux.connect.welcome.p99Ms } });
+    }
   }
   serverAckFigure(`spike.${students}.serverAckP99`, `spike of ${n}: Untradex's own p99 from frame read to ack written, every event (histogram bucket bound)`, ux, ux.run.all.p99Ms);
   addSpikeTargets(result, `spike.${students}`, students, ux, naive, students >= 3_000);

@@ -14,7 +14,8 @@ import { StudentPages } from './student-pages.js';
 import { readTlsFiles, TLS_RELOAD_INTERVAL_MS } from '../../src/config/gateway-tls.js';
 
 export interface GatewayListenerHooks {
-  accepted(ws: WebSocket, remoteAddress: string): void;
+  /** A socket upgraded: its 101 is written; `acceptedAt` (performance.now() ms) is when its connection was accepted. */
+  accepted(ws: WebSocket, remoteAddress: string, acceptedAt: number): void;
   /** The certificate files changed: reloaded (error null) or kept as they were (error says why). */
   tlsReloaded?(error: Error | null): void;
 }
@@ -33,6 +34,8 @@ export class GatewayListener {
   private readonly processCount: ConnectionCount;
   private readonly addresses: AddressTable;
   private readonly unwelcomed: UnwelcomedSockets;
+  /** When each socket was accepted (with TLS: its handshake done), performance.now() ms: the upgrade's latency starts there. */
+  private readonly acceptedAt = new WeakMap<object, number>();
   private accepting = true;
   private unwatch: () => void = () => undefined;
   rejectedUpgrades = 0;
@@ -85,6 +88,9 @@ export class GatewayListener {
       for (const file of [tls.certFile, tls.keyFile]) watchFile(file, { interval: TLS_RELOAD_INTERVAL_MS, persistent: false }, reload);
       this.unwatch = () => [tls.certFile, tls.keyFile].forEach((file) => unwatchFile(file, reload));
     }
+    // The request's socket is the one the server emitted: the TCP socket, or with TLS the TLS socket
+    // (its raw socket is not reachable from the request), so TLS handshakes are not in the upgrade latency.
+    this.server.on(tls === null ? 'connection' : 'secureConnection', (socket: Duplex) => this.acceptedAt.set(socket, performance.now()));
     this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -165,7 +171,7 @@ export class GatewayListener {
     });
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      this.hooks.accepted(ws, address);
+      this.hooks.accepted(ws, address, this.acceptedAt.get(socket) ?? performance.now());
     });
   }
 

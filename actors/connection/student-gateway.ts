@@ -94,8 +94,11 @@ export class StudentGateway {
     for (const session of this.deps.slots.values()) session.close(code, reason);
   }
 
-  accept(ws: WebSocket, remoteAddress: string): void {
+  /** A socket upgraded (its 101 written) at `upgradedAt`, its connection accepted at `acceptedAt` (performance.now() ms). */
+  accept(ws: WebSocket, remoteAddress: string, acceptedAt: number, upgradedAt: number = performance.now()): void {
+    this.deps.tallies.upgradeLatency(upgradedAt - acceptedAt);
     const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies, this.now());
+    session.upgradedAt = upgradedAt;
     const { slot, generation } = this.deps.slots.add(session);
     session.slot = slot;
     session.generation = generation;
@@ -189,6 +192,7 @@ export class StudentGateway {
     // The receive time orders this hello against the student's other connections (rule 7).
     session.helloUs = wallClockMicros();
     session.helloAt = performance.now();
+    this.deps.tallies.helloWait(session.helloAt - session.upgradedAt);
     if (session.helloTimer !== null) clearTimeout(session.helloTimer);
     session.helloTimer = null;
     let claims;

@@ -60,6 +60,8 @@ export class StudentSession {
   story: Logger | null = null;
   /** When the socket was accepted, ms since the epoch (for the story's timings). */
   readonly openedAt = Date.now();
+  /** When its upgrade's 101 was written, performance.now() ms: the start of the wait for its hello. */
+  upgradedAt = 0;
   /** When the hello was read, performance.now() ms: the start of the hello-to-welcome latency. */
   helloAt = 0;
   /** The code this server closed the socket with; null while the client closes first or nobody has. */

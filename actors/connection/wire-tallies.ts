@@ -1,5 +1,5 @@
-// What one connection actor counts of its wire: ack latency and hello-to-welcome histograms, and
-// nack, err and close frames by code, in a SharedArrayBuffer the root owns and reads for status.
+// What one connection actor counts of its wire: ack latency, the accept-to-welcome stages'
+// histograms, and nack, err and close frames by code, in a SharedArrayBuffer the root owns and reads for status.
 //
 // Why this shape: the hot path pays, per acked event, a scan of 14 bounds and three typed-array
 // increments, with no attributes, no OpenTelemetry call, no message to another thread, no
@@ -17,7 +17,9 @@ import { HISTOGRAM_SLOTS, readHistogram, recordLatency, sumHistograms, type Hist
 
 const ACK = 0;
 const WELCOME = ACK + HISTOGRAM_SLOTS;
-const NACKS = WELCOME + HISTOGRAM_SLOTS;
+const UPGRADE = WELCOME + HISTOGRAM_SLOTS;
+const HELLO_WAIT = UPGRADE + HISTOGRAM_SLOTS;
+const NACKS = HELLO_WAIT + HISTOGRAM_SLOTS;
 const ERRS = NACKS + NACK_CODES.length;
 const CLOSES = ERRS + ERR_CODES.length;
 const SLOTS = CLOSES + COUNTED_CLOSE_CODES.length + 1;
@@ -34,6 +36,10 @@ export interface WireFigures {
   ackLatency: HistogramSnapshot;
   /** From the hello frame read off the socket to the welcome sent, ms. */
   welcomeLatency: HistogramSnapshot;
+  /** From the socket accepted (with TLS: its handshake done) to the 101 of its upgrade written, ms. */
+  upgradeLatency: HistogramSnapshot;
+  /** From the 101 written to the hello frame read (the student's turn to send it, then this actor's to read it), ms. */
+  helloWait: HistogramSnapshot;
   frames: FrameCounts;
 }
 
@@ -51,6 +57,14 @@ export class WireTallies {
 
   welcomeLatency(ms: number): void {
     recordLatency(this.slots, WELCOME, ms);
+  }
+
+  upgradeLatency(ms: number): void {
+    recordLatency(this.slots, UPGRADE, ms);
+  }
+
+  helloWait(ms: number): void {
+    recordLatency(this.slots, HELLO_WAIT, ms);
   }
 
   nack(code: NackCode): void {
@@ -80,6 +94,8 @@ export function readWireTallies(buffers: readonly SharedArrayBuffer[]): WireFigu
   return {
     ackLatency: sumHistograms(views.map((slots) => readHistogram(slots, ACK))),
     welcomeLatency: sumHistograms(views.map((slots) => readHistogram(slots, WELCOME))),
+    upgradeLatency: sumHistograms(views.map((slots) => readHistogram(slots, UPGRADE))),
+    helloWait: sumHistograms(views.map((slots) => readHistogram(slots, HELLO_WAIT))),
     frames,
   };
 }

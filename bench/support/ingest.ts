@@ -44,11 +44,11 @@ export interface IngestMeasure {
    */
   serverAck: ServerLatencyWindow | null;
   /**
-   * Untradex only: its own hello-read-to-welcome-sent over the connect phase (bucket bounds, as
-   * serverAck). Against the students' connect-to-welcome it says how much of that wait came before
-   * the hello reached a connection actor (accept, upgrade, the client's own turn). Null otherwise.
+   * Untradex only: its own stages of the connect phase (bucket bounds, as serverAck): accepted to
+   * 101 written (upgrade), 101 to hello read (helloWait), hello read to welcome sent (welcome).
+   * Against the students' connect-to-welcome they say where that wait went. Null otherwise.
    */
-  serverWelcome: ServerLatencyWindow | null;
+  serverConnect: { upgrade: ServerLatencyWindow; helloWait: ServerLatencyWindow; welcome: ServerLatencyWindow } | null;
 }
 
 /** A window of one of Untradex's latency histograms, in bucket bounds. */
@@ -145,12 +145,19 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     const rss = sampleRss(server.pids);
     const whole = new CpuMeter(server.pids);
     whole.begin();
-    const welcomeBefore = server.welcomeLatency === undefined ? null : await server.welcomeLatency();
+    const connectBefore = server.connectLatency === undefined ? null : await server.connectLatency();
     const connect = await load.connect(plan.connect);
-    const serverWelcome = welcomeBefore === null || server.welcomeLatency === undefined ? null : histogramWindow(welcomeBefore, await server.welcomeLatency());
+    const connectAfter = connectBefore === null || server.connectLatency === undefined ? null : await server.connectLatency();
+    const serverConnect =
+      connectBefore === null || connectAfter === null
+        ? null
+        : { upgrade: histogramWindow(connectBefore.upgrade, connectAfter.upgrade), helloWait: histogramWindow(connectBefore.helloWait, connectAfter.helloWait), welcome: histogramWindow(connectBefore.welcome, connectAfter.welcome) };
+    const stage = (name: string, window: ServerLatencyWindow) => `${name} p50 <= ${fmt(window.p50AtMostMs)} ms, p99 <= ${fmt(window.p99AtMostMs)} ms, mean ${fmt(window.meanMs)} ms`;
     t.comment(
       `connected: ${connect.welcomed} welcomed, ${connect.failed} not, welcome ${formatSummary(connect.welcome)}` +
-        (serverWelcome === null ? '' : `; the server's own hello-to-welcome: p50 <= ${fmt(serverWelcome.p50AtMostMs)} ms, p99 <= ${fmt(serverWelcome.p99AtMostMs)} ms, mean ${fmt(serverWelcome.meanMs)} ms`),
+        (serverConnect === null
+          ? ''
+          : `; the server's own stages: ${stage('accepted to 101 written', serverConnect.upgrade)}; ${stage('101 to hello read', serverConnect.helloWait)}; ${stage('hello to welcome', serverConnect.welcome)}`),
     );
     const quiet = plan.quiet === undefined ? null : await measureQuiet(server, plan.quiet);
     if (quiet !== null) {
@@ -185,7 +192,7 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       loopDelay,
       quiet,
       serverAck,
-      serverWelcome,
+      serverConnect,
     };
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +

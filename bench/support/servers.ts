@@ -26,8 +26,15 @@ export interface BenchServer {
   connectedStudents?: () => Promise<number>;
   /** Untradex only: its own receive-to-ack histogram since start (`latency.ack` of /api/status). */
   ackLatency?: () => Promise<HistogramSnapshot>;
-  /** Untradex only: its own hello-to-welcome histogram since start (`latency.welcome` of /api/status). */
-  welcomeLatency?: () => Promise<HistogramSnapshot>;
+  /** Untradex only: its own histograms of the stages before a welcome, since start (`latency` of /api/status). */
+  connectLatency?: () => Promise<ConnectLatency>;
+}
+
+/** Accepted to 101 written (upgrade), 101 to hello read (helloWait), hello read to welcome written (welcome). */
+export interface ConnectLatency {
+  upgrade: HistogramSnapshot;
+  helloWait: HistogramSnapshot;
+  welcome: HistogramSnapshot;
 }
 
 /** Worst p99 and max over the last 10 s window, by actor kind, ms. */
@@ -87,7 +94,7 @@ export async function startBenchUntradex(t: TeardownHost, overrides: Overrides =
     loopDelay: () => readLoopDelay(ux),
     aofBytes: () => aofBytes(ux.dataDir),
     ackLatency: async () => (await ux.api<{ latency: { ack: HistogramSnapshot } }>('GET', '/api/status')).body.latency.ack,
-    welcomeLatency: async () => (await ux.api<{ latency: { welcome: HistogramSnapshot } }>('GET', '/api/status')).body.latency.welcome,
+    connectLatency: async () => (await ux.api<{ latency: ConnectLatency }>('GET', '/api/status')).body.latency,
     connectedStudents: async () => (await ux.api<{ exams: Array<{ connected: number }> }>('GET', '/api/exams')).body.exams.reduce((n, exam) => n + exam.connected, 0),
   };
 }

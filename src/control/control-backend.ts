@@ -39,9 +39,10 @@ export interface SystemStatus {
   /**
    * Since the process started, in fixed buckets (ms): ack, from an event frame read off the socket
    * to the ack frame covering it (one count per acked event); welcome, from the hello read to the
-   * welcome sent.
+   * welcome sent; upgrade, from the socket accepted (with TLS, its handshake done) to the 101
+   * written; helloWait, from the 101 written to the hello read.
    */
-  latency: { ack: HistogramSnapshot; welcome: HistogramSnapshot };
+  latency: { ack: HistogramSnapshot; welcome: HistogramSnapshot; upgrade: HistogramSnapshot; helloWait: HistogramSnapshot };
   /** nack, err and close frames by code since the process started. */
   frames: FrameCounts;
   /** The export jobs of this process (the primary's, in a fleet). */

@@ -17,6 +17,8 @@ import { METER_NAME } from './otel-metrics.js';
 
 export const ACK_LATENCY_METRIC = 'ux.ack_latency_seconds';
 export const WELCOME_LATENCY_METRIC = 'ux.welcome_latency_seconds';
+export const UPGRADE_LATENCY_METRIC = 'ux.upgrade_latency_seconds';
+export const HELLO_WAIT_METRIC = 'ux.hello_wait_seconds';
 
 export class StatusMetricProducer implements MetricProducer {
   private readonly startTime: HrTime = hrTime();
@@ -36,6 +38,8 @@ export class StatusMetricProducer implements MetricProducer {
             metrics: [
               this.histogram(ACK_LATENCY_METRIC, 'From an event frame read off the socket to the ack frame that covers it, per acked event.', status.latency.ack, endTime),
               this.histogram(WELCOME_LATENCY_METRIC, 'From the hello frame read off the socket to the welcome sent.', status.latency.welcome, endTime),
+              this.histogram(UPGRADE_LATENCY_METRIC, 'From a student socket accepted (with TLS, its handshake done) to the 101 of its WebSocket upgrade written.', status.latency.upgrade, endTime),
+              this.histogram(HELLO_WAIT_METRIC, 'From the 101 of a WebSocket upgrade written to the hello frame read off the socket.', status.latency.helloWait, endTime),
             ],
           },
         ],

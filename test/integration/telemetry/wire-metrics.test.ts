@@ -1,7 +1,9 @@
 // The gateway's latency histograms and frame counts, read from a running Untradex after a real
 // student's traffic: one ack-latency count per acked event, one welcome count per welcome, nacks,
-// errs and closes by code, the same on /api/status and on /metrics (cumulative buckets).
+// errs and closes by code, the same on /api/status and on /metrics (cumulative buckets); and the
+// stages before a welcome (accepted to 101 written, 101 to hello read), each timed where it waits.
 
+import { connect as connectTcp } from 'node:net';
 import t from 'tap';
 import type { SystemStatus } from '../../../src/control/control-backend.js';
 import { connectRaw, helloRaw } from '../../helpers/raw-student.js';
@@ -86,4 +88,48 @@ t.test('ack and welcome latency, nacks, errs and closes by code reach /api/statu
   t.equal(samples(afterExport, 'ux_export_rows_total').get(''), exam.export.rows);
   t.equal(samples(afterExport, 'ux_export_buckets_done_total').get(''), 2);
   t.equal(samples(afterExport, 'ux_exports_running').get(''), 0);
+});
+
+t.test('the upgrade and the wait for the hello are timed apart: a slow request and a slow hello land in their own histograms', async (t) => {
+  const ux = await startUntradexInProcess(t, { redis: { buckets: 2 }, gateway: { connectionActors: 1 } });
+  const status = async () => (await ux.api<SystemStatus>('GET', '/api/status')).body;
+  const before = await status();
+  t.equal(before.latency.upgrade.count, 0, 'no upgrade yet');
+  t.equal(before.latency.helloWait.count, 0, 'no hello yet');
+  const { S1: token } = await ux.tokens('WU', ['S1']);
+
+  // A client that sends its upgrade request in two halves 300 ms apart: the upgrade took >= 300 ms
+  // from the accept, and its hello (sent at once after the 101) waited next to nothing.
+  const { hostname, port } = new URL(ux.gatewayUrl);
+  const socket = connectTcp({ host: hostname, port: Number(port) });
+  t.teardown(() => socket.destroy());
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const request = `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+  socket.write(request.slice(0, 20));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const answered = new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString('latin1'))));
+  socket.write(request.slice(20));
+  t.match(await answered, /^HTTP\/1\.1 101 /, 'the dribbled request was upgraded');
+  let upgraded = await status();
+  t.equal(upgraded.latency.upgrade.count, 1, 'one upgrade timed');
+  t.ok(upgraded.latency.upgrade.sumMs >= 300, `it counts from the accept, before the request was whole (${upgraded.latency.upgrade.sumMs.toFixed(1)} ms)`);
+  t.equal(upgraded.latency.helloWait.count, 0, 'no hello read yet');
+  socket.destroy();
+
+  // A student that waits 300 ms after its upgrade before its hello: that wait is the hello's, not the upgrade's.
+  const slow = await connectRaw(ux.gatewayUrl);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  slow.send({ t: 'hello', token: token! });
+  t.equal((await slow.next((frame) => frame.t !== undefined)).t, 'welcome');
+  upgraded = await status();
+  t.equal(upgraded.latency.upgrade.count, 2, 'two upgrades timed');
+  t.equal(upgraded.latency.helloWait.count, 1, 'one hello read');
+  t.ok(upgraded.latency.helloWait.sumMs >= 300, `the hello waited from the 101 (${upgraded.latency.helloWait.sumMs.toFixed(1)} ms)`);
+  t.equal(upgraded.latency.welcome.count, 1, 'and its welcome went out');
+  slow.close();
+
+  const text = await (await fetch(`${ux.controlUrl}/metrics`)).text();
+  t.same([...samples(text, 'ux_upgrade_latency_seconds_count').values()], [2], 'the upgrade histogram on /metrics');
+  t.same([...samples(text, 'ux_hello_wait_seconds_count').values()], [1], 'the hello-wait histogram on /metrics');
+  t.equal(samples(text, 'ux_hello_wait_seconds_bucket').get('le="0.25"'), 0, 'its one count is above 250 ms');
 });
