@@ -34,7 +34,10 @@ export class GatewayListener {
   private readonly processCount: ConnectionCount;
   private readonly addresses: AddressTable;
   private readonly unwelcomed: UnwelcomedSockets;
-  /** When each socket was accepted (with TLS: its handshake done), performance.now() ms: the upgrade's latency starts there. */
+  /**
+   * When each socket was accepted (with TLS: its handshake done) or, on a kept-alive socket, last
+   * answered a page, performance.now() ms: the upgrade's latency starts there.
+   */
   private readonly acceptedAt = new WeakMap<object, number>();
   private accepting = true;
   private unwatch: () => void = () => undefined;
@@ -68,7 +71,11 @@ export class GatewayListener {
       requestTimeout: handshakeDeadlineMs,
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(handshakeDeadlineMs / 4))),
     };
-    const onRequest = (request: IncomingMessage, response: ServerResponse) => this.pages.handle(request, response);
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+      // A kept-alive socket that upgrades after a page waited on the student, not on the gateway.
+      response.once('finish', () => this.acceptedAt.set(request.socket, performance.now()));
+      this.pages.handle(request, response);
+    };
     const tls = limits.tls;
     if (tls === null) {
       this.server = createServer(httpOptions, onRequest);
