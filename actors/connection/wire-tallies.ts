@@ -1,5 +1,5 @@
-// What one connection actor counts of its wire: ack latency, the accept-to-welcome stages'
-// histograms, and nack, err and close frames by code, in a SharedArrayBuffer the root owns and reads for status.
+// What one connection actor counts of its wire: histograms of ack latency and of the stages before
+// a welcome, and nack, err and close frames by code, in a SharedArrayBuffer the root reads for status.
 //
 // Why this shape: the hot path pays, per acked event, a scan of 14 bounds and three typed-array
 // increments, with no attributes, no OpenTelemetry call, no message to another thread, no
