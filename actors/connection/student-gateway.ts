@@ -94,8 +94,9 @@ export class StudentGateway {
     for (const session of this.deps.slots.values()) session.close(code, reason);
   }
 
-  /** A socket upgraded (its 101 written) at `upgradedAt`, its connection accepted at `acceptedAt` (performance.now() ms). */
-  accept(ws: WebSocket, remoteAddress: string, acceptedAt: number, upgradedAt: number = performance.now()): void {
+  /** A socket upgraded just now (its 101 written), its connection accepted at `acceptedAt` (performance.now() ms). */
+  accept(ws: WebSocket, remoteAddress: string, acceptedAt: number): void {
+    const upgradedAt = performance.now();
     this.deps.tallies.upgradeLatency(upgradedAt - acceptedAt);
     const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies, this.now());
     session.upgradedAt = upgradedAt;
