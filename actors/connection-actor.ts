@@ -10,6 +10,7 @@ import { createRedisClient, disconnectRedisClient, waitForRedis } from '../src/r
 import { EventLoopDelayMonitor } from '../src/telemetry/event-loop-delay.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { AckDispatcher } from './connection/ack-dispatcher.js';
+import { DirectWrites } from './connection/direct-writes.js';
 import { EventForwarder } from './connection/event-forwarder.js';
 import { readStudentAnswers } from '../src/redis/student-answers.js';
 import { GatewayListener } from './connection/gateway-listener.js';
@@ -34,6 +35,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   const forwarder = new EventForwarder(init.eventRings, init.writerDoorbells);
   const tallies = new WireTallies(init.wireTallies);
   let listener: GatewayListener | null = null;
+  const store = new BucketStore(redis, init.buckets, { waitReplicas: init.waitReplicas });
   // Keys outlive a refresh by two ttls: long enough for any clock skew between boxes, short enough
   // that the sets of an exam nobody holds any more go away by themselves.
   const presence = new PresenceBeacon(registry, new PresenceStore(redis, init.presence.ttlMs * 2), init.presence, log, init.actorId, slots);
@@ -44,7 +46,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     authSecret: init.authSecret,
     limits: init.limits,
     traceExams: new Set(init.traceExams),
-    store: new BucketStore(redis, init.buckets, { waitReplicas: init.waitReplicas }),
+    store,
     storedAnswers: (exam, bucket, student) => readStudentAnswers(redis, exam, bucket, student),
     forwarder,
     registry,
@@ -62,6 +64,18 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     unavailable: (session) => gateway.unavailable(session),
     afterDispatch: () => forwarder.retryBlocked(),
   }, tallies);
+  const direct = new DirectWrites({
+    store,
+    limit: init.directInFlight,
+    storageGate: init.storageGate,
+    isCurrent: (session) => slots.get(session.slot, session.generation) === session,
+    answered: (session, seqs, outcomes) => acks.answerDirect(session, seqs, outcomes),
+    toRing: (session, envelopes) => {
+      for (const envelope of envelopes) forwarder.toRing(session, envelope);
+    },
+    failed: (error, events) => log.warn({ err: error, events }, 'a direct write to Redis failed; its events go through a writer'),
+  });
+  if (direct.enabled) forwarder.direct = direct;
   const watch = new SessionWatch(init.redis, init.actorId, {
     sessionClaimed: (exam, student, epoch) => gateway.sessionClaimed(exam, student, epoch),
     examClosed: (exam) => gateway.examClosed(exam),
@@ -118,6 +132,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         live,
         blocked: forwarder.blockedCount,
         eventsForwarded: forwarder.forwarded,
+        directWrites: { ...direct.counts },
         acksSent: acks.acksSent,
         nacksSent: acks.nacksSent,
         rejectedUpgrades: listener?.rejectedUpgrades ?? 0,

@@ -53,7 +53,7 @@ export class FleetStatus implements StatusSource {
       actors.push({ id: report.id, status: report.status, incarnation: report.incarnation, restarts: report.restarts, lastError: report.lastError });
       if (status === null || status === undefined) return;
       for (const key of ['total', 'live', 'blocked', 'rejectedUpgrades', 'unwelcomed'] as const) total.connections[key] += status.connections[key];
-      for (const key of ['forwarded', 'stored', 'duplicates', 'refused', 'badEvents', 'unavailable', 'perSecond'] as const) total.events[key] += status.events[key];
+      for (const key of ['forwarded', 'direct', 'stored', 'duplicates', 'refused', 'badEvents', 'unavailable', 'perSecond'] as const) total.events[key] += status.events[key];
       total.acks.sent += status.acks.sent;
       total.acks.nacks += status.acks.nacks;
       total.rings.usedBytes += status.rings.usedBytes;

@@ -36,7 +36,8 @@ export class RootStatus implements StatusSource {
       Promise.all(report.connections.map((actor) => withTimeout(actor.api.status(), null))),
     ]);
     const sum = <T>(items: (T | null)[], pick: (item: T) => number) => items.reduce((total, item) => total + (item === null ? 0 : pick(item)), 0);
-    const stored = sum(writers, (writer) => writer.eventsStored);
+    // Events the connection actors wrote themselves (writers.directInFlight) are stored events too.
+    const stored = sum(writers, (writer) => writer.eventsStored) + sum(connections, (actor) => actor.directWrites.stored);
     const now = Date.now();
     if (now - this.lastSample.at >= 1000) {
       this.perSecond = Math.max(0, ((stored - this.lastSample.stored) * 1000) / (now - this.lastSample.at));
@@ -74,9 +75,10 @@ export class RootStatus implements StatusSource {
       },
       events: {
         forwarded: sum(connections, (actor) => actor.eventsForwarded),
+        direct: sum(connections, (actor) => actor.directWrites.stored + actor.directWrites.duplicates + actor.directWrites.refused),
         stored,
-        duplicates: sum(writers, (writer) => writer.duplicates),
-        refused: sum(writers, (writer) => writer.refused),
+        duplicates: sum(writers, (writer) => writer.duplicates) + sum(connections, (actor) => actor.directWrites.duplicates),
+        refused: sum(writers, (writer) => writer.refused) + sum(connections, (actor) => actor.directWrites.refused),
         badEvents: sum(writers, (writer) => writer.badEvents),
         unavailable: sum(writers, (writer) => writer.shards?.unavailable ?? 0),
         perSecond: Math.round(this.perSecond),

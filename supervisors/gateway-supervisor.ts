@@ -24,6 +24,7 @@ export function createGatewaySupervisor(
   listenSocket: ListenSocket,
   redis: RedisTarget,
   log: Logger,
+  storageGate?: SharedArrayBuffer,
 ): Supervisor<ConnectionActor> {
   const { gateway } = config;
   // Owned here, on the main thread, so it outlives every connection actor it counts for.
@@ -59,6 +60,8 @@ export function createGatewaySupervisor(
           redis,
           buckets: config.redis.buckets,
           waitReplicas: config.redis.waitReplicas,
+          directInFlight: config.writers.directInFlight,
+          ...(storageGate === undefined ? {} : { storageGate }),
           authSecret: config.auth.secret,
           limits: {
             helloTimeoutMs: gateway.helloTimeoutMs,

@@ -160,7 +160,7 @@ export class RootSupervisor extends EventEmitter<RootEvents> {
         return this.writers.start();
       case 'gateway':
         this.listenSocket ??= await openListenSocket(this.config.gateway.host, this.config.gateway.port);
-        this.gateway = createGatewaySupervisor(this.config, this.topology, this.listenSocket, this.redisTarget, this.log);
+        this.gateway = createGatewaySupervisor(this.config, this.topology, this.listenSocket, this.redisTarget, this.log, this.diskWatcherInstance?.gate);
         this.watch(this.gateway);
         return this.gateway.start();
       default: {

@@ -77,6 +77,23 @@ export class AckDispatcher {
       handled += consumer.read((record) => this.route(decodeAckRecord(record)), READ_LIMIT);
       consumer.release(consumer.position());
     }
+    this.endRound();
+    if (handled > 0) this.hooks.afterDispatch();
+    return handled;
+  }
+
+  /**
+   * Redis's answers to a connection actor's own write (direct-writes.ts), in the session's order:
+   * the same acks, nacks and replacement as answers from a writer. Its events are already out of
+   * the session's count in flight.
+   */
+  answerDirect(session: StudentSession, seqs: readonly number[], outcomes: readonly WriteOutcome[]): void {
+    for (let index = 0; index < seqs.length; index += 1) this.answer(session, seqs[index]!, outcomes[index]!);
+    this.endRound();
+  }
+
+  /** The round's cumulative acks written, one per session touched, and their latencies counted. */
+  private endRound(): void {
     for (const session of this.touched) if (session.flushAck()) this.acksSent += 1;
     this.touched.clear();
     if (this.acked > 0) {
@@ -85,8 +102,6 @@ export class AckDispatcher {
       for (let index = 0; index < this.acked; index += 1) this.tallies.ackLatency(sentAt - this.ackedReceivedAt[index]!);
       this.acked = 0;
     }
-    if (handled > 0) this.hooks.afterDispatch();
-    return handled;
   }
 
   private async run(): Promise<void> {
@@ -103,8 +118,12 @@ export class AckDispatcher {
     const session = this.slots.get(ack.slot, ack.generation);
     if (session === undefined) return;
     session.inFlight -= 1;
+    this.answer(session, ack.seq, ack.outcome);
+  }
+
+  private answer(session: StudentSession, seq: number, outcome: WriteOutcome): void {
     const receivedAt = session.takeReceived();
-    switch (ack.outcome) {
+    switch (outcome) {
       case WriteOutcome.Stored:
       case WriteOutcome.Duplicate:
         // Every event answered stored/duplicate this round is covered by the round's cumulative ack.
@@ -112,17 +131,17 @@ export class AckDispatcher {
           this.ackedReceivedAt[this.acked] = receivedAt;
           this.acked += 1;
         }
-        if (ack.seq > session.pendingAck) session.pendingAck = ack.seq;
-        if (ack.seq > session.roundAck) session.roundAck = ack.seq;
+        if (seq > session.pendingAck) session.pendingAck = seq;
+        if (seq > session.roundAck) session.roundAck = seq;
         this.touched.add(session);
         return;
       case WriteOutcome.ExamClosed:
-        return this.nack(session, ack.seq, 'exam_closed');
+        return this.nack(session, seq, 'exam_closed');
       case WriteOutcome.Submitted:
-        return this.nack(session, ack.seq, 'submitted');
+        return this.nack(session, seq, 'submitted');
       case WriteOutcome.BadEvent:
         // The writer isolated this event as the one its write raised on: it is never stored.
-        return this.nack(session, ack.seq, 'bad_event');
+        return this.nack(session, seq, 'bad_event');
       case WriteOutcome.StaleSession:
         this.hooks.replaced(session);
         return;
@@ -132,7 +151,7 @@ export class AckDispatcher {
         this.hooks.unavailable(session);
         return;
       default: {
-        const unreachable: never = ack.outcome;
+        const unreachable: never = outcome;
         throw new Error(`unknown write outcome ${String(unreachable)}`);
       }
     }

@@ -4,6 +4,7 @@
 import { Doorbell } from '../../src/ring/doorbell.js';
 import { encodeEventRecord, eventRecordLength, type EventEnvelope } from '../../src/ring/event-record.js';
 import { RingProducer } from '../../src/ring/ring-producer.js';
+import type { DirectWrites } from './direct-writes.js';
 import type { StudentSession } from './student-session.js';
 
 const BLOCKED_RETRY_MS = 2;
@@ -31,8 +32,20 @@ export class EventForwarder {
     return this.blocked.size > 0;
   }
 
-  /** Forwards the event, or holds it behind the session's earlier held events. */
+  /**
+   * The actor's own writes while it is quiet (direct-writes.ts): asked first for every event.
+   * Set once at start; null writes everything through the rings.
+   */
+  direct: DirectWrites | null = null;
+
+  /** Forwards the event (to Redis directly when the actor is quiet), or holds it behind the session's earlier held events. */
   forward(session: StudentSession, envelope: EventEnvelope): void {
+    if (this.direct !== null && this.direct.take(session, envelope)) return;
+    this.toRing(session, envelope);
+  }
+
+  /** Into the ring of the session's writer, or held behind its earlier held events. */
+  toRing(session: StudentSession, envelope: EventEnvelope): void {
     session.inFlight += 1;
     if (session.held.length > 0 || !this.tryPut(session.writer, envelope)) {
       session.held.push(envelope);
@@ -58,6 +71,7 @@ export class EventForwarder {
 
   /** A closed socket's held events are dropped: none of them was acked, the client resends. */
   forget(session: StudentSession): void {
+    this.direct?.forget(session);
     if (this.blocked.delete(session)) session.held.length = 0;
   }
 

@@ -57,6 +57,10 @@ export interface ConnectionActorInit {
   buckets: number;
   /** Replicas that must confirm a session claim before its welcome (redis.waitReplicas). */
   waitReplicas: number;
+  /** writers.directInFlight: events this actor may write to Redis itself while quiet; 0: none. */
+  directInFlight: number;
+  /** Rule S3's gate, closed by the disk watcher: no direct write either while it is. */
+  storageGate?: SharedArrayBuffer;
   authSecret: string;
   limits: ConnectionLimits;
   /** gateway.presence: how often this actor tells Redis which students it holds, and for how long it counts. */
@@ -72,7 +76,10 @@ export interface ConnectionStatus {
   live: number;
   /** Sockets paused because a ring to a writer was full. */
   blocked: number;
+  /** Events put into the rings to the writers. */
   eventsForwarded: number;
+  /** Events this actor wrote to Redis itself while quiet (writers.directInFlight); fellBack: handed to the writers after a failed write. */
+  directWrites: { stored: number; duplicates: number; refused: number; fellBack: number };
   acksSent: number;
   nacksSent: number;
   rejectedUpgrades: number;

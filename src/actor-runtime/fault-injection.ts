@@ -15,16 +15,18 @@ export const FAULT_PLAN_ENV = 'UX_FAULT_PLAN';
  * - `connection.event`: a connection actor took a student's event off a socket;
  * - `connection.claim`: a connection actor is about to send a hello's session claim to Redis;
  * - `connection.claimReply`: Redis answered a session claim, the connection actor has not looked yet;
+ * - `connection.directWrite`: a connection actor is about to send its own write of a student's events (writers.directInFlight);
  * - `writer.afterFcall`: a writer's FCALLs were answered by Redis, no ack posted, no ring space freed;
  * - `writer.afterAcks`: the acks were posted, the ring space not yet freed;
  * - `exporter.afterCommit`: an exporter committed a bucket, which the job has not yet marked done.
  */
-export type FaultPoint = 'now' | 'connection.event' | 'connection.claim' | 'connection.claimReply' | 'writer.afterFcall' | 'writer.afterAcks' | 'exporter.afterCommit';
+export type FaultPoint = 'now' | 'connection.event' | 'connection.claim' | 'connection.claimReply' | 'connection.directWrite' | 'writer.afterFcall' | 'writer.afterAcks' | 'exporter.afterCommit';
 const POINTS: ReadonlySet<string> = new Set<FaultPoint>([
   'now',
   'connection.event',
   'connection.claim',
   'connection.claimReply',
+  'connection.directWrite',
   'writer.afterFcall',
   'writer.afterAcks',
   'exporter.afterCommit',

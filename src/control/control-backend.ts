@@ -32,9 +32,11 @@ export interface SystemStatus {
   /**
    * badEvents: events a writer isolated as the one its batch's write raised on, nacked bad_event.
    * unavailable: events a writer could not store for now because their Cluster shard failed or was
-   * late (err busy, close 1013; the client resends them).
+   * late (err busy, close 1013; the client resends them). direct: events a connection actor wrote
+   * to Redis itself while quiet (writers.directInFlight), counted in stored, duplicates or refused
+   * too; forwarded counts only the events put into the rings.
    */
-  events: { forwarded: number; stored: number; duplicates: number; refused: number; badEvents: number; unavailable: number; perSecond: number };
+  events: { forwarded: number; direct: number; stored: number; duplicates: number; refused: number; badEvents: number; unavailable: number; perSecond: number };
   acks: { sent: number; nacks: number };
   /**
    * Since the process started, in fixed buckets (ms): ack, from an event frame read off the socket

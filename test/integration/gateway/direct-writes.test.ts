@@ -1,0 +1,127 @@
+// writers.directInFlight: a quiet connection actor writes a lone event to Redis itself, with the
+// same acks and the same exactly-once store as through a writer; a burst and a failing write go
+// through the writers, and a student's events stay in order across both paths.
+
+import t from 'tap';
+import { injectFault } from '../../../src/actor-runtime/fault-injection.js';
+import { bucketKeys, bucketOf } from '../../../src/redis/bucket-keys.js';
+import { helloRaw, type RawStudent } from '../../helpers/raw-student.js';
+import { storedEventsByStudent } from '../../helpers/stored-events.js';
+import type { TeardownHost } from '../../helpers/redis-server.js';
+import { startUntradexInProcess } from '../../helpers/untradex.js';
+
+const BUCKETS = 16;
+process.env.UX_FAULT_INJECTION = '1';
+
+interface StatusBody {
+  events: { forwarded: number; direct: number; stored: number; duplicates: number; badEvents: number };
+  acks: { nacks: number };
+}
+
+/** The ack covering `seq`, or its nack (a raw student's next() looks at every frame it got so far). */
+const ackOf = (seq: number) => (frame: Record<string, unknown>) => (frame.t === 'ack' && (frame.seq as number) >= seq) || (frame.t === 'nack' && frame.seq === seq);
+
+async function start(t: TeardownHost, directInFlight: number) {
+  return startUntradexInProcess(t, { redis: { buckets: BUCKETS }, gateway: { connectionActors: 1 }, writers: { count: 1, directInFlight } });
+}
+
+t.test('events sent one at a time are written by the connection actor itself, each acked and stored once', async (t) => {
+  const ux = await start(t, 4);
+  const tokens = await ux.tokens('DIRECT-LONE', ['S1']);
+  const { student, welcome } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  t.match(welcome, { t: 'welcome', lastSeq: 0 });
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  t.match(await student.next(ackOf(1)), { t: 'ack', seq: 1 });
+  for (let seq = 2; seq <= 20; seq += 1) {
+    student.send({ t: 'ev', seq, k: 'answer', q: `Q${seq}`, v: `v${seq}` });
+    t.match(await student.next(ackOf(seq)), { t: 'ack', seq }, `event ${seq} acked`);
+  }
+  // Sent again: answered as a duplicate, acked, not stored twice.
+  const acksBefore = student.frames.length;
+  student.send({ t: 'ev', seq: 5, k: 'answer', q: 'Q5', v: 'v5' });
+  await student.next((frame) => student.frames.indexOf(frame) >= acksBefore);
+  t.same(student.frames.slice(acksBefore), [{ t: 'ack', seq: 5 }], 'a resent event is acked again');
+
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-LONE', BUCKETS);
+  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 20 }, (_, index) => index + 1), 'every seq stored once, in order');
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.direct, 21, 'all 21 written by the connection actor');
+  t.equal(status.events.forwarded, 0, 'none went through the rings');
+  t.equal(status.events.stored, 20, 'stored counts them');
+  t.equal(status.events.duplicates, 1, 'and the duplicate');
+});
+
+t.test('bursts from many students: some through the writer, every event acked and stored once in order', async (t) => {
+  const ux = await start(t, 2);
+  const names = Array.from({ length: 12 }, (_, index) => `B${index}`);
+  const tokens = await ux.tokens('DIRECT-BURST', names);
+  const students: RawStudent[] = [];
+  for (const name of names) students.push((await helloRaw(ux.gatewayUrl, tokens[name]!)).student);
+  const EACH = 150;
+  for (let seq = 1; seq <= EACH; seq += 1) {
+    for (const student of students) student.send(seq === 1 ? { t: 'ev', seq, k: 'open' } : { t: 'ev', seq, k: 'answer', q: `Q${seq % 7}`, v: `${seq}` });
+  }
+  for (const student of students) t.match(await student.next(ackOf(EACH), 30_000), { t: 'ack', seq: EACH });
+
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-BURST', BUCKETS);
+  const expected = Array.from({ length: EACH }, (_, index) => index + 1);
+  for (const name of names) t.same(stored.get(name)?.map((event) => event.seq), expected, `${name}: every seq once, in order`);
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.stored, names.length * EACH, 'stored counts every event once');
+  t.ok(status.events.direct > 0, `some written by the connection actor (${status.events.direct})`);
+  t.ok(status.events.forwarded > 0, `some through the writer, the actor being busy (${status.events.forwarded})`);
+  t.equal(status.events.direct + status.events.forwarded, names.length * EACH, 'each event took one path');
+});
+
+t.test('events read while a direct write is on its way wait for it: none overtakes it through a writer', async (t) => {
+  const ux = await start(t, 4);
+  const tokens = await ux.tokens('DIRECT-ORDER', ['S1']);
+  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  // The first write is held 300 ms before it reaches Redis: had the events behind it gone through the
+  // writer meanwhile, seq 1 would come after them (and be taken for a duplicate, never stored).
+  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  for (let seq = 2; seq <= 40; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
+  t.match(await student.next(ackOf(40)), { t: 'ack', seq: 40 });
+  t.notOk(student.frames.some((frame) => frame.t === 'nack'), 'no nack');
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-ORDER', BUCKETS);
+  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 40 }, (_, index) => index + 1), 'every seq stored once, in order');
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.direct, 40, 'the 39 that waited were written behind it by the actor, in one call');
+});
+
+t.test('a direct write that raises goes to the writer, which isolates the poison event; the student goes on', async (t) => {
+  const ux = await start(t, 4);
+  const redis = ux.redis();
+  const tokens = await ux.tokens('DIRECT-POISON', ['VICTIM']);
+  const { student } = await helloRaw(ux.gatewayUrl, tokens['VICTIM']!);
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  await student.next(ackOf(1));
+
+  const seqKey = bucketKeys.seq('DIRECT-POISON', bucketOf('DIRECT-POISON', 'VICTIM', BUCKETS));
+  const state = await redis.hget(seqKey, 'VICTIM');
+  await redis.hset(seqKey, 'VICTIM', 'corrupted by the test');
+  student.send({ t: 'ev', seq: 2, k: 'answer', q: 'Q1', v: 'poison' });
+  t.same(await student.next(ackOf(2)), { t: 'nack', seq: 2, code: 'bad_event' }, 'nacked bad_event by the writer');
+
+  await redis.hset(seqKey, 'VICTIM', state!);
+  student.send({ t: 'ev', seq: 3, k: 'answer', q: 'Q1', v: 'after' });
+  t.same(await student.next(ackOf(3)), { t: 'ack', seq: 3 }, 'the next event is acked');
+  const stored = await storedEventsByStudent(redis, 'DIRECT-POISON', BUCKETS);
+  t.same(stored.get('VICTIM')?.map((event) => [event.seq, event.value]), [[1, ''], [3, 'after']], 'the poison event never stored');
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.badEvents, 1, 'the writer counted the bad event');
+  t.equal(status.events.forwarded, 1, 'only the failed write went through the rings');
+  t.equal(status.events.direct, 2, 'the others were written directly');
+});
+
+t.test('with writers.directInFlight 0 every event goes through the writers', async (t) => {
+  const ux = await start(t, 0);
+  const tokens = await ux.tokens('DIRECT-OFF', ['S1']);
+  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  await student.next(ackOf(1));
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.direct, 0);
+  t.equal(status.events.forwarded, 1);
+});
