@@ -63,11 +63,13 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
     replaced: (session) => gateway.replace(session),
     unavailable: (session) => gateway.unavailable(session),
     afterDispatch: () => forwarder.retryBlocked(),
+    ringAnswered: (count) => forwarder.answered(count),
   }, tallies);
   const direct = new DirectWrites({
     store,
     limit: init.directInFlight,
     storageGate: init.storageGate,
+    ringsIdle: () => forwarder.ringsIdle,
     isCurrent: (session) => slots.get(session.slot, session.generation) === session,
     answered: (session, seqs, outcomes) => acks.answerDirect(session, seqs, outcomes),
     toRing: (session, envelopes) => {

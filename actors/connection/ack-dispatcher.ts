@@ -30,6 +30,8 @@ export interface AckDispatcherHooks {
   unavailable(session: StudentSession): void;
   /** Ack rings had room freed: held events may now fit in the event rings too. */
   afterDispatch(): void;
+  /** A writer answered this many events of this incarnation (whether or not their sockets are still open). */
+  ringAnswered(count: number): void;
 }
 
 export class AckDispatcher {
@@ -42,6 +44,8 @@ export class AckDispatcher {
    */
   private readonly ackedReceivedAt: number[] = [];
   private acked = 0;
+  /** Answers of this round addressed to this incarnation. */
+  private ownAnswers = 0;
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   acksSent = 0;
@@ -73,11 +77,13 @@ export class AckDispatcher {
   /** Handles every answer now in the rings; returns how many there were. */
   dispatch(): number {
     let handled = 0;
+    this.ownAnswers = 0;
     for (const consumer of this.consumers) {
       handled += consumer.read((record) => this.route(decodeAckRecord(record)), READ_LIMIT);
       consumer.release(consumer.position());
     }
     this.endRound();
+    if (this.ownAnswers > 0) this.hooks.ringAnswered(this.ownAnswers);
     if (handled > 0) this.hooks.afterDispatch();
     return handled;
   }
@@ -115,6 +121,7 @@ export class AckDispatcher {
   private route(ack: AckEnvelope): void {
     // Answers for a previous incarnation of this actor address sockets that died with it.
     if (ack.incarnation !== this.incarnation) return;
+    this.ownAnswers += 1;
     const session = this.slots.get(ack.slot, ack.generation);
     if (session === undefined) return;
     session.inFlight -= 1;

@@ -1,7 +1,5 @@
-// A connection actor's own writes to Redis while it is quiet (writers.directInFlight): a lone
-// event is stored by the thread that read it, with no hop through a writer thread and back.
-// Every case that is not the happy path (a busy actor, a ring in use, an error, a closed gate)
-// goes through the writers as before, so their batching, retries and poison isolation still hold.
+// A quiet connection actor's own writes to Redis (writers.directInFlight): a lone event stored by the
+// thread that read it; a busy actor, an error or a closed gate leave it to the writers, as before.
 
 import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
@@ -16,6 +14,8 @@ export interface DirectWritesDeps {
   limit: number;
   /** Rule S3's gate: closed, nothing is written here either. */
   storageGate?: SharedArrayBuffer | undefined;
+  /** No event of the actor is in the rings: direct writes would not take events from a writer's batch. */
+  ringsIdle(): boolean;
   /** The session is still the one its slot holds (a closed socket's answers go nowhere). */
   isCurrent(session: StudentSession): boolean;
   /** Redis answered these events of the session, in order: acks, nacks, replacement. */
@@ -60,17 +60,13 @@ export class DirectWrites {
       busy.waiting.push(envelope);
       return true;
     }
-    if (!this.enabled || session.inFlight > 0 || session.held.length > 0) return false;
+    // Under load the rings are in use, and a writer's batch costs less per event than a call per
+    // student: direct writes are for the quiet times between spikes.
+    if (!this.enabled || session.inFlight > 0 || session.held.length > 0 || !this.#deps.ringsIdle()) return false;
     if (this.#inFlight >= this.#deps.limit || !storageOpen(this.#deps.storageGate)) return false;
     session.inFlight += 1;
     this.#write(session, [envelope]);
     return true;
-  }
-
-  /** Events waiting behind a write of this session, for a closed socket: dropped, never acked. */
-  forget(session: StudentSession): void {
-    const busy = this.#busy.get(session);
-    if (busy !== undefined) this.#drop(session, busy.waiting);
   }
 
   /** `envelopes` are already counted in the session's inFlight. */
@@ -90,27 +86,24 @@ export class DirectWrites {
       serverTs: event.serverTs,
     }));
     const written = faults.armed ? faults.reach('connection.directWrite').then(() => this.#deps.store.writeBatch(first.event.exam, first.bucket, events)) : this.#deps.store.writeBatch(first.event.exam, first.bucket, events);
+    // Events read off the socket are written whatever becomes of the socket meanwhile, as they would
+    // be from a ring: a client that closes right after sending, or is closed for a refusal behind
+    // them, finds them stored on its next connection (only their acks are lost with the socket).
     written.then(
       (outcomes) => {
         this.#settle(session, envelopes);
         for (const outcome of outcomes) this.#count(outcome);
-        if (!this.#deps.isCurrent(session)) {
-          this.#drop(session, busy.waiting);
-          return;
-        }
-        this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), outcomes);
+        if (this.#deps.isCurrent(session)) this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), outcomes);
         this.#next(session, busy.waiting);
       },
       (error: unknown) => {
         this.#settle(session, envelopes);
         this.counts.fellBack += envelopes.length;
-        const waiting = this.#drop(session, busy.waiting);
-        if (!this.#deps.isCurrent(session)) return;
         // Nothing of the call was stored (a call that raises writes nothing) or it is unknown (the
         // connection dropped): the writers store it, or answer it as a duplicate, and isolate an
         // event that raises. Nothing of the session is in flight, so the order holds.
         this.#deps.failed(error, envelopes.length);
-        this.#deps.toRing(session, [...envelopes, ...waiting]);
+        this.#deps.toRing(session, [...envelopes, ...this.#drop(session, busy.waiting)]);
       },
     );
   }
@@ -136,10 +129,7 @@ export class DirectWrites {
   /** What waited behind the answered write: one call for all of it, or the ring's when busy. */
   #next(session: StudentSession, waiting: EventEnvelope[]): void {
     if (waiting.length === 0) return;
-    // A session replaced or closing by this answer: what waited is never stored nor acked, and the
-    // client sends it again on its next connection.
-    if (session.phase !== 'live') this.#drop(session, waiting);
-    else if (this.#inFlight < this.#deps.limit && storageOpen(this.#deps.storageGate)) this.#write(session, waiting.splice(0));
+    if (this.#inFlight < this.#deps.limit && storageOpen(this.#deps.storageGate)) this.#write(session, waiting.splice(0));
     else this.#deps.toRing(session, this.#drop(session, waiting));
   }
 }

@@ -17,6 +17,11 @@ export class EventForwarder {
   private flushScheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   forwarded = 0;
+  /**
+   * Events of this actor in the rings or held for them and not answered yet (a restarted writer's
+   * repeated answers can make it undercount: it is a hint for direct writes, never for order).
+   */
+  #inRings = 0;
 
   constructor(eventRings: SharedArrayBuffer[], writerDoorbells: SharedArrayBuffer[]) {
     // A restarted actor continues each ring at its published write index.
@@ -47,6 +52,7 @@ export class EventForwarder {
   /** Into the ring of the session's writer, or held behind its earlier held events. */
   toRing(session: StudentSession, envelope: EventEnvelope): void {
     session.inFlight += 1;
+    this.#inRings += 1;
     if (session.held.length > 0 || !this.tryPut(session.writer, envelope)) {
       session.held.push(envelope);
       if (!this.blocked.has(session)) {
@@ -71,8 +77,20 @@ export class EventForwarder {
 
   /** A closed socket's held events are dropped: none of them was acked, the client resends. */
   forget(session: StudentSession): void {
-    this.direct?.forget(session);
-    if (this.blocked.delete(session)) session.held.length = 0;
+    if (this.blocked.delete(session)) {
+      this.answered(session.held.length);
+      session.held.length = 0;
+    }
+  }
+
+  /** A writer answered `count` events of this actor (or held events were dropped). */
+  answered(count: number): void {
+    this.#inRings = Math.max(0, this.#inRings - count);
+  }
+
+  /** No event of this actor is on its way through a writer: the writers' batching has nothing to gain from the next one. */
+  get ringsIdle(): boolean {
+    return this.#inRings === 0;
   }
 
   /** Publishes every ring written since the last flush and rings those writers once. */

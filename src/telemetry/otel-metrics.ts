@@ -20,6 +20,7 @@ export function exposeStatusAsOtelMetrics(readStatus: () => Promise<SystemStatus
     blocked: gauge('ux.connections.blocked', 'Sockets paused because a ring was full.'),
     rejectedUpgrades: counter('ux.upgrades.rejected', 'Upgrades refused by connection caps.'),
     forwarded: counter('ux.events.forwarded', 'Events put into rings.'),
+    direct: counter('ux.events.direct', 'Events a quiet connection actor wrote to Redis itself (writers.directInFlight).'),
     stored: counter('ux.events.stored', 'Events durably stored in Redis.'),
     duplicates: counter('ux.events.duplicate', 'Resent events answered as duplicates.'),
     refused: counter('ux.events.refused', 'Events refused by the write function (closed, submitted, stale).'),
@@ -57,6 +58,7 @@ export function exposeStatusAsOtelMetrics(readStatus: () => Promise<SystemStatus
     result.observe(instruments.blocked, connections.blocked);
     result.observe(instruments.rejectedUpgrades, connections.rejectedUpgrades);
     result.observe(instruments.forwarded, events.forwarded);
+    result.observe(instruments.direct, events.direct);
     result.observe(instruments.stored, events.stored);
     result.observe(instruments.duplicates, events.duplicates);
     result.observe(instruments.refused, events.refused);

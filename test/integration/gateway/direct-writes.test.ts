@@ -5,6 +5,7 @@
 import t from 'tap';
 import { injectFault } from '../../../src/actor-runtime/fault-injection.js';
 import { bucketKeys, bucketOf } from '../../../src/redis/bucket-keys.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { helloRaw, type RawStudent } from '../../helpers/raw-student.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import type { TeardownHost } from '../../helpers/redis-server.js';
@@ -88,6 +89,25 @@ t.test('events read while a direct write is on its way wait for it: none overtak
   t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 40 }, (_, index) => index + 1), 'every seq stored once, in order');
   const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
   t.equal(status.events.direct, 40, 'the 39 that waited were written behind it by the actor, in one call');
+});
+
+t.test('events waiting behind a direct write are stored even when the socket closes first', async (t) => {
+  const ux = await start(t, 4);
+  const tokens = await ux.tokens('DIRECT-CLOSED', ['S1']);
+  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  for (let seq = 2; seq <= 10; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
+  // Gone before the first write reached Redis: as from a ring, what was read is still written.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  student.close();
+  await student.closed;
+  // No new hello before they land: a newer session's claim would fence them off (stale epoch), as it
+  // would events still in a ring.
+  const stored = await pollUntil('10 stored events', () => storedEventsByStudent(ux.redis(), 'DIRECT-CLOSED', BUCKETS), (byStudent) => (byStudent.get('S1')?.length ?? 0) >= 10, { intervalMs: 20 });
+  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 10 }, (_, index) => index + 1), 'every seq stored once, in order');
+  const { welcome } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  t.equal(welcome.lastSeq, 10, 'the next connection is told all 10 are stored');
 });
 
 t.test('a direct write that raises goes to the writer, which isolates the poison event; the student goes on', async (t) => {

@@ -29,11 +29,12 @@ async function setup(t: Test) {
   const slots = new SlotTable<StudentSession>();
   const tallySab = createWireTallies();
   const tallies = new WireTallies(tallySab);
-  const seen = { replaced: [] as StudentSession[], unavailable: [] as StudentSession[], afterDispatch: 0 };
+  const seen = { replaced: [] as StudentSession[], unavailable: [] as StudentSession[], afterDispatch: 0, ringAnswered: [] as number[] };
   const hooks: AckDispatcherHooks = {
     replaced: (session) => seen.replaced.push(session),
     unavailable: (session) => seen.unavailable.push(session),
     afterDispatch: () => (seen.afterDispatch += 1),
+    ringAnswered: (count) => seen.ringAnswered.push(count),
   };
   const dispatcher = new AckDispatcher(ackRings, doorbellSab, INCARNATION, slots, hooks, tallies);
   const producers = ackRings.map((sab) => new RingProducer(sab));
@@ -80,8 +81,10 @@ t.test('the stored answers of one round become one cumulative ack, with one late
   t.equal(latency.count, 3, 'each acked event has its latency recorded');
   t.ok(latency.sumMs >= 15, `from when it was read (${latency.sumMs.toFixed(1)} ms in all)`);
   t.equal(seen.afterDispatch, 1, 'the forwarder is told ring room was freed');
+  t.same(seen.ringAnswered, [3], 'and that 3 of its events left the rings');
   t.equal(dispatcher.dispatch(), 0, 'an empty round handles nothing');
   t.equal(seen.afterDispatch, 1, 'and tells nobody');
+  t.same(seen.ringAnswered, [3]);
 });
 
 t.test('refusals are nacked by code; stale sessions and unavailable buckets go to the hooks', async (t) => {
@@ -112,13 +115,14 @@ t.test('refusals are nacked by code; stale sessions and unavailable buckets go t
 });
 
 t.test('answers for a dead incarnation or for a slot since reused are dropped', async (t) => {
-  const { dispatcher, student, answer, forwarded, slots } = await setup(t);
+  const { dispatcher, student, answer, forwarded, slots, seen } = await setup(t);
   const s1 = await student('S1');
   forwarded(s1.session, 1);
   answer(s1.session, 7, WriteOutcome.Stored, { incarnation: INCARNATION - 1 });
   answer(s1.session, 8, WriteOutcome.Stored, { generation: s1.session.generation + 1 });
   t.equal(dispatcher.dispatch(), 2, 'both read off the ring');
   t.equal(s1.session.inFlight, 1, 'neither counted as an answer to S1');
+  t.same(seen.ringAnswered, [1], "the reused slot's answer still left this incarnation's rings; the dead incarnation's did not count");
 
   // The slot freed and taken by another student: an answer to the old holder reaches nobody.
   slots.remove(s1.session.slot, s1.session.generation);
