@@ -3,7 +3,7 @@
 
 import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
-import type { BucketStore, EventToWrite } from '../../src/redis/bucket-store.js';
+import { eventToWrite, type BucketStore } from '../../src/redis/bucket-store.js';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
 import type { StudentSession } from './student-session.js';
@@ -75,16 +75,7 @@ export class DirectWrites {
     this.#busy.set(session, busy);
     this.#inFlight += envelopes.length;
     const first = envelopes[0]!;
-    const events: EventToWrite[] = envelopes.map(({ event, epoch }) => ({
-      student: event.student,
-      epoch,
-      seq: event.seq,
-      kind: event.kind,
-      question: event.question,
-      value: event.value,
-      clientTs: event.clientTs,
-      serverTs: event.serverTs,
-    }));
+    const events = envelopes.map(eventToWrite);
     const written = faults.armed ? faults.reach('connection.directWrite').then(() => this.#deps.store.writeBatch(first.event.exam, first.bucket, events)) : this.#deps.store.writeBatch(first.event.exam, first.bucket, events);
     // Events read off the socket are written whatever becomes of the socket meanwhile, as they would
     // be from a ring: a client that closes right after sending, or is closed for a refusal behind

@@ -1,7 +1,7 @@
 // The shape of a writer's batch on its way to Redis: its events grouped by (exam, bucket), and the
 // groups split into as few ux_write_many calls as the batch's size allows.
 
-import type { EventToWrite } from '../../src/redis/bucket-store.js';
+import { eventToWrite, type EventToWrite } from '../../src/redis/bucket-store.js';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 
 /** One event of a batch, with the ring (connection actor) its ack goes back to. */
@@ -28,23 +28,14 @@ export const EVENTS_PER_CALL = 512;
 export function groupByBucket(batch: readonly BatchEntry[]): BucketGroup[] {
   const groups = new Map<string, BucketGroup>();
   for (const entry of batch) {
-    const { event, epoch, bucket } = entry.envelope;
+    const { event, bucket } = entry.envelope;
     const key = `${bucket}\u0000${event.exam}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = { exam: event.exam, bucket, events: [], entries: [] };
       groups.set(key, group);
     }
-    group.events.push({
-      student: event.student,
-      epoch,
-      seq: event.seq,
-      kind: event.kind,
-      question: event.question,
-      value: event.value,
-      clientTs: event.clientTs,
-      serverTs: event.serverTs,
-    });
+    group.events.push(eventToWrite(entry.envelope));
     group.entries.push(entry);
   }
   return [...groups.values()];

@@ -29,6 +29,20 @@ export interface EventToWrite extends Omit<AnswerEvent, 'exam'> {
   epoch: number;
 }
 
+/** An event as it came through a ring or off a socket (with its session's epoch), as the write function takes it. */
+export function eventToWrite({ event, epoch }: { event: AnswerEvent; epoch: number }): EventToWrite {
+  return {
+    student: event.student,
+    epoch,
+    seq: event.seq,
+    kind: event.kind,
+    question: event.question,
+    value: event.value,
+    clientTs: event.clientTs,
+    serverTs: event.serverTs,
+  };
+}
+
 export interface ExamCounts {
   /** Students with at least one stored event. */
   students: number;
