@@ -26,7 +26,7 @@ export interface DirectWritesDeps {
   failed(error: unknown, events: number): void;
 }
 
-/** Per session: the events of its write in flight, and those read since, which wait for it. */
+/** Per session with a write in flight: the events read since, which wait for it. */
 interface SessionWrites {
   waiting: EventEnvelope[];
 }
@@ -49,8 +49,8 @@ export class DirectWrites {
 
   /**
    * Takes the event if it is this actor's to write: the session has a write of its own in flight
-   * (the event waits behind it, so a student's events reach Redis in order), or nothing of the
-   * session is on its way through a writer and the actor is under its limit. False: the ring's.
+   * (the event waits behind it, so a student's events reach Redis in order), or none of the actor's
+   * events is on its way through a writer and the actor is under its limit. False: the ring's.
    */
   take(session: StudentSession, envelope: EventEnvelope): boolean {
     const busy = this.#busy.get(session);
