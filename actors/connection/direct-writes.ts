@@ -76,7 +76,8 @@ export class DirectWrites {
     this.#inFlight += envelopes.length;
     const first = envelopes[0]!;
     const events = envelopes.map(eventToWrite);
-    const written = faults.armed ? faults.reach('connection.directWrite').then(() => this.#deps.store.writeBatch(first.event.exam, first.bucket, events)) : this.#deps.store.writeBatch(first.event.exam, first.bucket, events);
+    const write = () => this.#deps.store.writeBatch(first.event.exam, first.bucket, events);
+    const written = faults.armed ? faults.reach('connection.directWrite').then(write) : write();
     // Events read off the socket are written whatever becomes of the socket meanwhile, as they would
     // be from a ring: a client that closes right after sending, or is closed for a refusal behind
     // them, finds them stored on its next connection (only their acks are lost with the socket).

@@ -22,6 +22,21 @@ interface StatusBody {
 /** The ack covering `seq`, or its nack (a raw student's next() looks at every frame it got so far). */
 const ackOf = (seq: number) => (frame: Record<string, unknown>) => (frame.t === 'ack' && (frame.seq as number) >= seq) || (frame.t === 'nack' && frame.seq === seq);
 
+const seqsUpTo = (last: number) => Array.from({ length: last }, (_, index) => index + 1);
+
+/**
+ * A student whose first event's direct write is held 300 ms before it reaches Redis (the fault
+ * point), and who sends `last - 1` more events meanwhile.
+ */
+async function sendBehindHeldWrite(ux: Awaited<ReturnType<typeof start>>, exam: string, last: number) {
+  const tokens = await ux.tokens(exam, ['S1']);
+  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
+  student.send({ t: 'ev', seq: 1, k: 'open' });
+  for (let seq = 2; seq <= last; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
+  return { student, token: tokens['S1']! };
+}
+
 async function start(t: TeardownHost, directInFlight: number) {
   return startUntradexInProcess(t, { redis: { buckets: BUCKETS }, gateway: { connectionActors: 1 }, writers: { count: 1, directInFlight } });
 }
@@ -44,7 +59,7 @@ t.test('events sent one at a time are written by the connection actor itself, ea
   t.same(student.frames.slice(acksBefore), [{ t: 'ack', seq: 5 }], 'a resent event is acked again');
 
   const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-LONE', BUCKETS);
-  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 20 }, (_, index) => index + 1), 'every seq stored once, in order');
+  t.same(stored.get('S1')?.map((event) => event.seq), seqsUpTo(20), 'every seq stored once, in order');
   const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
   t.equal(status.events.direct, 21, 'all 21 written by the connection actor');
   t.equal(status.events.forwarded, 0, 'none went through the rings');
@@ -65,7 +80,7 @@ t.test('bursts from many students: some through the writer, every event acked an
   for (const student of students) t.match(await student.next(ackOf(EACH), 30_000), { t: 'ack', seq: EACH });
 
   const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-BURST', BUCKETS);
-  const expected = Array.from({ length: EACH }, (_, index) => index + 1);
+  const expected = seqsUpTo(EACH);
   for (const name of names) t.same(stored.get(name)?.map((event) => event.seq), expected, `${name}: every seq once, in order`);
   const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
   t.equal(status.events.stored, names.length * EACH, 'stored counts every event once');
@@ -76,28 +91,20 @@ t.test('bursts from many students: some through the writer, every event acked an
 
 t.test('events read while a direct write is on its way wait for it: none overtakes it through a writer', async (t) => {
   const ux = await start(t, 4);
-  const tokens = await ux.tokens('DIRECT-ORDER', ['S1']);
-  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
-  // The first write is held 300 ms before it reaches Redis: had the events behind it gone through the
-  // writer meanwhile, seq 1 would come after them (and be taken for a duplicate, never stored).
-  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
-  student.send({ t: 'ev', seq: 1, k: 'open' });
-  for (let seq = 2; seq <= 40; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
+  // Had the events behind the held write gone through the writer meanwhile, seq 1 would come after
+  // them (and be taken for a duplicate, never stored).
+  const { student } = await sendBehindHeldWrite(ux, 'DIRECT-ORDER', 40);
   t.match(await student.next(ackOf(40)), { t: 'ack', seq: 40 });
   t.notOk(student.frames.some((frame) => frame.t === 'nack'), 'no nack');
   const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-ORDER', BUCKETS);
-  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 40 }, (_, index) => index + 1), 'every seq stored once, in order');
+  t.same(stored.get('S1')?.map((event) => event.seq), seqsUpTo(40), 'every seq stored once, in order');
   const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
   t.equal(status.events.direct, 40, 'the 39 that waited were written behind it by the actor, in one call');
 });
 
 t.test('events waiting behind a direct write are stored even when the socket closes first', async (t) => {
   const ux = await start(t, 4);
-  const tokens = await ux.tokens('DIRECT-CLOSED', ['S1']);
-  const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
-  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
-  student.send({ t: 'ev', seq: 1, k: 'open' });
-  for (let seq = 2; seq <= 10; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
+  const { student, token } = await sendBehindHeldWrite(ux, 'DIRECT-CLOSED', 10);
   // Gone before the first write reached Redis: as from a ring, what was read is still written.
   await new Promise((resolve) => setTimeout(resolve, 50));
   student.close();
@@ -105,8 +112,8 @@ t.test('events waiting behind a direct write are stored even when the socket clo
   // No new hello before they land: a newer session's claim would fence them off (stale epoch), as it
   // would events still in a ring.
   const stored = await pollUntil('10 stored events', () => storedEventsByStudent(ux.redis(), 'DIRECT-CLOSED', BUCKETS), (byStudent) => (byStudent.get('S1')?.length ?? 0) >= 10, { intervalMs: 20 });
-  t.same(stored.get('S1')?.map((event) => event.seq), Array.from({ length: 10 }, (_, index) => index + 1), 'every seq stored once, in order');
-  const { welcome } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
+  t.same(stored.get('S1')?.map((event) => event.seq), seqsUpTo(10), 'every seq stored once, in order');
+  const { welcome } = await helloRaw(ux.gatewayUrl, token);
   t.equal(welcome.lastSeq, 10, 'the next connection is told all 10 are stored');
 });
 
