@@ -1,16 +1,16 @@
-// A quiet connection actor's own writes to Redis (writers.directInFlight): a lone event stored by the
-// thread that read it; a busy actor, an error or a closed gate leave it to the writers, as before.
+// A quiet connection actor's own writes to Redis (writers.directInFlight): one call at a time, what
+// its sockets read meanwhile going as the next; a busy actor, an error or a closed gate use the writers.
 
 import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
-import { eventToWrite, type BucketStore } from '../../src/redis/bucket-store.js';
+import { eventToWrite, type BucketStore, type BucketWrite, type EventToWrite } from '../../src/redis/bucket-store.js';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
 import type { StudentSession } from './student-session.js';
 
 export interface DirectWritesDeps {
   store: BucketStore;
-  /** Events this actor may have in its own writes at once; 0 turns direct writes off. */
+  /** Events this actor may have in its own writes at once (sent or waiting for the next call); 0 turns direct writes off. */
   limit: number;
   /** Rule S3's gate: closed, nothing is written here either. */
   storageGate?: SharedArrayBuffer | undefined;
@@ -26,15 +26,24 @@ export interface DirectWritesDeps {
   failed(error: unknown, events: number): void;
 }
 
-/** Per session with a write in flight: the events read since, which wait for it. */
-interface SessionWrites {
-  waiting: EventEnvelope[];
-}
+/** One call's events, per session in the order they were read. */
+type DirectCall = Map<StudentSession, EventEnvelope[]>;
 
 export class DirectWrites {
   readonly #deps: DirectWritesDeps;
-  readonly #busy = new Map<StudentSession, SessionWrites>();
-  #inFlight = 0;
+  /** The call Redis is answering; one at a time, so the calls of one student never overtake each other. */
+  #sending: DirectCall | null = null;
+  /** Events read since: the next call. */
+  #next: DirectCall = new Map();
+  /** Events per session here (#sending, #next, #leaving): a session listed here keeps its events here until they are answered. */
+  readonly #sessions = new Map<StudentSession, number>();
+  /**
+   * Events read while the actor's rings were busy, of sessions with events still in #sending or
+   * #next: they go to the writers once those are answered, and the session with them.
+   */
+  readonly #leaving = new Map<StudentSession, EventEnvelope[]>();
+  #events = 0;
+  #sendScheduled = false;
   /** What this actor's own writes did, for status (the writers count theirs the same way). */
   readonly counts = { stored: 0, duplicates: 0, refused: 0, fellBack: 0 };
 
@@ -48,54 +57,94 @@ export class DirectWrites {
   }
 
   /**
-   * Takes the event if it is this actor's to write: the session has a write of its own in flight
-   * (the event waits behind it, so a student's events reach Redis in order), or none of the actor's
+   * Takes the event if it is this actor's to write: the session has events here already (the
+   * event follows them, so a student's events reach Redis in order), or none of the actor's
    * events is on its way through a writer and the actor is under its limit. False: the ring's.
+   * A session's event read while the rings are busy waits for its events here to be answered and
+   * then goes to the writers, the session with it.
    */
   take(session: StudentSession, envelope: EventEnvelope): boolean {
-    const busy = this.#busy.get(session);
-    if (busy !== undefined) {
-      // Counted as in flight from now: a graceful stop waits for it like for an event in a ring.
-      session.inFlight += 1;
-      busy.waiting.push(envelope);
+    // Under load the rings are in use, and a writer's batch costs less per event than a call per
+    // turn of this actor: direct writes are for the quiet times between spikes.
+    const ringsIdle = this.#deps.ringsIdle();
+    if (!this.#sessions.has(session)) {
+      if (!this.enabled || session.inFlight > 0 || session.held.length > 0 || !ringsIdle) return false;
+      if (this.#events >= this.#deps.limit || !storageOpen(this.#deps.storageGate)) return false;
+    }
+    // Counted as in flight from now: a graceful stop waits for it like for an event in a ring.
+    session.inFlight += 1;
+    this.#sessions.set(session, (this.#sessions.get(session) ?? 0) + 1);
+    this.#events += 1;
+    const leaving = this.#leaving.get(session);
+    if (leaving !== undefined || !ringsIdle) {
+      // A student who keeps writing would otherwise stay here through a spike: it goes back to the
+      // writers behind its events here, so none of its events overtakes another.
+      if (leaving === undefined) this.#leaving.set(session, [envelope]);
+      else leaving.push(envelope);
       return true;
     }
-    // Under load the rings are in use, and a writer's batch costs less per event than a call per
-    // student: direct writes are for the quiet times between spikes.
-    if (!this.enabled || session.inFlight > 0 || session.held.length > 0 || !this.#deps.ringsIdle()) return false;
-    if (this.#inFlight >= this.#deps.limit || !storageOpen(this.#deps.storageGate)) return false;
-    session.inFlight += 1;
-    this.#write(session, [envelope]);
+    const waiting = this.#next.get(session);
+    if (waiting === undefined) this.#next.set(session, [envelope]);
+    else waiting.push(envelope);
+    if (this.#sending === null && !this.#sendScheduled) {
+      // After this turn's reads: what every socket sent in it goes as one call.
+      this.#sendScheduled = true;
+      setImmediate(() => {
+        this.#sendScheduled = false;
+        this.#send();
+      });
+    }
     return true;
   }
 
-  /** `envelopes` are already counted in the session's inFlight. */
-  #write(session: StudentSession, envelopes: EventEnvelope[]): void {
-    const busy: SessionWrites = { waiting: [] };
-    this.#busy.set(session, busy);
-    this.#inFlight += envelopes.length;
-    const first = envelopes[0]!;
-    const events = envelopes.map(eventToWrite);
-    const write = () => this.#deps.store.writeBatch(first.event.exam, first.bucket, events);
+  #send(): void {
+    if (this.#sending !== null || this.#next.size === 0) return;
+    const call = this.#next;
+    this.#next = new Map();
+    if (!storageOpen(this.#deps.storageGate)) {
+      // Closed since they were read: the writers hold them at the gate like any event.
+      for (const [session, envelopes] of call) this.#toRing(session, [...envelopes, ...this.#takeLeaving(session)]);
+      return;
+    }
+    this.#sending = call;
+    const { groups, indexOf } = bucketGroups(call);
+    const write = () => this.#deps.store.writeBuckets(groups);
     const written = faults.armed ? faults.reach('connection.directWrite').then(write) : write();
     // Events read off the socket are written whatever becomes of the socket meanwhile, as they would
     // be from a ring: a client that closes right after sending, or is closed for a refusal behind
     // them, finds them stored on its next connection (only their acks are lost with the socket).
     written.then(
       (outcomes) => {
-        this.#settle(session, envelopes);
-        for (const outcome of outcomes) this.#count(outcome);
-        if (this.#deps.isCurrent(session)) this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), outcomes);
-        this.#next(session, busy.waiting);
+        this.#sending = null;
+        // A group's outcomes are its sessions' events in the order bucketGroups put them there.
+        const taken = groups.map(() => 0);
+        for (const [session, envelopes] of call) {
+          const group = indexOf.get(groupKey(envelopes[0]!))!;
+          const mine = outcomes[group]!.slice(taken[group], taken[group]! + envelopes.length);
+          taken[group]! += envelopes.length;
+          this.#settle(session, envelopes.length);
+          for (const outcome of mine) this.#count(outcome);
+          if (this.#deps.isCurrent(session)) this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), mine);
+          const leaving = this.#leaving.get(session);
+          if (leaving !== undefined && !this.#next.has(session)) this.#toRing(session, this.#takeLeaving(session));
+        }
+        this.#send();
       },
       (error: unknown) => {
-        this.#settle(session, envelopes);
-        this.counts.fellBack += envelopes.length;
+        this.#sending = null;
         // Nothing of the call was stored (a call that raises writes nothing) or it is unknown (the
         // connection dropped): the writers store it, or answer it as a duplicate, and isolate an
-        // event that raises. Nothing of the session is in flight, so the order holds.
-        this.#deps.failed(error, envelopes.length);
-        this.#deps.toRing(session, [...envelopes, ...this.#drop(session, busy.waiting)]);
+        // event that raises. Each session's later events follow its failed ones, so the order holds.
+        let events = 0;
+        for (const [session, envelopes] of call) {
+          events += envelopes.length;
+          const later = this.#next.get(session) ?? [];
+          this.#next.delete(session);
+          this.#toRing(session, [...envelopes, ...later, ...this.#takeLeaving(session)]);
+        }
+        this.counts.fellBack += events;
+        this.#deps.failed(error, events);
+        this.#send();
       },
     );
   }
@@ -106,22 +155,44 @@ export class DirectWrites {
     else this.counts.refused += 1;
   }
 
-  #settle(session: StudentSession, envelopes: readonly EventEnvelope[]): void {
-    this.#busy.delete(session);
-    this.#inFlight -= envelopes.length;
-    session.inFlight -= envelopes.length;
+  #settle(session: StudentSession, events: number): void {
+    const left = this.#sessions.get(session)! - events;
+    if (left === 0) this.#sessions.delete(session);
+    else this.#sessions.set(session, left);
+    this.#events -= events;
+    session.inFlight -= events;
   }
 
-  /** Takes events out of the session's count (the ring's path counts them again as it takes them). */
-  #drop(session: StudentSession, waiting: EventEnvelope[]): EventEnvelope[] {
-    session.inFlight -= waiting.length;
-    return waiting.splice(0);
+  #takeLeaving(session: StudentSession): EventEnvelope[] {
+    const leaving = this.#leaving.get(session) ?? [];
+    this.#leaving.delete(session);
+    return leaving;
   }
 
-  /** What waited behind the answered write: one call for all of it, or the ring's when busy. */
-  #next(session: StudentSession, waiting: EventEnvelope[]): void {
-    if (waiting.length === 0) return;
-    if (this.#inFlight < this.#deps.limit && storageOpen(this.#deps.storageGate)) this.#write(session, waiting.splice(0));
-    else this.#deps.toRing(session, this.#drop(session, waiting));
+  /** Hands the session's events here to the writers (the ring's path counts them again as it takes them). */
+  #toRing(session: StudentSession, envelopes: EventEnvelope[]): void {
+    this.#settle(session, envelopes.length);
+    this.#deps.toRing(session, envelopes);
   }
+}
+
+function groupKey(envelope: EventEnvelope): string {
+  return `${envelope.bucket}\n${envelope.event.exam}`;
+}
+
+/** The call's events by exam and bucket (a student's all in one group, in order), for one ux_write_many. */
+function bucketGroups(call: DirectCall): { groups: (BucketWrite & { events: EventToWrite[] })[]; indexOf: Map<string, number> } {
+  const groups: (BucketWrite & { events: EventToWrite[] })[] = [];
+  const indexOf = new Map<string, number>();
+  for (const envelopes of call.values()) {
+    const first = envelopes[0]!;
+    const key = groupKey(first);
+    let index = indexOf.get(key);
+    if (index === undefined) {
+      index = groups.push({ exam: first.event.exam, bucket: first.bucket, events: [] }) - 1;
+      indexOf.set(key, index);
+    }
+    for (const envelope of envelopes) groups[index]!.events.push(eventToWrite(envelope));
+  }
+  return { groups, indexOf };
 }

@@ -95,9 +95,10 @@ const writersSchema = z.strictObject({
    */
   shardWaitMs: z.number().int().min(50).max(60_000),
   /**
-   * Events a connection actor may write to Redis itself, bypassing the writers, while fewer than
-   * this many of its own are in flight and none of its events is in the rings: a lone event at low
-   * load then costs one thread instead of three. 0: every event goes through a writer.
+   * Events a connection actor may hold in its own writes to Redis, bypassing the writers (one call
+   * at a time, the events read meanwhile going as the next), taken only while none of its events is
+   * in the rings: a quiet student's event then costs one thread instead of three. 0: every event
+   * goes through a writer.
    */
   directInFlight: z.number().int().min(0).max(1024),
 });

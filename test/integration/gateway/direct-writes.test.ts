@@ -25,16 +25,30 @@ const ackOf = (seq: number) => (frame: Record<string, unknown>) => (frame.t === 
 const seqsUpTo = (last: number) => Array.from({ length: last }, (_, index) => index + 1);
 
 /**
- * A student whose first event's direct write is held 300 ms before it reaches Redis (the fault
+ * A student whose first event's direct write is held `holdMs` before it reaches Redis (the fault
  * point), and who sends `last - 1` more events meanwhile.
  */
-async function sendBehindHeldWrite(ux: Awaited<ReturnType<typeof start>>, exam: string, last: number) {
+async function sendBehindHeldWrite(ux: Awaited<ReturnType<typeof start>>, exam: string, last: number, holdMs = 300) {
   const tokens = await ux.tokens(exam, ['S1']);
   const { student } = await helloRaw(ux.gatewayUrl, tokens['S1']!);
-  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: 300, nth: 1 });
+  await injectFault(ux.app.root.connectionActors[0]!.api, { point: 'connection.directWrite', action: 'delay', delayMs: holdMs, nth: 1 });
   student.send({ t: 'ev', seq: 1, k: 'open' });
   for (let seq = 2; seq <= last; seq += 1) student.send({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `${seq}` });
   return { student, token: tokens['S1']! };
+}
+
+/** Events in an FCALL of ux_write or ux_write_many as MONITOR shows it (src/redis/bucket-store.ts lays the arguments out). */
+function eventsInWriteCall(args: readonly string[]): number {
+  const keys = Number(args[2]);
+  let at = 3 + keys;
+  const groups = args[1] === 'ux_write_many' ? Number(args[at++]) : 1;
+  let events = 0;
+  for (let group = 0; group < groups; group += 1) {
+    const count = Number(args[at + 1]);
+    events += count;
+    at += 2 + 8 * count;
+  }
+  return events;
 }
 
 async function start(t: TeardownHost, directInFlight: number) {
@@ -100,6 +114,58 @@ t.test('events read while a direct write is on its way wait for it: none overtak
   t.same(stored.get('S1')?.map((event) => event.seq), seqsUpTo(40), 'every seq stored once, in order');
   const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
   t.equal(status.events.direct, 40, 'the 39 that waited were written behind it by the actor, in one call');
+});
+
+t.test('what many students send while a direct write is on its way goes to Redis together, in one call', async (t) => {
+  const ux = await start(t, 64);
+  const names = Array.from({ length: 10 }, (_, index) => `M${index}`);
+  const tokens = await ux.tokens('DIRECT-MERGE', names);
+  const others: RawStudent[] = [];
+  for (const name of names) others.push((await helloRaw(ux.gatewayUrl, tokens[name]!)).student);
+  // Every write call Redis executes from now on, with the events it carries.
+  const monitor = await ux.redis().monitor();
+  t.teardown(() => monitor.disconnect());
+  const calls: { fn: string; events: number }[] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args[0]?.toLowerCase() === 'fcall' && args[1]?.startsWith('ux_write')) calls.push({ fn: args[1], events: eventsInWriteCall(args) });
+  });
+  const { student } = await sendBehindHeldWrite(ux, 'DIRECT-MERGE', 1);
+  // Read while the first call is held (or in the same turn as it): each is the first event of its
+  // student, so none waits for an earlier one of its own; they wait for the actor's call on its way.
+  for (const other of others) other.send({ t: 'ev', seq: 1, k: 'open' });
+  t.match(await student.next(ackOf(1)), { t: 'ack', seq: 1 });
+  for (const other of others) t.match(await other.next(ackOf(1)), { t: 'ack', seq: 1 });
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-MERGE', BUCKETS);
+  for (const name of ['S1', ...names]) t.same(stored.get(name)?.map((event) => event.seq), [1], `${name} stored once`);
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.direct, 11, 'all 11 written by the connection actor');
+  t.equal(status.events.forwarded, 0, 'none through the rings');
+  await pollUntil('the 11 events in the calls MONITOR saw', async () => calls.reduce((sum, call) => sum + call.events, 0), (n) => n >= 11, { intervalMs: 20 });
+  // S1's held call alone then the 10 others in one, or (when all 11 were read in the same turn as
+  // S1's) one call for all: never a call per student.
+  t.ok(calls.length <= 2, `11 events of 11 students in ${calls.length} call(s): ${JSON.stringify(calls)}`);
+  t.equal(calls.at(-1)?.fn, 'ux_write_many', 'the students read behind it went in one call over their buckets');
+});
+
+t.test('a student on the actor\'s own writes whose next event comes while the rings are busy goes back to the writers, in order', async (t) => {
+  // A limit of 1: S1's first event fills it, so S2's goes to the writer, whose answer is held.
+  const ux = await start(t, 1);
+  const tokens = await ux.tokens('DIRECT-LEAVE', ['S2']);
+  const s2 = (await helloRaw(ux.gatewayUrl, tokens['S2']!)).student;
+  const writer = ux.app.root.writerActors[0]!;
+  await injectFault(writer.api, { point: 'writer.afterFcall', action: 'delay', delayMs: 1_500, nth: 1 });
+  const { student } = await sendBehindHeldWrite(ux, 'DIRECT-LEAVE', 1, 1_000);
+  s2.send({ t: 'ev', seq: 1, k: 'open' });
+  // S2's event is in the ring (forwarded) and unanswered: the rings are busy while S1's call is held.
+  await pollUntil('S2 forwarded', async () => (await ux.api<StatusBody>('GET', '/api/status')).body.events.forwarded, (n) => n >= 1, { intervalMs: 10 });
+  student.send({ t: 'ev', seq: 2, k: 'answer', q: 'Q1', v: 'behind' });
+  t.match(await student.next(ackOf(2), 10_000), { t: 'ack', seq: 2 });
+  t.match(await s2.next(ackOf(1), 10_000), { t: 'ack', seq: 1 });
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-LEAVE', BUCKETS);
+  t.same(stored.get('S1')?.map((event) => event.seq), [1, 2], 'S1: both stored once, in order');
+  const status = (await ux.api<StatusBody>('GET', '/api/status')).body;
+  t.equal(status.events.direct, 1, 'only S1\'s first went by the actor\'s own call');
+  t.equal(status.events.forwarded, 2, 'S2\'s, and S1\'s second once its first was answered, through the writer');
 });
 
 t.test('events waiting behind a direct write are stored even when the socket closes first', async (t) => {
