@@ -3,9 +3,10 @@
 
 import { faults } from '../../src/actor-runtime/fault-injection.js';
 import { WriteOutcome } from '../../src/events/answer-event.js';
-import { eventToWrite, type BucketStore, type BucketWrite, type EventToWrite } from '../../src/redis/bucket-store.js';
+import type { BucketStore } from '../../src/redis/bucket-store.js';
 import type { EventEnvelope } from '../../src/ring/event-record.js';
 import { storageOpen } from '../../src/storage/storage-gate.js';
+import { groupByBucket } from '../redis-writer/batch-groups.js';
 import type { StudentSession } from './student-session.js';
 
 export interface DirectWritesDeps {
@@ -107,7 +108,7 @@ export class DirectWrites {
       return;
     }
     this.#sending = call;
-    const { groups, indexOf } = bucketGroups(call);
+    const groups = groupByBucket([...call].flatMap(([session, envelopes]) => envelopes.map((envelope) => ({ session, envelope }))));
     const write = () => this.#deps.store.writeBuckets(groups);
     const written = faults.armed ? faults.reach('connection.directWrite').then(write) : write();
     // Events read off the socket are written whatever becomes of the socket meanwhile, as they would
@@ -116,15 +117,20 @@ export class DirectWrites {
     written.then(
       (outcomes) => {
         this.#sending = null;
-        // A group's outcomes are its sessions' events in the order bucketGroups put them there.
-        const taken = groups.map(() => 0);
+        // A student's events are all in one group, in the order they were read.
+        const answers = new Map<StudentSession, WriteOutcome[]>();
+        groups.forEach((group, index) => {
+          group.entries.forEach(({ session }, at) => {
+            const outcome = outcomes[index]![at]!;
+            this.#count(outcome);
+            const mine = answers.get(session);
+            if (mine === undefined) answers.set(session, [outcome]);
+            else mine.push(outcome);
+          });
+        });
         for (const [session, envelopes] of call) {
-          const group = indexOf.get(groupKey(envelopes[0]!))!;
-          const mine = outcomes[group]!.slice(taken[group], taken[group]! + envelopes.length);
-          taken[group]! += envelopes.length;
           this.#settle(session, envelopes.length);
-          for (const outcome of mine) this.#count(outcome);
-          if (this.#deps.isCurrent(session)) this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), mine);
+          if (this.#deps.isCurrent(session)) this.#deps.answered(session, envelopes.map((envelope) => envelope.event.seq), answers.get(session)!);
           const leaving = this.#leaving.get(session);
           if (leaving !== undefined && !this.#next.has(session)) this.#toRing(session, this.#takeLeaving(session));
         }
@@ -174,25 +180,4 @@ export class DirectWrites {
     this.#settle(session, envelopes.length);
     this.#deps.toRing(session, envelopes);
   }
-}
-
-function groupKey(envelope: EventEnvelope): string {
-  return `${envelope.bucket}\n${envelope.event.exam}`;
-}
-
-/** The call's events by exam and bucket (a student's all in one group, in order), for one ux_write_many. */
-function bucketGroups(call: DirectCall): { groups: (BucketWrite & { events: EventToWrite[] })[]; indexOf: Map<string, number> } {
-  const groups: (BucketWrite & { events: EventToWrite[] })[] = [];
-  const indexOf = new Map<string, number>();
-  for (const envelopes of call.values()) {
-    const first = envelopes[0]!;
-    const key = groupKey(first);
-    let index = indexOf.get(key);
-    if (index === undefined) {
-      index = groups.push({ exam: first.event.exam, bucket: first.bucket, events: [] }) - 1;
-      indexOf.set(key, index);
-    }
-    for (const envelope of envelopes) groups[index]!.events.push(eventToWrite(envelope));
-  }
-  return { groups, indexOf };
 }

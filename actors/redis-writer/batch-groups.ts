@@ -11,11 +11,11 @@ export interface BatchEntry {
 }
 
 /** A batch's events of one bucket of one exam, in ring order, beside the entries they came from. */
-export interface BucketGroup {
+export interface BucketGroup<Entry extends { envelope: EventEnvelope } = BatchEntry> {
   exam: string;
   bucket: number;
   events: EventToWrite[];
-  entries: BatchEntry[];
+  entries: Entry[];
 }
 
 /**
@@ -25,8 +25,9 @@ export interface BucketGroup {
  */
 export const EVENTS_PER_CALL = 512;
 
-export function groupByBucket(batch: readonly BatchEntry[]): BucketGroup[] {
-  const groups = new Map<string, BucketGroup>();
+/** Also a connection actor's own call (direct-writes.ts), whose entries carry their session instead of a ring. */
+export function groupByBucket<Entry extends { envelope: EventEnvelope }>(batch: readonly Entry[]): BucketGroup<Entry>[] {
+  const groups = new Map<string, BucketGroup<Entry>>();
   for (const entry of batch) {
     const { event, bucket } = entry.envelope;
     const key = `${bucket}\u0000${event.exam}`;
