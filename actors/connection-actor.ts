@@ -132,7 +132,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
         actorId: init.actorId,
         connections: slots.size,
         live,
-        blocked: forwarder.blockedCount,
+        blocked: forwarder.blockedCount + direct.pausedCount,
         eventsForwarded: forwarder.forwarded,
         directWrites: { ...direct.counts },
         acksSent: acks.acksSent,

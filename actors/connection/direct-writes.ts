@@ -43,6 +43,11 @@ export class DirectWrites {
    * #next: they go to the writers once those are answered, and the session with them.
    */
   readonly #leaving = new Map<StudentSession, EventEnvelope[]>();
+  /**
+   * Sessions whose socket this actor paused because its events here reached the limit (Redis slow
+   * or down): the same TCP backpressure a full ring gives, resumed once the events fall under it.
+   */
+  readonly #paused = new Set<StudentSession>();
   #events = 0;
   #sendScheduled = false;
   /** What this actor's own writes did, for status (the writers count theirs the same way). */
@@ -50,6 +55,11 @@ export class DirectWrites {
 
   constructor(deps: DirectWritesDeps) {
     this.#deps = deps;
+  }
+
+  /** Sockets paused because the actor's own writes hold as many events as they may (counted in status `blocked`). */
+  get pausedCount(): number {
+    return this.#paused.size;
   }
 
   /** Whether direct writes can ever happen here: on, and one call may span any bucket (a single Redis). */
@@ -76,6 +86,12 @@ export class DirectWrites {
     session.inFlight += 1;
     this.#sessions.set(session, (this.#sessions.get(session) ?? 0) + 1);
     this.#events += 1;
+    if (this.#events >= this.#deps.limit && !this.#paused.has(session)) {
+      // A student already here is never turned away (its events would overtake each other): it
+      // waits for Redis with its socket paused, as behind a full ring, so nothing piles up here.
+      this.#paused.add(session);
+      session.ws.pause();
+    }
     const leaving = this.#leaving.get(session);
     if (leaving !== undefined || !ringsIdle) {
       // A student who keeps writing would otherwise stay here through a spike: it goes back to the
@@ -134,6 +150,7 @@ export class DirectWrites {
           const leaving = this.#leaving.get(session);
           if (leaving !== undefined && !this.#next.has(session)) this.#toRing(session, this.#takeLeaving(session));
         }
+        this.#resumePaused();
         this.#send();
       },
       (error: unknown) => {
@@ -150,6 +167,7 @@ export class DirectWrites {
         }
         this.counts.fellBack += events;
         this.#deps.failed(error, events);
+        this.#resumePaused();
         this.#send();
       },
     );
@@ -169,6 +187,18 @@ export class DirectWrites {
     session.inFlight -= events;
   }
 
+  /** Under the limit again: the paused sockets read on (a session that went to the writers was resumed as it left). */
+  #resumePaused(): void {
+    if (this.#events >= this.#deps.limit) return;
+    for (const session of this.#paused) this.#resume(session);
+  }
+
+  #resume(session: StudentSession): void {
+    if (!this.#paused.delete(session)) return;
+    // Paused for another reason meanwhile (held behind a full ring, closing): that reason resumes it.
+    if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+  }
+
   #takeLeaving(session: StudentSession): EventEnvelope[] {
     const leaving = this.#leaving.get(session) ?? [];
     this.#leaving.delete(session);
@@ -179,5 +209,7 @@ export class DirectWrites {
   #toRing(session: StudentSession, envelopes: EventEnvelope[]): void {
     this.#settle(session, envelopes.length);
     this.#deps.toRing(session, envelopes);
+    // Its events are the writers' now: a full ring pauses it again (held), otherwise it reads on.
+    this.#resume(session);
   }
 }

@@ -74,7 +74,7 @@ export interface ConnectionStatus {
   actorId: string;
   connections: number;
   live: number;
-  /** Sockets paused because a ring to a writer was full. */
+  /** Sockets paused because a ring to a writer was full, or the actor's own writes held as many events as they may (Redis slow or down). */
   blocked: number;
   /** Events put into the rings to the writers. */
   eventsForwarded: number;

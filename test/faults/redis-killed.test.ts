@@ -16,6 +16,8 @@ const BUCKETS = 16;
 const STUDENTS = 40;
 // Small rings, so an outage of a fraction of a second fills them and backpressure shows.
 const GATEWAY = { connectionActors: 2, ringBytes: 8192, ackRingBytes: 8192 };
+// The first two cases are about the rings: the connection actors' own writes off, every event goes through them.
+const THROUGH_WRITERS = { count: 2, directInFlight: 0 };
 
 /** How long after `downAt` the first event written after it was acked: the outage students saw. */
 function firstAckAfter(load: StudentLoad, downAt: number): number {
@@ -41,7 +43,7 @@ async function redisRestarts(ux: InProcessUntradex): Promise<number | undefined>
 }
 
 t.test('embedded redis-server killed with SIGKILL: the root supervisor restarts it from its AOF', async (t) => {
-  const ux = await startUntradexInProcess(t, { redis: { buckets: BUCKETS, appendfsync: 'always' }, gateway: GATEWAY, writers: { count: 2 } });
+  const ux = await startUntradexInProcess(t, { redis: { buckets: BUCKETS, appendfsync: 'always' }, gateway: GATEWAY, writers: THROUGH_WRITERS });
   const load = await StudentLoad.start(t, ux, { exam: 'RK-EMB', students: STUDENTS, answersEach: 100, pauseMs: 15 });
   await load.ackedAtLeast(300);
 
@@ -76,7 +78,7 @@ t.test('embedded redis-server killed with SIGKILL: the root supervisor restarts 
 
 t.test('external Redis killed with SIGKILL: Untradex waits until it is back', async (t) => {
   const redis = await startTestRedis(t, { appendfsync: 'always' });
-  const ux = await startUntradexInProcess(t, { redis: { embedded: false, url: redis.url, buckets: BUCKETS }, gateway: GATEWAY, writers: { count: 2 } });
+  const ux = await startUntradexInProcess(t, { redis: { embedded: false, url: redis.url, buckets: BUCKETS }, gateway: GATEWAY, writers: THROUGH_WRITERS });
   const load = await StudentLoad.start(t, ux, { exam: 'RK-EXT', students: STUDENTS, answersEach: 100, pauseMs: 15 });
   await load.ackedAtLeast(300);
 
@@ -101,6 +103,39 @@ t.test('external Redis killed with SIGKILL: Untradex waits until it is back', as
     `kill -9 of an external Redis (redis.url, appendfsync always) under load, restarted by the test on the same port and dataDir; ${STUDENTS} students`,
     tally,
     `Redis; down ${Math.round(upAt - downAt)} ms, until ${whileDown.blocked} sockets were paused behind full rings; ${ackedAtDeath} acked before the kill, 0 acked while down; ` +
+      `first ack of a later event ${firstAckAfter(load, downAt)} ms after the kill`,
+  );
+  await ux.app.stop();
+});
+
+t.test('external Redis killed while the connection actors write events themselves (writers.directInFlight)', async (t) => {
+  const redis = await startTestRedis(t, { appendfsync: 'always' });
+  const ux = await startUntradexInProcess(t, { redis: { embedded: false, url: redis.url, buckets: BUCKETS }, gateway: GATEWAY, writers: { count: 2, directInFlight: 16 } });
+  const load = await StudentLoad.start(t, ux, { exam: 'RK-DIRECT', students: STUDENTS, answersEach: 100, pauseMs: 15 });
+  await load.ackedAtLeast(300);
+  const before = await ux.api<{ events: { direct: number } }>('GET', '/api/status');
+  t.ok(before.body.events.direct > 0, `the actors wrote ${before.body.events.direct} events themselves before the kill`);
+
+  const died = new Promise<void>((resolve) => redis.server.once('exit', () => resolve()));
+  redis.server.kill('SIGKILL');
+  await died;
+  const downAt = performance.now();
+  // The actors' own calls wait for Redis like the writers' batches: their students pause at the limit, the others behind full rings.
+  const whileDown = await pollUntil('sockets paused', () => backpressure(ux), (sample) => sample.blocked > 0, { intervalMs: 5 });
+  const upAt = performance.now();
+  t.equal(ackedWhileDown(load, downAt, upAt), 0, 'no event sent after Redis died was acked while it was down');
+
+  await redis.server.start();
+  await load.flushed();
+  t.equal(ux.app.root.allActorsRunning(), true, 'no actor crashed or restarted');
+  t.equal(load.students.reduce((total, student) => total + student.disconnects, 0), 0, 'no student lost its socket');
+  const tally = await assertRedisHoldsLoad(t, redis.client(), load, BUCKETS, 'Redis after its restart');
+  const after = await ux.api<{ events: { direct: number; stored: number; duplicates: number } }>('GET', '/api/status');
+  recordFault(
+    'Redis killed (external, actors\' own writes on)',
+    `kill -9 of an external Redis under load with writers.directInFlight 16, restarted by the test on the same port and dataDir; ${STUDENTS} students`,
+    tally,
+    `Redis; down ${Math.round(upAt - downAt)} ms, until ${whileDown.blocked} sockets were paused; ${after.body.events.direct} events written by the actors themselves in all; ` +
       `first ack of a later event ${firstAckAfter(load, downAt)} ms after the kill`,
   );
   await ux.app.stop();

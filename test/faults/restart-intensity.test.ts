@@ -25,7 +25,8 @@ t.test('a writer crashing on every batch makes the process give up and exit non-
   const ux = await startUntradexProcess(t, {
     redis: { buckets: BUCKETS, appendfsync: 'always' },
     gateway: { connectionActors: 2 },
-    writers: { count: 2 },
+    // The connection actors' own writes off: the crashing writer gets every batch of its buckets.
+    writers: { count: 2, directInFlight: 0 },
     supervision: { intensity: INTENSITY, periodSeconds: 60 },
   });
   const exited = new Promise<number | null>((resolve) => ux.child.once('exit', (code) => resolve(code)));

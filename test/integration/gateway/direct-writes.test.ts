@@ -116,6 +116,22 @@ t.test('events read while a direct write is on its way wait for it: none overtak
   t.equal(status.events.direct, 40, 'the 39 that waited were written behind it by the actor, in one call');
 });
 
+t.test('a student whose events here reach the limit while Redis is slow is paused, as behind a full ring, and resumed after', async (t) => {
+  const ux = await start(t, 4);
+  const { student } = await sendBehindHeldWrite(ux, 'DIRECT-PAUSE', 40, 1500);
+  // Unpaused, a client that keeps sending would pile its events up in the actor while Redis is slow.
+  const paused = await pollUntil('the socket paused', () => ux.app.root.connectionActors[0]!.api.status(), (status) => status.blocked === 1, { intervalMs: 10 });
+  t.equal(paused.blocked, 1, 'the student is paused while the actor holds 4 or more of its events');
+  t.notOk(student.frames.some((frame) => frame.t === 'ack'), 'nothing acked while the write is held');
+  t.match(await student.next(ackOf(40)), { t: 'ack', seq: 40 });
+  const stored = await storedEventsByStudent(ux.redis(), 'DIRECT-PAUSE', BUCKETS);
+  t.same(stored.get('S1')?.map((event) => event.seq), seqsUpTo(40), 'every seq stored once, in order');
+  const after = await pollUntil('the socket resumed', () => ux.app.root.connectionActors[0]!.api.status(), (status) => status.blocked === 0, { intervalMs: 10 });
+  t.equal(after.blocked, 0, 'resumed once its events were answered');
+  student.send({ t: 'ev', seq: 41, k: 'answer', q: 'Q1', v: 'after' });
+  t.match(await student.next(ackOf(41)), { t: 'ack', seq: 41 }, 'and it reads on');
+});
+
 t.test('what many students send while a direct write is on its way goes to Redis together, in one call', async (t) => {
   const ux = await start(t, 64);
   const names = Array.from({ length: 10 }, (_, index) => `M${index}`);
