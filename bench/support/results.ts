@@ -74,8 +74,13 @@ function benchCommand(): string {
   return `npx tap ${process.argv.slice(1).join(' ')}`;
 }
 
+/**
+ * bench/results/, committed with the RESULTS.md made from them, so a later run of one command
+ * regenerates the file without losing the other's figures. UX_BENCH_RESULTS_DIR sends a trial
+ * run's results elsewhere, leaving the published ones alone.
+ */
 export function resultsDir(): string {
-  return join(packageRoot(), 'dist', 'bench-results');
+  return process.env['UX_BENCH_RESULTS_DIR'] ?? join(packageRoot(), 'bench', 'results');
 }
 
 function run(cmd: string, args: string[]): string {
@@ -144,7 +149,7 @@ export class ResultWriter {
     this.notes.push(text);
   }
 
-  /** Writes dist/bench-results/<name>.json and returns its path. */
+  /** Writes <resultsDir()>/<name>.json and returns its path. */
   write(): string {
     const finished = new Date();
     const result: BenchResult = {

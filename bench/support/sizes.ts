@@ -37,7 +37,8 @@ export function envList(name: string, fallback: string[]): string[] {
 /** Every UX_BENCH_* variable set for this run, recorded beside the figures. */
 export function benchEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (key.startsWith('UX_BENCH_') && value !== undefined) out[key] = value;
+  // Where the results go changes no figure.
+  for (const [key, value] of Object.entries(process.env)) if (key.startsWith('UX_BENCH_') && key !== 'UX_BENCH_RESULTS_DIR' && value !== undefined) out[key] = value;
   return out;
 }
 
