@@ -12,7 +12,8 @@ const auto = { connectionActors: 'auto', writers: 'auto' } as const;
 
 t.test('the rule on the machines the examples describe', async (t) => {
   t.same(resolveActorCounts(auto, 1, 1), { connectionActors: 1, writers: 1 }, '1 core');
-  t.same(resolveActorCounts(auto, 2, 1), { connectionActors: 2, writers: 1 }, '2 cores: the measured defaults');
+  t.same(resolveActorCounts(auto, 2, 1), { connectionActors: 1, writers: 1 }, '2 cores: the measured defaults (one connection actor writing its quiet students\' events itself)');
+  t.same(resolveActorCounts(auto, 3, 1), { connectionActors: 1, writers: 1 }, '3 cores');
   t.same(resolveActorCounts(auto, 4, 1), { connectionActors: 2, writers: 1 }, '4 cores');
   t.same(resolveActorCounts(auto, 8, 2), { connectionActors: 2, writers: 1 }, '8 cores as 2 processes: config/examples/8-cores.json');
   t.same(resolveActorCounts(auto, 32, 6), { connectionActors: 3, writers: 1 }, '32 cores as 6 processes: config/examples/32-cores.json');
