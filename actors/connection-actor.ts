@@ -91,7 +91,7 @@ hostActor<ConnectionActorInit, ConnectionActorApi>(async (init) => {
   presence.start();
   const loopDelay = new EventLoopDelayMonitor();
   listener = new GatewayListener(init.limits, init.connectionCount, init.addressTable, init.unwelcomed, init.actorIndex, {
-    accepted: (ws, address, acceptedAt) => gateway.accept(ws, address, acceptedAt),
+    accepted: (ws, address, acceptedAt, upgradedAt) => gateway.accept(ws, address, acceptedAt, upgradedAt),
     tlsReloaded: (error) => {
       if (error === null) log.info({ certFile: init.limits.tls?.certFile }, 'gateway.tls: certificate reloaded for new connections');
       else log.error({ err: error, certFile: init.limits.tls?.certFile }, 'gateway.tls: the changed certificate files are unusable; still serving the previous ones');

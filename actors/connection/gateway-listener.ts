@@ -14,8 +14,11 @@ import { StudentPages } from './student-pages.js';
 import { readTlsFiles, TLS_RELOAD_INTERVAL_MS } from '../../src/config/gateway-tls.js';
 
 export interface GatewayListenerHooks {
-  /** A socket upgraded: its 101 is written; `acceptedAt` (performance.now() ms) is when its connection was accepted. */
-  accepted(ws: WebSocket, remoteAddress: string, acceptedAt: number): void;
+  /**
+   * A socket upgraded: its 101 is written. `acceptedAt` (performance.now() ms) is when its connection
+   * was accepted, `upgradedAt` just before the 101 was written.
+   */
+  accepted(ws: WebSocket, remoteAddress: string, acceptedAt: number, upgradedAt: number): void;
   /** The certificate files changed: reloaded (error null) or kept as they were (error says why). */
   tlsReloaded?(error: Error | null): void;
 }
@@ -176,9 +179,12 @@ export class GatewayListener {
       this.release(address);
       this.unwelcomed.release(address);
     });
+    // Read before ws writes the 101, not in its callback after: a thread descheduled between the two
+    // would start the wait for the hello after the student had begun it (wire-metrics caught 1.2 ms).
+    const upgradedAt = performance.now();
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       upgraded = true;
-      this.hooks.accepted(ws, address, this.acceptedAt.get(socket) ?? performance.now());
+      this.hooks.accepted(ws, address, this.acceptedAt.get(socket) ?? upgradedAt, upgradedAt);
     });
   }
 

@@ -94,9 +94,11 @@ export class StudentGateway {
     for (const session of this.deps.slots.values()) session.close(code, reason);
   }
 
-  /** A socket upgraded just now (its 101 written), its connection accepted at `acceptedAt` (performance.now() ms). */
-  accept(ws: WebSocket, remoteAddress: string, acceptedAt: number): void {
-    const upgradedAt = performance.now();
+  /**
+   * A socket upgraded just now, its connection accepted at `acceptedAt` and its 101 written right
+   * after `upgradedAt` (performance.now() ms).
+   */
+  accept(ws: WebSocket, remoteAddress: string, acceptedAt: number, upgradedAt: number): void {
     this.deps.tallies.upgradeLatency(upgradedAt - acceptedAt);
     const session = new StudentSession(ws, remoteAddress, this.deps.limits.rateLimit, this.deps.tallies, this.now());
     session.upgradedAt = upgradedAt;

@@ -87,7 +87,7 @@ async function setup(t: Test, limits: Partial<ConnectionLimits> = {}) {
   });
   gateway.start();
   t.teardown(() => gateway.stop());
-  const server = await startWsServer(t, (ws, address) => gateway.accept(ws, address, performance.now()));
+  const server = await startWsServer(t, (ws, address) => gateway.accept(ws, address, performance.now(), performance.now()));
   const connect = async (): Promise<RawStudent> => (await server.pair()).client;
   const hello = async (student: string): Promise<RawStudent> => {
     const client = await connect();
