@@ -120,3 +120,46 @@ t.test('with the thread clock and libuv sampler, a real blocked loop shows', asy
   await sleep(30); // libuv's sampling timer must run once after the block to record it
   t.ok(monitor.read().maxMs >= 250, `max ${monitor.read().maxMs} ms after a 300 ms block`);
 });
+
+t.test('with the libuv sampler, a thread that goes idle and works again does not count its idle spell as a delay', async (t) => {
+  // node's sampler keeps its previous tick across disable() and enable(): before the monitor reset it
+  // on going idle, the first tick after this 1.2 s idle spell recorded a delay of 1.2 s.
+  const clock = new FakeClock();
+  const monitor = new EventLoopDelayMonitor({ windowMs: 60_000, clock, timer: false });
+  t.teardown(() => monitor.stop());
+  const checkOnce = (busy: number): void => {
+    clock.busy = busy;
+    clock.ms += monitor.checkMs;
+    monitor.check();
+  };
+  await sleep(50);
+  checkOnce(0);
+  t.notOk(monitor.active, 'the idle thread stops sampling');
+  await sleep(1_200);
+  checkOnce(0.5);
+  t.ok(monitor.active, 'work turns sampling back on');
+  await sleep(100); // ten ticks of the sampler after the idle spell
+  t.ok(monitor.read().maxMs < 500, `max ${monitor.read().maxMs} ms after a 1.2 s idle spell and 150 ms of sampling`);
+  const until = Date.now() + 300;
+  while (Date.now() < until) {
+    // a real block after the idle spell still shows
+  }
+  await sleep(30);
+  t.ok(monitor.read().maxMs >= 250, `max ${monitor.read().maxMs} ms after a 300 ms block`);
+});
+
+t.test('the figures of a busy stretch that ended stay in its window', async (t) => {
+  const { clock, sampler, monitor, checkOnTime } = rig(4_000);
+  t.teardown(() => monitor.stop());
+  sampler.delayed(250);
+  clock.busy = 0;
+  checkOnTime(1); // idle: the stretch with its 250 ms delay is folded and the sampler emptied
+  t.equal(sampler.count, 0, 'the sampler is emptied when the thread goes idle');
+  t.equal(wholeMs(monitor.read().maxMs), 250, 'the stretch that ended still counts in the open window');
+  clock.busy = 0.5;
+  checkOnTime(1);
+  sampler.delayed(20);
+  checkOnTime(2); // the window closes at 4 s
+  t.equal(wholeMs(monitor.read().maxMs), 250, 'the closed window has both stretches: its max is the first one\'s');
+  t.equal(wholeMs(monitor.read().p99Ms), 250, 'and its p99 the worse stretch\'s');
+});
