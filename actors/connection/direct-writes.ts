@@ -57,9 +57,14 @@ export class DirectWrites {
     this.#deps = deps;
   }
 
-  /** Sockets paused because the actor's own writes hold as many events as they may (counted in status `blocked`). */
+  /**
+   * Sockets paused because the actor's own writes hold as many events as they may (counted in status
+   * `blocked`); a session closed meanwhile is no longer held and stays in #paused only until resumed.
+   */
   get pausedCount(): number {
-    return this.#paused.size;
+    let held = 0;
+    for (const session of this.#paused) if (session.readsHeldFor('direct')) held += 1;
+    return held;
   }
 
   /** Whether direct writes can ever happen here: on, and one call may span any bucket (a single Redis). */
@@ -90,7 +95,7 @@ export class DirectWrites {
       // A student already here is never turned away (its events would overtake each other): it
       // waits for Redis with its socket paused, as behind a full ring, so nothing piles up here.
       this.#paused.add(session);
-      session.ws.pause();
+      session.holdReads('direct');
     }
     const leaving = this.#leaving.get(session);
     if (leaving !== undefined || !ringsIdle) {
@@ -194,9 +199,7 @@ export class DirectWrites {
   }
 
   #resume(session: StudentSession): void {
-    if (!this.#paused.delete(session)) return;
-    // Paused for another reason meanwhile (held behind a full ring, closing): that reason resumes it.
-    if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+    if (this.#paused.delete(session)) session.releaseReads('direct');
   }
 
   #takeLeaving(session: StudentSession): EventEnvelope[] {

@@ -57,7 +57,7 @@ export class EventForwarder {
       session.held.push(envelope);
       if (!this.blocked.has(session)) {
         this.blocked.add(session);
-        session.ws.pause();
+        session.holdReads('ring');
         this.scheduleRetry();
       }
     }
@@ -69,7 +69,7 @@ export class EventForwarder {
       while (session.held.length > 0 && this.tryPut(session.writer, session.held[0]!)) session.held.shift();
       if (session.held.length === 0) {
         this.blocked.delete(session);
-        if (session.phase === 'live') session.ws.resume();
+        session.releaseReads('ring');
       }
     }
     if (this.blocked.size > 0) this.scheduleRetry();

@@ -80,7 +80,7 @@ export class SessionClaims {
       this.#deps.registry.endClaim(session);
       // Paused for the claim: read again, or the close handshake never completes and the socket
       // keeps its place under maxConnections until ws's close timeout.
-      session.ws.resume();
+      session.releaseReads('claim');
       return;
     }
     let claim;

@@ -80,7 +80,7 @@ export class StudentGateway {
   /** Stops reading from every socket: used by a graceful shutdown before the last acks. */
   quiesce(): void {
     this.accepting = false;
-    for (const session of this.deps.slots.values()) session.ws.pause();
+    for (const session of this.deps.slots.values()) session.holdReads('stop');
   }
 
   /** Sessions that still wait for a writer's answer. */
@@ -221,7 +221,7 @@ export class StudentGateway {
     }
     session.bucket = bucketOf(claims.exam, claims.student, this.deps.buckets);
     session.writer = session.bucket % this.deps.writers;
-    session.ws.pause();
+    session.holdReads('claim');
     this.claims.enqueue(session);
   }
 
@@ -245,7 +245,8 @@ export class StudentGateway {
       if (session.phase !== 'live') break;
       this.handleText(session, text);
     }
-    if (session.phase === 'live' && session.held.length === 0) session.ws.resume();
+    // Its early frames may have held it behind a full ring or the actor's own writes: those resume it.
+    session.releaseReads('claim');
   }
 
   /**

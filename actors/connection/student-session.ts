@@ -11,6 +11,13 @@ import type { WireTallies } from './wire-tallies.js';
 /** hello: waiting for the hello frame; claiming: Redis is granting the session; live; closing. */
 export type SessionPhase = 'hello' | 'claiming' | 'live' | 'closing';
 
+/**
+ * Why a socket is not being read: its claim in Redis, its events held behind a full ring, the
+ * connection actor's own writes at their limit, a graceful stop. Each is lifted only by what set it.
+ */
+export type ReadHold = 'claim' | 'ring' | 'direct' | 'stop';
+const HOLD_BIT: Record<ReadHold, number> = { claim: 1, ring: 2, direct: 4, stop: 8 };
+
 export class StudentSession {
   phase: SessionPhase = 'hello';
   slot = 0;
@@ -72,6 +79,8 @@ export class StudentSession {
    * Indices wrap back to 0 when it empties, and the array keeps its length: no allocation per event.
    */
   private readonly receivedAt: number[] = [];
+  /** The ReadHold bits set now; the socket is paused while any is. */
+  private holds = 0;
   private receivedHead = 0;
   private receivedTail = 0;
   readonly limiter: EventRateLimiter;
@@ -89,6 +98,28 @@ export class StudentSession {
 
   get key(): string {
     return sessionKey(this.exam, this.student);
+  }
+
+  /**
+   * Stops reading the socket until release(reason): TCP then pushes back on the client. A closing
+   * socket is never held: its close reply must be read.
+   */
+  holdReads(reason: ReadHold): void {
+    if (this.phase === 'closing') return;
+    if (this.holds === 0) this.ws.pause();
+    this.holds |= HOLD_BIT[reason];
+  }
+
+  /** Lifts `reason`; the socket reads on once nothing else holds it. */
+  releaseReads(reason: ReadHold): void {
+    if ((this.holds & HOLD_BIT[reason]) === 0) return;
+    this.holds &= ~HOLD_BIT[reason];
+    if (this.holds === 0) this.ws.resume();
+  }
+
+  /** Whether `reason` holds the socket now (status and tests). */
+  readsHeldFor(reason: ReadHold): boolean {
+    return (this.holds & HOLD_BIT[reason]) !== 0;
   }
 
   send(text: string): void {
@@ -164,6 +195,7 @@ export class StudentSession {
     this.ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
     // A socket paused for a claim or for backpressure must be read again, or the client's close
     // reply is never seen and the handshake hangs until ws's close timeout. Later frames are ignored.
+    this.holds = 0;
     this.ws.resume();
   }
 }

@@ -91,16 +91,17 @@ t.test('a full ring holds events and pauses the socket; room freed moves them on
   t.same(all, Array.from({ length: seq }, (_, index) => index + 1), 'every event once, in the order it came');
 });
 
-t.test('a session that is not live stays paused when its held events move on', async (t) => {
+t.test('a session held for another reason too stays paused when its held events move on', async (t) => {
   const { forwarder, session, drain, nextTurn } = await setup(t);
   const student = await session('S1', 0);
   let seq = 0;
   while (forwarder.blockedCount === 0) forwarder.forward(student, envelope(student, (seq += 1)));
-  student.phase = 'claiming';
+  student.holdReads('stop'); // a graceful stop began while its events waited for ring space
   await nextTurn();
   drain(0);
   await waitFor('the held event to move', () => !forwarder.holdsEvents, { timeoutMs: 5_000, intervalMs: 1 });
-  t.ok(student.ws.isPaused, 'still paused: only a live session reads again');
+  t.notOk(student.readsHeldFor('ring'), 'the ring no longer holds it');
+  t.ok(student.ws.isPaused, 'still paused: the stop holds it');
 });
 
 t.test('a blocked session does not hold up another session of another writer; a closed one\'s held events are dropped', async (t) => {
