@@ -106,7 +106,8 @@ export function machineInfo(): MachineInfo {
 
 export function gitCommit(): string {
   const head = run('git', ['-C', packageRoot(), 'rev-parse', '--short=12', 'HEAD']);
-  const dirty = run('git', ['-C', packageRoot(), 'status', '--porcelain', '--untracked-files=no']);
+  // The results this run writes are tracked files too: a run's own earlier benchmarks must not mark the commit changed.
+  const dirty = run('git', ['-C', packageRoot(), 'status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!bench/RESULTS.md']);
   return dirty === '' || dirty === 'unknown' ? head : `${head} (with uncommitted changes)`;
 }
 
