@@ -15,10 +15,10 @@ export interface RoundFigure {
   each: string;
 }
 
-export function overRounds(rounds: readonly IngestMeasure[], pick: Pick): RoundFigure {
+function overRounds(rounds: readonly IngestMeasure[], pick: Pick): RoundFigure {
   const values = rounds.map(pick);
-  const sorted = [...values].sort((a, b) => a - b);
-  return { value: sorted[Math.floor(sorted.length / 2)]!, spread: spreadOf(values, `${rounds.length} rounds`), each: values.map((v) => fmt(v)).join(', ') };
+  const spread = spreadOf(values, `${rounds.length} rounds`);
+  return { value: spread?.median ?? values[0]!, spread, each: values.map((v) => fmt(v)).join(', ') };
 }
 
 /** The round whose `pick` is the median, for figures that only make sense from one run as a whole (a histogram window). */
@@ -46,13 +46,13 @@ export class RoundPair {
   /** Adds the figure `id` with the baseline's median beside it; with several rounds, the baseline's rounds in its note. */
   add(result: ResultWriter, f: { id: string; label: string; unit: string; pick: Pick; better?: 'lower' | 'higher'; baselineLabel: string }): { measured: RoundFigure; baseline: RoundFigure } {
     const both = this.figure(f.pick);
-    const note = this.count > 1 || this.baseline.length > 1 ? { note: `median of ${this.count} rounds each; ${f.baselineLabel}: ${both.baseline.each}` } : {};
+    const note = this.count > 1 ? { note: `median of ${this.count} rounds each; ${f.baselineLabel}: ${both.baseline.each}` } : {};
     result.add({ id: f.id, label: f.label, value: both.measured.value, unit: f.unit, better: f.better ?? 'lower', spread: both.measured.spread, baseline: { label: f.baselineLabel, value: both.baseline.value }, ...note });
     return both;
   }
 
   /** "; medians of 3 rounds each, untradex a, b, c, naive d, e, f" for a target's text; empty for one round. */
-  roundsText(both: { measured: RoundFigure; baseline: RoundFigure }, names: [string, string] = ['untradex', 'naive']): string {
-    return this.count > 1 ? `; medians of ${this.count} rounds each, ${names[0]} ${both.measured.each}, ${names[1]} ${both.baseline.each}` : '';
+  roundsText(both: { measured: RoundFigure; baseline: RoundFigure }): string {
+    return this.count > 1 ? `; medians of ${this.count} rounds each, untradex ${both.measured.each}, naive ${both.baseline.each}` : '';
   }
 }
