@@ -1,6 +1,8 @@
 // The entry of one gateway process (gateway.processes > 1): a whole actor tree (rings, writers,
 // connection actors) on the primary's Redis and a duplicate of its port. Forked by the primary.
 
+// First: V8's flags are read as the heap runs, so they are set before any other module loads.
+import './v8-flags.js';
 import { exposeApiOverIpc } from '../src/actor-runtime/comlink-port.js';
 import { serializeError } from '../src/errors.js';
 import { createLogger } from '../src/telemetry/logger.js';

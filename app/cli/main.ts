@@ -2,6 +2,8 @@
 // The `untradex` bin (docs/PROTOCOL.md section 9; `npm start` runs its default command, `start`): parses
 // the command line and turns every failure into a message on stderr and a non-zero exit code.
 
+// First: V8's flags are read as the heap runs, so they are set before any other module loads.
+import '../v8-flags.js';
 import { CommanderError } from 'commander';
 import { ConfigError, ControlApiError, UntradexError, UsageError } from '../../src/errors.js';
 import { buildProgram, withDefaultCommand } from './program.js';
