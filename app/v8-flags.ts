@@ -8,8 +8,9 @@ import { setFlagsFromString } from 'node:v8';
  * back. A gateway holding thousands of silent students looks idle to it, and those collections
  * (with their concurrent marking) were a third of what holding 3,000 of them cost: docs/TUNING.md
  * measured 1.9-3.2% of a core with it and 1.6-2.05% without. The heap a connect spike grew is the
- * heap the submit spike needs, so a gateway keeps it (8.1-9.3 KiB per socket instead of 6.4-6.7). `node --memory-reducer dist/app/cli/main.js`
- * keeps V8's default; Node refuses the flag in NODE_OPTIONS.
+ * heap the submit spike needs, so a gateway keeps it (8.1-9.3 KiB per socket instead of 6.4-6.7).
+ * `node --memory-reducer dist/app/cli/main.js` keeps V8's default; Node refuses the flag in
+ * NODE_OPTIONS.
  */
 export const MEMORY_REDUCER_FLAG = '--no-memory-reducer';
 
