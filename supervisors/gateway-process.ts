@@ -5,8 +5,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { wrapApiOverIpc, type Remote } from '../src/actor-runtime/comlink-port.js';
 import type { UntradexConfig } from '../src/config/schema.js';
-import { actorExecArgv } from './actor-thread.js';
 import { ChildLifecycle, type LifecycleNote } from '../src/actor-runtime/child-lifecycle.js';
+import { memoryReducerArgv } from '../src/actor-runtime/memory-reducer.js';
+import { actorExecArgv } from './actor-thread.js';
 import { GATEWAY_PROCESS_STOP_MS } from '../src/stop-timeouts.js';
 import { isGatewayProcessNote, type GatewayProcessApi, type GatewayProcessInit } from './gateway-process-protocol.js';
 import type { ListenSocket } from './listen-socket.js';
@@ -34,7 +35,8 @@ export class GatewayProcess extends ChildLifecycle {
     const child = fork(entry, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
-      execArgv: actorExecArgv(),
+      // The primary's memory reducer choice, or off: set from inside, V8 leaves the main isolate's on.
+      execArgv: [...actorExecArgv(), ...memoryReducerArgv(process.execArgv)],
       // Its own process group: a terminal's Ctrl-C reaches the primary, which drains this process
       // in order (rule S1); if the primary dies, the closed IPC channel tells this one to leave.
       detached: true,

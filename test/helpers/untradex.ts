@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { MEMORY_REDUCER_OFF } from '../../src/actor-runtime/memory-reducer.js';
 import { loadConfig, packageRoot } from '../../src/config/load-config.js';
 import type { UntradexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -141,7 +142,8 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   let output = '';
   const launch = async () => {
     output = '';
-    child = spawn(process.execPath, [cli, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } });
+    // As `npm start` runs it (package.json), so the benchmarks measure what a school runs.
+    child = spawn(process.execPath, [MEMORY_REDUCER_OFF, cli, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve, reject) => {

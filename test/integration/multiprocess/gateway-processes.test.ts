@@ -3,6 +3,7 @@
 // across them, a session is replaced across processes, finalize reaches them all, and a killed
 // gateway process is restarted while its students reconnect to the others and lose nothing.
 
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { waitForExamState } from '../../helpers/exam-traffic.js';
 import { assertStoredAsAcked, connectWatchedStudents } from '../../helpers/exactly-once-load.js';
@@ -27,6 +28,12 @@ t.test('three gateway processes behave as one Untradex', async (t) => {
   const first = await status();
   t.equal(first.processes.length, 3, 'status lists every gateway process');
   t.ok(first.processes.every((process) => process.status === 'running' && process.pid > 0));
+  // The primary runs with the memory reducer off on its command line, as `npm start` starts it; a
+  // gateway process must too: set from inside, the flag misses its main isolate.
+  for (const gateway of first.processes) {
+    const argv = readFileSync(`/proc/${gateway.pid}/cmdline`, 'utf8').split('\0');
+    t.ok(argv.includes('--no-memory-reducer'), `${gateway.id} starts with --no-memory-reducer (${argv.slice(0, 3).join(' ')})`);
+  }
   t.ok(first.actors.some((actor) => actor.id === 'gateway-process-2/writer-0'), 'actors are listed under their process');
   t.equal((await fetch(`${ux.controlUrl}/readyz`)).status, 200, 'ready when every process is');
 
