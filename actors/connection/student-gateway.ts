@@ -151,6 +151,7 @@ export class StudentGateway {
   }
 
   private onMessage(session: StudentSession, data: RawData, isBinary: boolean): void {
+    session.heard = true;
     if (session.phase === 'closing') return;
     if (isBinary) {
       session.close(CloseCode.ProtocolViolation, 'binary frames are not part of the protocol');

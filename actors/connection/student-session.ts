@@ -55,6 +55,8 @@ export class StudentSession {
   /** Events refused because they came behind refusedFrom, since it was last refused (StudentGateway.handleEvent). */
   refusedBehind = 0;
   alive = true;
+  /** A frame was read since the liveness sweep last visited (liveness-sweep.ts). */
+  heard = false;
   /** The holder this session's presence entry is written under; '' when none is (presence-beacon.ts). */
   presenceHolder = '';
   /** Holds a place under gateway.maxUnwelcomed until its welcome is sent or it closes. */

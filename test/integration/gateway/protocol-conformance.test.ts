@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { mintStudentToken } from '../../../src/auth/student-token.js';
 import { storedEventsByStudent } from '../../helpers/stored-events.js';
 import { connectRaw, helloRaw, type RawStudent } from '../../helpers/raw-student.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { startUntradexInProcess } from '../../helpers/untradex.js';
 
 const BUCKETS = 4;
@@ -150,6 +151,35 @@ t.test('student protocol conformance', async (t) => {
     ws.send(JSON.stringify({ t: 'hello', token: token('PING', 'S1') }));
     const closed = await new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     t.equal(closed, 1006, 'terminated without a close frame after missing pongs');
+  });
+
+  t.test('a client that keeps sending frames is not pinged, and stays though it never answers pings', async (t) => {
+    const ws = new WebSocket(ux.gatewayUrl, { autoPong: false });
+    t.teardown(() => ws.terminate());
+    let pings = 0;
+    let closed = false;
+    ws.on('ping', () => (pings += 1));
+    ws.once('close', () => (closed = true));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ t: 'hello', token: token('PING', 'TALKER') }));
+    await new Promise((resolve) => ws.once('message', resolve));
+    // Four of this test's 1 s ping intervals, an answer every 200 ms: a socket that missed pongs is
+    // dropped within two intervals, so silence here would have closed it (the test above).
+    let seq = 0;
+    let acked = 0;
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as { t: string; seq?: number };
+      if (frame.t === 'ack') acked = frame.seq ?? acked;
+    });
+    for (let sent = 0; sent < 20; sent += 1) {
+      seq += 1;
+      ws.send(JSON.stringify({ t: 'ev', seq, k: 'answer', q: 'Q1', v: `A${seq}` }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await pollUntil('every answer acked', () => acked, (last) => last === seq);
+    t.notOk(closed, 'still connected after four intervals without a pong');
+    t.equal(pings, 0, 'and never pinged: its frames proved it alive');
+    t.equal((await stored('PING', 'TALKER')).length, seq, 'every answer stored');
   });
 
   t.test('gateway.maxConnections is enforced at the upgrade with 503', async (t) => {

@@ -4,6 +4,7 @@ import { SlotTable } from '../../../actors/connection/slot-table.js';
 
 class FakeSocket implements Pingable {
   alive = true;
+  heard = false;
   pings = 0;
   terminated = false;
   readonly ws = {
@@ -49,6 +50,33 @@ t.test('a socket that did not answer the previous ping is terminated on the next
   t.ok(silent.terminated, 'the silent socket is terminated');
   t.equal(silent.pings, 1, 'after exactly one unanswered ping');
   t.notOk(sockets.some((socket) => socket !== silent && socket.terminated), 'answering sockets stay');
+});
+
+t.test('a socket heard from since its last visit is not pinged; once silent it is pinged, then dropped', async (t) => {
+  const { slots, sockets } = table(50);
+  const sweep = new LivenessSweep(slots, 1_000);
+  const ticksPerInterval = 1_000 / sweep.tickMs;
+  const talker = sockets[3]!;
+  const quitter = sockets[9]!;
+  const others = sockets.filter((socket) => socket !== talker && socket !== quitter);
+  // The talker sends a frame every tick and never answers a ping (as a client whose pongs are lost);
+  // the quitter talks for three intervals, then goes silent for good.
+  let pingedAt = -1;
+  let droppedAt = -1;
+  for (let tick = 0; tick < ticksPerInterval * 7; tick++) {
+    talker.heard = true;
+    if (tick < ticksPerInterval * 3) quitter.heard = true;
+    for (const socket of others) socket.alive = true;
+    sweep.tick();
+    if (pingedAt < 0 && quitter.pings > 0) pingedAt = tick;
+    if (droppedAt < 0 && quitter.terminated) droppedAt = tick;
+  }
+  t.equal(talker.pings, 0, 'a socket that keeps talking is never pinged');
+  t.notOk(talker.terminated, 'nor dropped, though it never answered a ping');
+  t.ok(pingedAt >= ticksPerInterval * 3 && pingedAt < ticksPerInterval * 5, `the quitter is pinged at a visit after its last frame (tick ${pingedAt})`);
+  t.equal(droppedAt - pingedAt, ticksPerInterval, 'and dropped at the visit after that: one unanswered ping, as a socket that never spoke');
+  t.equal(quitter.pings, 1);
+  t.same(new Set(others.map((socket) => socket.pings)), new Set([7]), 'the sockets that said nothing got one ping per interval');
 });
 
 t.test('a table smaller than the tick count is still walked once per interval; free slots are skipped', async (t) => {
