@@ -15,11 +15,9 @@ import { MEMORY_REDUCER_OFF, memoryReducerChoice } from '../src/actor-runtime/me
  * `node --memory-reducer dist/app/cli/main.js` keeps V8's default; Node refuses the flag in
  * NODE_OPTIONS.
  */
-export const MEMORY_REDUCER_FLAG = MEMORY_REDUCER_OFF;
-
 export function applyServerV8Flags(execArgv: readonly string[] = process.execArgv): boolean {
   if (memoryReducerChoice(execArgv) !== undefined) return false;
-  setFlagsFromString(MEMORY_REDUCER_FLAG);
+  setFlagsFromString(MEMORY_REDUCER_OFF);
   return true;
 }
 

@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { packageRoot } from '../../../src/config/load-config.js';
-import { applyServerV8Flags, MEMORY_REDUCER_FLAG } from '../../../app/v8-flags.js';
-import { memoryReducerArgv, memoryReducerChoice } from '../../../src/actor-runtime/memory-reducer.js';
+import { applyServerV8Flags } from '../../../app/v8-flags.js';
+import { MEMORY_REDUCER_OFF, memoryReducerArgv, memoryReducerChoice } from '../../../src/actor-runtime/memory-reducer.js';
 
 t.test('the memory reducer is turned off unless the command line chose', async (t) => {
-  t.equal(MEMORY_REDUCER_FLAG, '--no-memory-reducer');
+  t.equal(MEMORY_REDUCER_OFF, '--no-memory-reducer');
   t.equal(applyServerV8Flags([]), true, 'plain `node main.js`: set');
   t.equal(applyServerV8Flags(['--enable-source-maps', '--cpu-prof']), true, 'other flags: set');
   t.equal(applyServerV8Flags(['--memory-reducer']), false, '`node --memory-reducer`: V8 default kept');
