@@ -2,7 +2,7 @@
 // as a child process exactly like `npm start`, or in-process when a test needs the actor handles.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { UntradexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { UntradexApp } from '../../app/untradex-app.js';
 import { mergeOverrides, type Overrides } from './config-overrides.js';
+import { descendants, killOnExit, killTree } from './process-tree.js';
 import { freePort } from './free-port.js';
 import type { TeardownHost } from './redis-server.js';
 
@@ -65,32 +66,6 @@ function controlClient(controlUrl: string, adminToken: string): ControlClient {
       return reply.body.tokens;
     },
   };
-}
-
-/** Every live descendant of `pid`, from /proc (children in their own process groups included). */
-export function descendants(pid: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const [candidate, ppid] of parentOf) {
-      if (ppid === parent) {
-        found.push(candidate);
-        queue.push(candidate);
-      }
-    }
-  }
-  return found;
 }
 
 /** The embedded Redis's password, as the server keeps it in its dataDir. */
@@ -146,6 +121,7 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
     child = spawn(process.execPath, [MEMORY_REDUCER_OFF, cli, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...options.env } });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    killOnExit(child);
     await new Promise<void>((resolve, reject) => {
       // 60 s: on a shared 2-core box under several test suites, each actor thread took 5-7 s to start.
       const timer = setTimeout(() => reject(new Error(`untradex did not start in 60 s:\n${output}`)), 60_000);
@@ -166,14 +142,7 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
   await launch();
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      const family = descendants(child.pid!);
-      for (const pid of [child.pid!, ...family]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killTree(child.pid!);
       await exited();
     }
   });
