@@ -43,7 +43,7 @@ export function killTree(pid: number): void {
 }
 
 const guarded = new Set<ChildProcess>();
-let removeExitHook: (() => void) | null = null;
+let exitHookInstalled = false;
 
 /**
  * Kills `child` and its descendants if this process ends while it still runs: a detached server
@@ -55,7 +55,9 @@ export function killOnExit(child: ChildProcess): void {
   if (child.pid === undefined) return;
   guarded.add(child);
   child.once('exit', () => guarded.delete(child));
-  removeExitHook ??= onExit(() => {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  onExit(() => {
     for (const running of guarded) if (running.exitCode === null && running.signalCode === null) killTree(running.pid!);
   });
 }
