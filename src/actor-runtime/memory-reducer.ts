@@ -4,8 +4,7 @@
 /**
  * V8 creates the main isolate's memory reducer before any JavaScript runs, so only the command
  * line turns it off there. With `v8.setFlagsFromString` alone, a `--trace-gc` of a spike's server
- * showed reducing collections in the main isolate and in a second isolate beside it; with the flag
- * on the command line, none anywhere.
+ * showed reducing collections in the main isolate; with the flag on the command line, none.
  */
 export const MEMORY_REDUCER_OFF = '--no-memory-reducer';
 export const MEMORY_REDUCER_ON = '--memory-reducer';

@@ -31,15 +31,20 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-/** SIGKILL of `pid` and every descendant, whichever are still there. */
-export function killTree(pid: number): void {
-  for (const target of [pid, ...descendants(pid)]) {
+/** SIGKILL of each of `pids` still there. */
+export function killAll(pids: readonly number[]): void {
+  for (const target of pids) {
     try {
       process.kill(target, 'SIGKILL');
     } catch {
       // gone already
     }
   }
+}
+
+/** SIGKILL of `pid` and every descendant, whichever are still there. */
+export function killTree(pid: number): void {
+  killAll([pid, ...descendants(pid)]);
 }
 
 const guarded = new Set<ChildProcess>();

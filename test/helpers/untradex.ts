@@ -14,7 +14,7 @@ import type { UntradexConfig } from '../../src/config/schema.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { UntradexApp } from '../../app/untradex-app.js';
 import { mergeOverrides, type Overrides } from './config-overrides.js';
-import { descendants, killOnExit, killTree } from './process-tree.js';
+import { descendants, killAll, killOnExit, killTree } from './process-tree.js';
 import { freePort } from './free-port.js';
 import type { TeardownHost } from './redis-server.js';
 
@@ -163,15 +163,10 @@ export async function startUntradexProcess(t: TeardownHost, overrides: Overrides
       return exited();
     },
     async killGroup() {
+      // Listed before the group dies: once orphaned, they no longer name the server as parent.
       const family = descendants(child.pid!);
       process.kill(-child.pid!, 'SIGKILL');
-      for (const pid of family) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      killAll(family);
       await exited();
     },
     async restart() {
