@@ -154,6 +154,8 @@ for (const students of SPIKE_STUDENTS) {
   const add = (id: string, label: string, unit: string, pick: (m: IngestMeasure) => number, better: 'lower' | 'higher' = 'lower') =>
     rounds.add(result, { id: `spike.${students}.${id}`, label: `spike of ${n}: ${label}`, unit, pick, better, baselineLabel: 'naive server' });
   add('cpuPerEvent', 'server + Redis CPU per acked event, connects included', 'µs', (m) => m.cpuPerEventWholeUs);
+  add('busiestThreadCpu', "CPU per acked event of the server's busiest thread (Untradex: its connection actor; naive: its one thread), connects included, Redis not counted", 'µs', (m) => m.busiestThreadCpuPerEventWholeUs);
+  add('otherThreadsCpu', "CPU per acked event of the server's other threads (V8's compiler and GC threads, the writers, the supervisor), connects included", 'µs', (m) => m.otherThreadsCpuPerEventWholeUs);
   add('cpuPerEventRun', 'server + Redis CPU per acked event after everyone was welcomed', 'µs', (m) => m.cpuPerEventUs);
   add('wakeupsPerEvent', 'server + Redis thread wake-ups (context switches) per acked event, connects included', 'wake-ups', (m) => m.wakeupsPerEventWhole);
   add('p99', 'p99 ack latency, every event', 'ms', (m) => m.run.all.p99Ms);

@@ -24,6 +24,13 @@ export interface IngestMeasure {
    * (the start spike's handshakes and opens included), µs: what a whole exam costs per event.
    */
   cpuPerEventWholeUs: number;
+  /**
+   * cpuPerEventWholeUs split: the server's busiest thread (the loop reading the sockets) and every
+   * other thread of the server (V8's compiler and GC threads, writers, supervisor), Redis not
+   * counted, µs. Says whether a gap in CPU is the socket loop's code or the work around it.
+   */
+  busiestThreadCpuPerEventWholeUs: number;
+  otherThreadsCpuPerEventWholeUs: number;
   /** Server plus Redis context switches (thread wake-ups) during the run over the events acked during it. */
   wakeupsPerEvent: number;
   /** The same from the first connect to the end of the drain, over every event acked. */
@@ -185,6 +192,8 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
       redisRssPeakMiB: peaks.redisPeakBytes / 2 ** 20,
       cpuPerEventUs: run.ackedDuringRun === 0 ? 0 : (serverCpu / run.ackedDuringRun) * 1e6,
       cpuPerEventWholeUs: run.ackedTotal === 0 ? 0 : ((wholeCpu.serverCpuSeconds + wholeCpu.redisCpuSeconds) / run.ackedTotal) * 1e6,
+      busiestThreadCpuPerEventWholeUs: run.ackedTotal === 0 ? 0 : (wholeCpu.busiestThreadCpuSeconds / run.ackedTotal) * 1e6,
+      otherThreadsCpuPerEventWholeUs: run.ackedTotal === 0 ? 0 : (Math.max(0, wholeCpu.serverCpuSeconds - wholeCpu.busiestThreadCpuSeconds) / run.ackedTotal) * 1e6,
       wakeupsPerEvent: run.ackedDuringRun === 0 ? 0 : (cpu.serverWakeups + cpu.redisWakeups) / run.ackedDuringRun,
       wakeupsPerEventWhole: run.ackedTotal === 0 ? 0 : (wholeCpu.serverWakeups + wholeCpu.redisWakeups) / run.ackedTotal,
       loadCpuShare: run.loadCpuSeconds / Math.max(1e-9, run.loadCpuSeconds + serverCpu),
@@ -197,7 +206,8 @@ export async function measureIngest(t: BenchTest, server: BenchServer, plan: Ing
     t.comment(
       `run: sent ${run.sent}, acked ${run.ackedTotal} (${fmt(run.ackedPerSecond)}/s in the window), nacked ${run.nacked}, errors ${run.errors}, reconnects ${run.reconnects}, pending at end ${run.pendingAtEnd}\n` +
         `latency all ${formatSummary(run.all)}\n` +
-        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event, ${fmt(measure.wakeupsPerEvent)} wake-ups per event (server ${cpu.serverWakeups}, redis ${cpu.redisWakeups})` +
+        `server CPU ${fmt(cpu.serverCpuSeconds)} s + redis ${fmt(cpu.redisCpuSeconds)} s over ${fmt(cpu.wallSeconds)} s; load generator ${fmt(run.loadCpuSeconds)} s (${fmt(measure.loadCpuShare * 100)}% of the CPU used); ${fmt(measure.cpuPerEventUs)} µs server CPU per event, ${fmt(measure.wakeupsPerEvent)} wake-ups per event (server ${cpu.serverWakeups}, redis ${cpu.redisWakeups})\n` +
+        `from the first connect: server CPU ${fmt(wholeCpu.serverCpuSeconds)} s, of which its busiest thread ${fmt(wholeCpu.busiestThreadCpuSeconds)} s and its other threads ${fmt(Math.max(0, wholeCpu.serverCpuSeconds - wholeCpu.busiestThreadCpuSeconds))} s (each read in 10 ms clock ticks); redis ${fmt(wholeCpu.redisCpuSeconds)} s` +
         (serverAck === null ? '' : `\nthe server's own receive-to-ack over ${serverAck.count} events: p50 <= ${fmt(serverAck.p50AtMostMs)} ms, p99 <= ${fmt(serverAck.p99AtMostMs)} ms, mean ${fmt(serverAck.meanMs)} ms`) +
         (loopDelay === null ? '' : `\nworst actor event-loop delay: connection actors p99 ${fmt(loopDelay.connections.p99Ms)} ms, max ${fmt(loopDelay.connections.maxMs)} ms; writers p99 ${fmt(loopDelay.writers.p99Ms)} ms, max ${fmt(loopDelay.writers.maxMs)} ms`),
     );

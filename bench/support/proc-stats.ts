@@ -38,6 +38,33 @@ function readContextSwitches(pid: number): number {
   return total;
 }
 
+/**
+ * CPU seconds of each thread of `pid` since it started, by thread id (empty once the process is
+ * gone). Node names every thread `node`, so a thread is told apart by how busy it is: the busiest
+ * thread of a server under load is the loop that reads its sockets (the naive server's one thread,
+ * Untradex's connection actor); the others are V8's compiler and garbage-collector threads, the
+ * writers and the supervisor.
+ */
+export function readThreadCpu(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const task of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(task), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return threads;
+}
+
 /** One reading, or null when the process is gone. */
 export function readProc(pid: number): ProcSample | null {
   try {
@@ -131,16 +158,18 @@ export interface CpuWindow {
   serverWakeups: number;
   redisWakeups: number;
   wallSeconds: number;
+  /** CPU of the server's busiest thread over the window (a thread of the server process itself). */
+  busiestThreadCpuSeconds: number;
 }
 
 /** CPU and wall time between two points of a run, for the server and its Redis. */
 export class CpuMeter {
-  #start: { server: ProcSample | null; redis: ProcSample | null; at: number } | null = null;
+  #start: { server: ProcSample | null; redis: ProcSample | null; threads: Map<number, number>; at: number } | null = null;
 
   constructor(private readonly pids: ServerPids) {}
 
   begin(): void {
-    this.#start = { server: readTree(this.pids.server), redis: this.pids.redis === null ? null : readProc(this.pids.redis), at: performance.now() };
+    this.#start = { server: readTree(this.pids.server), redis: this.pids.redis === null ? null : readProc(this.pids.redis), threads: readThreadCpu(this.pids.server), at: performance.now() };
   }
 
   end(): CpuWindow {
@@ -148,12 +177,16 @@ export class CpuMeter {
     if (start === null) throw new Error('CpuMeter.end() before begin()');
     const server = readTree(this.pids.server);
     const redis = this.pids.redis === null ? null : readProc(this.pids.redis);
+    let busiest = 0;
+    // A thread started inside the window counts from zero; one that ended inside it is not seen.
+    for (const [thread, cpu] of readThreadCpu(this.pids.server)) busiest = Math.max(busiest, cpu - (start.threads.get(thread) ?? 0));
     return {
       serverCpuSeconds: (server?.cpuSeconds ?? 0) - (start.server?.cpuSeconds ?? 0),
       redisCpuSeconds: (redis?.cpuSeconds ?? 0) - (start.redis?.cpuSeconds ?? 0),
       serverWakeups: (server?.contextSwitches ?? 0) - (start.server?.contextSwitches ?? 0),
       redisWakeups: (redis?.contextSwitches ?? 0) - (start.redis?.contextSwitches ?? 0),
       wallSeconds: (performance.now() - start.at) / 1000,
+      busiestThreadCpuSeconds: busiest,
     };
   }
 }
