@@ -5,12 +5,26 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { CpuMeter, readThreadCpu } from '../../../bench/support/proc-stats.js';
 
-/** CPU seconds a spinning worker burns before it exits: many 10 ms clock ticks, so the reading is not a rounding. */
-const SPIN_MS = 400;
+/**
+ * CPU seconds the worker burns on its own thread: many 10 ms clock ticks, so the reading is not a
+ * rounding. Counted on the thread's own clock, not the wall's, so a loaded box only makes it slower.
+ */
+const SPIN_SECONDS = 0.3;
 
-/** A worker that spins for SPIN_MS, says so, and stays alive (idle) until terminated. */
+/** A worker that spins until its thread has used SPIN_SECONDS of CPU, says so, and stays alive (idle) until terminated. */
 async function spinningWorker(): Promise<Worker> {
-  const code = `const { parentPort } = require('node:worker_threads'); const end = Date.now() + ${SPIN_MS}; while (Date.now() < end) {} parentPort.postMessage('spun'); setInterval(() => {}, 1000);`;
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    const cpu = () => {
+      const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    let spins = 0;
+    while (cpu() < ${SPIN_SECONDS}) for (let i = 0; i < 100000; i++) spins += i;
+    parentPort.postMessage(spins);
+    setInterval(() => {}, 1000);`;
   const worker = new Worker(code, { eval: true });
   await new Promise((resolve, reject) => {
     worker.once('message', resolve);
@@ -23,7 +37,8 @@ t.test("readThreadCpu lists this process's threads, the main thread among them",
   const threads = readThreadCpu(process.pid);
   t.ok(threads.has(process.pid), 'the main thread has the process id as its thread id');
   t.ok(threads.size > 1, `node runs more threads than one (${threads.size})`);
-  for (const [thread, cpu] of threads) t.ok(cpu >= 0, `thread ${thread}: ${cpu} s`);
+  const readings = [...threads.values()];
+  t.ok(readings.every((cpu) => Number.isFinite(cpu) && cpu >= 0), `each a number of seconds: ${readings.join(', ')}`);
 });
 
 t.test('readThreadCpu of a process that is gone is empty', async (t) => {
@@ -40,7 +55,8 @@ t.test('the busiest thread of a window is the worker that spun, not the waiting 
   const cpu = meter.end();
   await worker.terminate();
   const mainThread = (readThreadCpu(process.pid).get(process.pid) ?? 0) - before;
-  const spun = (SPIN_MS / 1000) * 0.5;
+  // Less than SPIN_SECONDS by at most the tick the worker's first reading fell in.
+  const spun = SPIN_SECONDS - 0.02;
   t.ok(cpu.busiestThreadCpuSeconds >= spun, `busiest thread ${cpu.busiestThreadCpuSeconds} s: the worker's spin`);
   t.ok(mainThread < spun, `the main thread, which only waited, used ${mainThread} s`);
   t.ok(cpu.busiestThreadCpuSeconds <= cpu.serverCpuSeconds, `the busiest thread is part of the process (${cpu.serverCpuSeconds} s in all)`);
