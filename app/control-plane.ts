@@ -17,6 +17,7 @@ import type { ExportSupervisor } from '../supervisors/export-supervisor.js';
 import { RootControlBackend } from './root-control-backend.js';
 import type { StatusSource } from './root-status.js';
 import type { RootSupervisor } from '../supervisors/root-supervisor.js';
+import { bucketsPerExporter } from '../src/export/buckets-per-exporter.js';
 
 export interface ControlPlane {
   exams: ExamLifecycle;
@@ -31,7 +32,7 @@ export async function startControlPlane(config: UntradexConfig, root: RootSuperv
   const exportFigures = new ExportFigures();
   const exams = new ExamLifecycle(root.redis, root.store, {
     buckets: config.redis.buckets,
-    exporters: config.export.exporters,
+    bucketsAtOnce: config.export.exporters * bucketsPerExporter(config.export.sink),
     retainSeconds: config.export.retainSeconds,
     backoff: cappedExponentialBackoff(config.export.retry),
     runner: () => exporters,

@@ -9,6 +9,7 @@ import type { RedisTarget } from '../src/redis/redis-client.js';
 import { sinkOptionsFromConfig } from '../src/sinks/create-sink.js';
 import type { ExporterInit } from '../actors/exporter-actor.js';
 import { EXPORT_CLOSE_TIMEOUT_MS } from '../src/stop-timeouts.js';
+import { bucketsPerExporter } from '../src/export/buckets-per-exporter.js';
 import { actorExecArgv } from './actor-thread.js';
 
 export class ExportSupervisor implements BucketTaskRunner {
@@ -54,6 +55,8 @@ export class ExportSupervisor implements BucketTaskRunner {
         filename: new URL('../actors/exporter-actor.js', import.meta.url).href,
         minThreads: this.config.export.exporters,
         maxThreads: this.config.export.exporters,
+        // Buckets side by side in one thread where the sink can hold two transactions at once.
+        concurrentTasksPerWorker: bucketsPerExporter(this.config.export.sink),
         // Idle exporters hold database connections and sockets: they must keep their event loops
         // running between tasks, which the default synchronous Atomics.wait would freeze.
         atomics: 'disabled',

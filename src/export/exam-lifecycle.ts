@@ -42,7 +42,8 @@ const STATE_STEP_WAIT_MS = 1_500;
 
 export interface ExamLifecycleOptions {
   buckets: number;
-  exporters: number;
+  /** Buckets exported at once: export.exporters threads, each loading bucketsPerExporter(sink) at a time. */
+  bucketsAtOnce: number;
   /** Seconds exported data stays in Redis; null keeps it until purged. */
   retainSeconds: number | null;
   backoff: ExportBackoff;
@@ -275,7 +276,7 @@ export class ExamLifecycle {
       return moved === 'exported';
     }
     const pending = Array.from({ length: this.options.buckets }, (_, bucket) => bucket).filter((bucket) => !meta.doneBuckets.has(bucket));
-    const job = new ExportJob(exam, pending, this.options.exporters, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner, this.options.figures);
+    const job = new ExportJob(exam, pending, this.options.bucketsAtOnce, this.options.runner(), this.meta, this.options.backoff, this.log, this.owner, this.options.figures);
     const done = this.runJob(exam, job, pending.length);
     this.running.set(exam, { job, done });
     return true;

@@ -18,7 +18,7 @@ const store = new BucketStore(redis, BUCKETS);
 
 const runner: BucketTaskRunner = { run: async (): Promise<BucketTaskResult> => ({ ok: true, rows: 1 }) };
 const lifecycle = (retainSeconds: number | null) =>
-  new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds, backoff: () => null, runner: () => runner }, log);
+  new ExamLifecycle(redis, store, { buckets: BUCKETS, bucketsAtOnce: 2, retainSeconds, backoff: () => null, runner: () => runner }, log);
 
 /** Writes one event into every bucket, so the exam has keys on every shard. */
 async function fill(exam: string): Promise<string[]> {

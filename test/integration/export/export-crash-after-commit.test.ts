@@ -45,10 +45,14 @@ t.test('exporters killed between a commit and its done mark: every bucket exactl
 
   const died = results.filter((r) => r.result === 'died').map((r) => r.task.bucket);
   const loads = (load: string): number[] => results.filter((r) => r.result !== 'died' && r.result.ok && r.result.load === load).map((r) => r.task.bucket);
-  // One exporter: it commits two buckets, commits a third and dies; its replacement finds that one in the database.
-  t.same(died, [2, 4, 6], 'an exporter died after every third commit');
-  t.same(loads('upsert'), died, 'each bucket whose done mark was lost was refused as an insert and merged by key');
-  t.equal(loads('insert').length, BUCKETS - died.length, 'every other bucket went straight in');
+  // One exporter loading two buckets at a time (PostgreSQL, src/export/buckets-per-exporter.ts): it
+  // dies at its third commit, taking down the bucket beside it too, committed or not. A committed one
+  // is refused as an insert on its retry and merged by key; one that was not is rolled back with the
+  // connection and goes straight in.
+  t.ok(died.length >= 2, `the exporter died and took buckets with it (${died.join(', ')})`);
+  t.ok(loads('upsert').length >= 1, `the window was hit: a bucket committed and not marked done was merged by key (${loads('upsert').join(', ')})`);
+  t.ok(loads('upsert').every((bucket) => died.includes(bucket)), 'only a bucket whose exporter died is merged by key');
+  t.same([...loads('insert'), ...loads('upsert')].sort((x, y) => x - y), Array.from({ length: BUCKETS }, (_, bucket) => bucket), 'each bucket loaded once in the end, straight in or merged');
 
   const tables = await readResultTables(prefix);
   const answers = tables.answers.filter((row) => row.examId === 'XC-1');

@@ -60,7 +60,7 @@ async function setup(t: Test) {
   await loadFunctionLibrary(redis);
   const store = new BucketStore(redis, BUCKETS);
   const lifecycle = (runner: BucketTaskRunner, attempts = 3) =>
-    new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: null, backoff: (attempt) => (attempt < attempts ? 1 : null), runner: () => runner }, log);
+    new ExamLifecycle(redis, store, { buckets: BUCKETS, bucketsAtOnce: 2, retainSeconds: null, backoff: (attempt) => (attempt < attempts ? 1 : null), runner: () => runner }, log);
   return { redis, store, lifecycle };
 }
 
@@ -145,7 +145,7 @@ t.test('with export.retainSeconds, exported data expires from Redis after that l
   await store.claimSession('LC-6', 'S1');
   const bucket = bucketOf('LC-6', 'S1', BUCKETS);
   await store.writeBatch('LC-6', bucket, [{ student: 'S1', epoch: 1, seq: 1, kind: 'open', question: null, value: null, clientTs: null, serverTs: Date.now() }]);
-  const exams = new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: 3600, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
+  const exams = new ExamLifecycle(redis, store, { buckets: BUCKETS, bucketsAtOnce: 2, retainSeconds: 3600, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
   await exams.finalize('LC-6');
   await exams.settled('LC-6');
   t.equal((await exams.report('LC-6')).state, 'exported');
@@ -156,7 +156,7 @@ t.test('with export.retainSeconds, exported data expires from Redis after that l
   for (const key of ['ux:{LC-6}:meta', `ux:{LC-6:${bucket}}:closed`]) {
     t.equal(await redis.ttl(key), -1, `${key} never expires: the exam stays exported`);
   }
-  const kept = new ExamLifecycle(redis, store, { buckets: BUCKETS, exporters: 2, retainSeconds: null, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
+  const kept = new ExamLifecycle(redis, store, { buckets: BUCKETS, bucketsAtOnce: 2, retainSeconds: null, backoff: () => null, runner: () => new ScriptedRunner(() => ({ ok: true, rows: 1 })) }, log);
   await store.claimSession('LC-7', 'S1');
   await kept.finalize('LC-7');
   await kept.settled('LC-7');
