@@ -38,6 +38,13 @@ function readContextSwitches(pid: number): number {
   return total;
 }
 
+/** User plus system CPU seconds of a process or thread, from its /proc stat line. */
+function cpuSecondsOf(stat: string): number {
+  // The command name is in parentheses and may hold spaces: fields are counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /**
  * CPU seconds of each thread of `pid` since it started, by thread id (empty once the process is
  * gone). Node names every thread `node`, so a thread is told apart by how busy it is: the busiest
@@ -55,9 +62,7 @@ export function readThreadCpu(pid: number): Map<number, number> {
   }
   for (const task of tasks) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(Number(task), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+      threads.set(Number(task), cpuSecondsOf(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')));
     } catch {
       // the thread ended while we looked
     }
@@ -68,14 +73,10 @@ export function readThreadCpu(pid: number): Map<number, number> {
 /** One reading, or null when the process is gone. */
 export function readProc(pid: number): ProcSample | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces: fields are counted after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
+    const cpuSeconds = cpuSecondsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-    return { pid, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024, cpuSeconds: (utime + stime) / CLOCK_TICKS, contextSwitches: readContextSwitches(pid) };
+    return { pid, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024, cpuSeconds, contextSwitches: readContextSwitches(pid) };
   } catch {
     return null;
   }
